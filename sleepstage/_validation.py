@@ -1,0 +1,126 @@
+"""Small checking helpers shared by every module, each with one message shape.
+
+Errors name what is wrong and what was expected, e.g.
+``Invalid value for the 'method' parameter. Allowed values are 'welch', 'multitaper', but got
+'fft' instead.``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_epochs",
+    "check_finite",
+    "check_option",
+    "check_positive",
+]
+
+
+def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``, else raise a named ``ValueError``."""
+    allowed = list(allowed)
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise ValueError(
+            f"Invalid value for the {name!r} parameter. Allowed values are {shown}, "
+            f"but got {value!r} instead."
+        )
+    return value
+
+
+def check_positive(name: str, value: Any, *, strict: bool = True) -> float:
+    """Return ``value`` as a float if it is a (strictly) positive finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"The {name!r} parameter must be a number, but got {value!r}.") from None
+    if not np.isfinite(number) or number < 0 or (strict and number == 0):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"The {name!r} parameter must be a finite number {bound}, but got {value!r}.")
+    return number
+
+
+def check_finite(X: np.ndarray, what: str = "X") -> np.ndarray:
+    """Raise ``ValueError`` naming the first epoch that holds NaN or inf samples."""
+    finite = np.isfinite(X)
+    if not finite.all():
+        bad = np.argwhere(~finite)[0]
+        kind = "NaN" if np.isnan(X[tuple(bad)]) else "infinite"
+        n_bad = int(np.count_nonzero(~finite))
+        raise ValueError(
+            f"{what} contains {n_bad} non-finite value(s); the first {kind} value is at "
+            f"index {tuple(int(i) for i in bad)}. Remove or interpolate them before staging."
+        )
+    return X
+
+
+def check_epochs(
+    X: Any,
+    n_channels: int,
+    *,
+    n_samples: int | None = None,
+    ch_names: Sequence[str] | None = None,
+    dtype: Any = np.float32,
+    allow_nan: bool = False,
+) -> np.ndarray:
+    """Return epochs as a C-contiguous ``(n_epochs, n_channels, n_samples)`` array.
+
+    Parameters
+    ----------
+    X : array-like, shape (n_epochs, n_channels * n_samples) or (n_epochs, n_channels, n_samples)
+        Epochs, either flat (channel by channel) or already 3-D.
+    n_channels : int
+        Number of channels the caller declared.
+    n_samples : int, optional
+        Expected samples per epoch; checked when given.
+    ch_names : sequence of str, optional
+        Used in error messages only.
+    dtype : numpy dtype
+        Output dtype (float32 by default; float64 input is converted).
+    allow_nan : bool
+        When False (default), NaN or inf samples raise ``ValueError``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_epochs, n_channels, n_samples)
+    """
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"Epochs must be numeric, but got an array of dtype {X.dtype}.")
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            "Epochs must be 2-D (n_epochs, n_channels * n_samples) or 3-D "
+            f"(n_epochs, n_channels, n_samples), but got an array of shape {X.shape}."
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"Found an empty array of shape {X.shape}: at least one epoch is needed.")
+    names = f" ({', '.join(ch_names)})" if ch_names is not None else ""
+    if X.ndim == 2:
+        if X.shape[1] % n_channels:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, which is not a multiple of the {n_channels} "
+                f"declared channels{names}. Pass ch_names/ch_types matching the data."
+            )
+        X = X.reshape(X.shape[0], n_channels, X.shape[1] // n_channels)
+    elif X.shape[1] != n_channels:
+        raise ValueError(
+            f"X has {X.shape[1]} channels (shape {X.shape}), but {n_channels} were "
+            f"declared{names}."
+        )
+    if n_samples is not None and X.shape[2] != n_samples:
+        raise ValueError(
+            f"Each epoch has {X.shape[2]} samples per channel, but {n_samples} were expected "
+            "(sfreq x epoch length of the fitted model)."
+        )
+    if X.shape[2] < 2:
+        raise ValueError(f"Each epoch needs at least 2 samples per channel, got {X.shape[2]}.")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not allow_nan:
+        check_finite(X)
+    return X

@@ -1,0 +1,35 @@
+"""Loading recordings: the ``EpochData`` container, stage names, loaders and synthetic data."""
+
+from ._edf import read_edf
+from ._epochs import CH_TYPES, EpochData
+from ._paths import DATA_DIR_ENV, get_data_dir
+from ._sleep_edf import load_sleep_edf
+from ._stages import (
+    RK_TO_3CLASS,
+    RK_TO_5CLASS,
+    STAGES_3,
+    STAGES_5,
+    TASK4_CODES,
+    UNSCORED,
+    map_labels,
+)
+from ._synthetic import make_synthetic
+from ._task4 import load_task4_csv
+
+__all__ = [
+    "CH_TYPES",
+    "DATA_DIR_ENV",
+    "RK_TO_3CLASS",
+    "RK_TO_5CLASS",
+    "STAGES_3",
+    "STAGES_5",
+    "TASK4_CODES",
+    "UNSCORED",
+    "EpochData",
+    "get_data_dir",
+    "load_sleep_edf",
+    "load_task4_csv",
+    "make_synthetic",
+    "map_labels",
+    "read_edf",
+]

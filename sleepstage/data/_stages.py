@@ -1,0 +1,93 @@
+"""Canonical sleep-stage names and the label mappings users meet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "RK_TO_3CLASS",
+    "RK_TO_5CLASS",
+    "STAGES_3",
+    "STAGES_5",
+    "TASK4_CODES",
+    "UNSCORED",
+    "map_labels",
+]
+
+#: Stage names of the 3-class rodent task, in canonical order.
+STAGES_3: tuple[str, ...] = ("WAKE", "NREM", "REM")
+#: Stage names of 5-class human staging (AASM), in canonical order.
+STAGES_5: tuple[str, ...] = ("WAKE", "N1", "N2", "N3", "REM")
+
+#: Integer codes of the reference rodent task (``train_labels.csv``).
+TASK4_CODES: dict[int, str] = {1: "WAKE", 2: "NREM", 3: "REM"}
+
+#: Marker for epochs without a usable stage (dropped by the loaders).
+UNSCORED = "UNSCORED"
+
+#: Sleep-EDF / Rechtschaffen & Kales annotations to the 3-class task.
+RK_TO_3CLASS: dict[str, str] = {
+    "Sleep stage W": "WAKE",
+    "Sleep stage 1": "NREM",
+    "Sleep stage 2": "NREM",
+    "Sleep stage 3": "NREM",
+    "Sleep stage 4": "NREM",
+    "Sleep stage R": "REM",
+    "Sleep stage ?": UNSCORED,
+    "Movement time": UNSCORED,
+}
+
+#: Sleep-EDF / R&K annotations to 5-class AASM staging (stages 3 and 4 become N3).
+RK_TO_5CLASS: dict[str, str] = {
+    "Sleep stage W": "WAKE",
+    "Sleep stage 1": "N1",
+    "Sleep stage 2": "N2",
+    "Sleep stage 3": "N3",
+    "Sleep stage 4": "N3",
+    "Sleep stage R": "REM",
+    "Sleep stage ?": UNSCORED,
+    "Movement time": UNSCORED,
+}
+
+
+def map_labels(
+    labels: Iterable[Any], mapping: Mapping[Any, str], *, what: str = "labels"
+) -> np.ndarray:
+    """Translate raw labels to canonical stage names.
+
+    Parameters
+    ----------
+    labels : iterable
+        Raw labels (integer codes, annotation strings, ...).
+    mapping : mapping
+        Raw label -> canonical stage name (or :data:`UNSCORED`).
+    what : str
+        Used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        Canonical names, same length as ``labels``.
+
+    Raises
+    ------
+    ValueError
+        If a label is not in ``mapping``; the message lists the unknown values.
+
+    Examples
+    --------
+    >>> map_labels([1, 2, 3, 2], TASK4_CODES).tolist()
+    ['WAKE', 'NREM', 'REM', 'NREM']
+    """
+    values = np.asarray(list(labels), dtype=object)
+    unique = list(dict.fromkeys(values.tolist()))
+    unknown = [u for u in unique if u not in mapping]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:10])
+        known = ", ".join(repr(k) for k in mapping)
+        raise ValueError(f"Unknown {what}: {shown}. Known values are {known}.")
+    lookup = {u: mapping[u] for u in unique}
+    return np.array([lookup[v] for v in values.tolist()], dtype=object).astype(str)

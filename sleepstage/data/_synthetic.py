@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+
+def make_synthetic(*args, **kwargs):
+    raise NotImplementedError

@@ -1,0 +1,7 @@
+"""Placeholder: being written."""
+
+DEFAULT_BANDS = {}
+
+
+class SpectralFeatures:
+    pass
