@@ -40,7 +40,9 @@ def check_positive(name: str, value: Any, *, strict: bool = True) -> float:
         raise TypeError(f"The {name!r} parameter must be a number, but got {value!r}.") from None
     if not np.isfinite(number) or number < 0 or (strict and number == 0):
         bound = "> 0" if strict else ">= 0"
-        raise ValueError(f"The {name!r} parameter must be a finite number {bound}, but got {value!r}.")
+        raise ValueError(
+            f"The {name!r} parameter must be a finite number {bound}, but got {value!r}."
+        )
     return number
 
 

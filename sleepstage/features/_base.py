@@ -93,7 +93,7 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, shape (n_epochs, n_channels * n_samples) or (n_epochs, n_channels, n_samples)
+        X : array-like, shape (n_epochs, n_channels * n_samples) or (n_epochs, n_channels, n_times)
         y : ignored
 
         Returns
@@ -108,7 +108,7 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, shape (n_epochs, n_channels * n_samples) or (n_epochs, n_channels, n_samples)
+        X : array-like, shape (n_epochs, n_channels * n_samples) or (n_epochs, n_channels, n_times)
 
         Returns
         -------

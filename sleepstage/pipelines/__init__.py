@@ -1,0 +1,19 @@
+"""Ready-made pipelines and honest, recording-wise evaluation."""
+
+from ._evaluate import CVReport, cross_validate_recordings, fit_with_groups, predict_with_groups
+from ._factory import DEFAULT_CONTEXT, MODELS, make_classifier, make_pipeline
+from ._splits import BlockSplit, RecordingSplit, block_groups
+
+__all__ = [
+    "DEFAULT_CONTEXT",
+    "MODELS",
+    "BlockSplit",
+    "CVReport",
+    "RecordingSplit",
+    "block_groups",
+    "cross_validate_recordings",
+    "fit_with_groups",
+    "make_classifier",
+    "make_pipeline",
+    "predict_with_groups",
+]

@@ -1,0 +1,160 @@
+"""Ready-made staging pipelines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from .._validation import check_option
+from ..features import EpochFeatures, RecordingScaler, TemporalContext
+from ..features._base import DEFAULT_SFREQ
+from ..models import HMMSmoother
+
+__all__ = ["DEFAULT_CONTEXT", "MODELS", "make_classifier", "make_pipeline"]
+
+#: Models :func:`make_pipeline` knows.
+MODELS: tuple[str, ...] = ("lgbm", "hgb", "logreg", "lstm", "cnn")
+_NEURAL = ("lstm", "cnn")
+
+#: Default temporal context: centred and past-only windows, in epochs.
+DEFAULT_CONTEXT: dict[str, Any] = {"windows": (15,), "past_windows": (15,)}
+
+
+def make_classifier(model: str = "lgbm", *, random_state: int | None = 0, n_channels: int = 3,
+                    **params):
+    """The final classifier of a pipeline, with the package's defaults.
+
+    Parameters
+    ----------
+    model : {"lgbm", "hgb", "logreg", "lstm", "cnn"}
+        LightGBM (balanced class weights), scikit-learn's HistGradientBoosting, a standardised
+        logistic regression, or one of the neural baselines (needs the ``neural`` extra).
+    random_state : int or None
+        Seed of the classifier.
+    n_channels : int
+        Channels per epoch (neural models only).
+    **params
+        Overrides of the classifier's parameters.
+
+    Returns
+    -------
+    estimator
+    """
+    check_option("model", model, MODELS)
+    if model == "lgbm":
+        from lightgbm import LGBMClassifier
+
+        defaults = dict(n_estimators=300, learning_rate=0.05, num_leaves=31,
+                        min_child_samples=20, subsample=0.8, subsample_freq=1,
+                        colsample_bytree=0.8, class_weight="balanced",
+                        random_state=random_state, n_jobs=2, verbose=-1)
+        return LGBMClassifier(**{**defaults, **params})
+    if model == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        defaults = dict(max_iter=300, learning_rate=0.05, class_weight="balanced",
+                        early_stopping=False, random_state=random_state)
+        return HistGradientBoostingClassifier(**{**defaults, **params})
+    if model == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        defaults = dict(C=1.0, max_iter=2000, class_weight="balanced")
+        return Pipeline([("standardize", StandardScaler()),
+                         ("logreg", LogisticRegression(**{**defaults, **params}))])
+    from .. import models
+
+    cls = models.LSTMClassifier if model == "lstm" else models.ConvNetClassifier
+    return cls(n_channels=n_channels, random_state=random_state, **params)
+
+
+def make_pipeline(
+    model: str = "lgbm",
+    *,
+    sfreq: float = DEFAULT_SFREQ,
+    ch_names: Sequence[str] | None = None,
+    ch_types: Sequence[str] | None = None,
+    plain: bool = False,
+    scaler: bool | RecordingScaler = True,
+    context: bool | Mapping[str, Any] | TemporalContext | None = True,
+    smoothing: str | None = "hmm",
+    features: Mapping[str, Any] | None = None,
+    random_state: int | None = 0,
+    **params,
+) -> Pipeline:
+    """Build a sleep-staging pipeline.
+
+    The default is the configuration that scored best in the ablation of
+    ``benchmarks/ablation.py`` (see ``docs/benchmarks.md``): per-epoch features, robust
+    per-recording scaling, temporal context, LightGBM and HMM smoothing.
+    ``make_pipeline(plain=True)`` gives the plain per-epoch pipeline (features + LightGBM).
+
+    Parameters
+    ----------
+    model : {"lgbm", "hgb", "logreg", "lstm", "cnn"}
+        Final classifier. The neural models read raw epochs, so they get no feature, scaling
+        or context step (HMM smoothing still applies).
+    sfreq : float
+        Sampling frequency of the epochs in Hz (reference layout: 128).
+    ch_names, ch_types : sequence of str, optional
+        Channel layout of ``X`` (reference layout: ``eeg1, eeg2, emg`` / ``eeg, eeg, emg``).
+    plain : bool
+        Shortcut for ``scaler=False, context=False, smoothing=None``.
+    scaler : bool or RecordingScaler
+        Robust standardisation of every feature within each recording.
+    context : bool, dict or TemporalContext
+        Rolling statistics over neighbouring epochs; a dict gives TemporalContext parameters
+        (default :data:`DEFAULT_CONTEXT`).
+    smoothing : {"hmm", None}
+        Wrap the classifier in :class:`~sleepstage.models.HMMSmoother`.
+    features : dict, optional
+        Parameters of :class:`~sleepstage.features.EpochFeatures` (bands, method, ...).
+    random_state : int or None
+        Seed of the classifier.
+    **params
+        Parameters of the classifier (e.g. ``n_estimators=500``).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Steps ``features``, ``scaler``, ``context`` (when enabled) and ``classifier``.
+        Recording ids reach the per-recording steps as ``groups`` through scikit-learn's
+        metadata routing; without ``groups`` the input is one continuous recording.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((60, 1536)).astype("float32"), np.tile([1, 2, 3], 20)
+    >>> pipe = make_pipeline(plain=True, n_estimators=5).fit(X, y)
+    >>> sorted(set(pipe.predict(X)) <= {1, 2, 3})
+    [True]
+    """
+    check_option("model", model, MODELS)
+    check_option("smoothing", smoothing, ["hmm", None])
+    if plain:
+        scaler, context, smoothing = False, False, None
+    ch_names = None if ch_names is None else tuple(ch_names)
+    ch_types = None if ch_types is None else tuple(ch_types)
+    n_channels = 3 if ch_names is None else len(ch_names)
+    classifier = make_classifier(model, random_state=random_state, n_channels=n_channels,
+                                 **params)
+    if smoothing == "hmm":
+        classifier = HMMSmoother(classifier)
+    steps: list[tuple[str, Any]] = []
+    if model not in _NEURAL:
+        steps.append(("features", EpochFeatures(sfreq=sfreq, ch_names=ch_names,
+                                                ch_types=ch_types, **dict(features or {}))))
+        if scaler:
+            steps.append(("scaler", scaler if isinstance(scaler, RecordingScaler)
+                          else RecordingScaler()))
+        if context is not None and context is not False:
+            if isinstance(context, TemporalContext):
+                steps.append(("context", context))
+            else:
+                settings = DEFAULT_CONTEXT if context is True else dict(context)
+                steps.append(("context", TemporalContext(**settings)))
+    steps.append(("classifier", classifier))
+    return Pipeline(steps)
