@@ -15,7 +15,7 @@ from sklearn.metrics import (
     f1_score,
 )
 
-from ._segments import segment_bounds
+from ._groups import recording_segments
 
 __all__ = ["count_transitions", "staging_scores", "transitions_per_hour"]
 
@@ -46,8 +46,7 @@ def count_transitions(y: Sequence[Any], groups: Sequence[Any] | None = None) -> 
         return 0
     changed = y[1:] != y[:-1]
     if groups is not None:
-        for start, _ in segment_bounds(groups)[1:]:
-            changed[start - 1] = False
+        changed[recording_segments(groups, y.size).starts[1:] - 1] = False
     return int(np.count_nonzero(changed))
 
 

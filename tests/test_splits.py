@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sleepstage._segments import segment_bounds
+from sleepstage._groups import recording_segments
 from sleepstage.pipelines import BlockSplit, RecordingSplit, block_groups
 from sleepstage.pipelines._splits import resolve_cv
 
@@ -46,7 +46,7 @@ def test_block_groups_make_blocks_separate_recordings():
     groups = np.repeat(["r1"], 10)
     refined = block_groups(groups, 2)
     assert refined[0] == "r1/block0" and refined[-1] == "r1/block1"
-    assert len(segment_bounds(refined)) == 2
+    assert len(recording_segments(refined, 10)) == 2
 
 
 def test_resolve_cv_errors():
@@ -57,6 +57,6 @@ def test_resolve_cv_errors():
     assert resolve_cv("blocks:4")[1] == 4
 
 
-def test_segment_bounds_rejects_interleaved_recordings():
+def test_block_split_rejects_interleaved_recordings():
     with pytest.raises(ValueError, match="contiguous"):
-        segment_bounds(["a", "b", "a"])
+        list(BlockSplit(n_blocks=2).split(np.zeros(6), groups=["a", "a", "b", "b", "a", "a"]))

@@ -1,5 +1,224 @@
-"""Placeholder: being written."""
+"""Robust standardisation of every feature within each recording."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+
+from .._groups import Segments, recording_segments
+from .._validation import check_option
+
+__all__ = ["RecordingScaler"]
+
+logger = logging.getLogger(__name__)
+
+#: Spreads below this (relative to float64 resolution) count as zero and are replaced by 1.
+_TINY = 10 * np.finfo(np.float64).eps
 
 
-class RecordingScaler:
-    pass
+class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Robust standardisation of each feature within each recording.
+
+    Every feature is centred and scaled with statistics of the recording it belongs to —
+    by default the median and the 5-95 percentile range — computed on the data being
+    transformed, at fit time as at predict time. A new animal or subject is therefore
+    normalised by its own statistics, which removes differences in electrode gain,
+    impedance and body size between recordings. The recordings are given as ``groups``
+    (one recording id per epoch, contiguous and in time order); without ``groups`` all
+    epochs are one recording.
+
+    Parameters
+    ----------
+    center : {"median", "mean"} or None, default="median"
+        Location subtracted from each feature; None leaves the data uncentred.
+    spread : {"percentile", "std"} or None, default="percentile"
+        Scale each feature is divided by: the width of ``quantile_range`` ("percentile"),
+        the standard deviation ("std"), or nothing (None). A spread that is zero (a feature
+        constant within a recording) is replaced by 1, so that such a feature becomes 0
+        after centring instead of NaN or inf.
+    quantile_range : tuple of two floats, default=(5.0, 95.0)
+        Lower and upper percentiles (0-100) of the "percentile" spread. With the default,
+        the central 90 % of a recording's epochs span about one unit.
+    min_epochs : int, default=100
+        Recordings with fewer epochs are still scaled, but with a ``UserWarning``: their
+        statistics are unreliable (100 epochs are about 7 min of 4-s epochs).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Names of the features seen in :meth:`fit`, when ``X`` was a DataFrame.
+    n_recordings_ : int
+        Number of recordings seen in :meth:`fit`.
+
+    Notes
+    -----
+    Nothing about the feature values is learned in :meth:`fit`: statistics always come from
+    the recording being transformed. This is the point of the method, and also its caveat:
+    the statistics depend on the stage mix of the recording. A recording that is mostly
+    wake (or a short excerpt of one stage) is centred differently from a typical 24-h
+    recording, so the scaled features of the same physiological state shift with it.
+    Recordings should be long enough to contain every stage in roughly usual proportions.
+
+    The epochs of a recording must be contiguous; a recording id that reappears after
+    another recording raises ``ValueError``.
+
+    Recording ids reach this step through scikit-learn's metadata routing: ``fit``,
+    ``transform`` and ``fit_transform`` request ``groups`` by default, so inside a
+    :class:`~sklearn.pipeline.Pipeline` with ``sklearn.set_config(enable_metadata_routing=True)``
+    ``pipe.fit(X, y, groups=groups)`` reaches them without further set-up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2.0], [3.0], [10.0], [20.0], [30.0]])
+    >>> scaler = RecordingScaler(quantile_range=(0, 100), min_epochs=1)
+    >>> scaler.fit_transform(X, groups=[0, 0, 0, 1, 1, 1]).ravel().tolist()
+    [-0.5, 0.0, 0.5, -0.5, 0.0, 0.5]
+    """
+
+    # recording ids are requested by default, so users need not call set_*_request
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"groups": True}
+    __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
+
+    def __init__(self, *, center="median", spread="percentile", quantile_range=(5.0, 95.0),
+                 min_epochs=100):
+        self.center = center
+        self.spread = spread
+        self.quantile_range = quantile_range
+        self.min_epochs = min_epochs
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_params(self) -> tuple[float, float]:
+        check_option("center", self.center, ["median", "mean", None])
+        check_option("spread", self.spread, ["percentile", "std", None])
+        try:
+            low, high = (float(q) for q in self.quantile_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "The 'quantile_range' parameter must be a pair of percentiles (low, high), "
+                f"but got {self.quantile_range!r}."
+            ) from None
+        if not 0 <= low < high <= 100:
+            raise ValueError(
+                "The 'quantile_range' parameter must satisfy 0 <= low < high <= 100, but got "
+                f"{self.quantile_range!r}."
+            )
+        if (not isinstance(self.min_epochs, numbers.Integral) or isinstance(self.min_epochs, bool)
+                or self.min_epochs < 0):
+            raise ValueError(
+                f"The 'min_epochs' parameter must be an integer >= 0, but got {self.min_epochs!r}."
+            )
+        return low, high
+
+    # -- computation --------------------------------------------------------------------------
+    def _scale(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+        low, high = self._check_params()
+        out = np.empty_like(X)
+        short = segments.lengths < self.min_epochs
+        if short.any():
+            shown = ", ".join(f"{rid!r} ({n} epochs)" for rid, n in
+                              zip(segments.ids[short][:5].tolist(),
+                                  segments.lengths[short][:5].tolist(),
+                                  strict=True))
+            warnings.warn(
+                f"{int(short.sum())} recording(s) have fewer than min_epochs="
+                f"{self.min_epochs} epochs: {shown}. Their per-recording statistics are "
+                "unreliable.",
+                UserWarning,
+                stacklevel=2,
+            )
+        for part in segments.slices():
+            block = X[part].astype(np.float64)
+            if self.spread == "percentile" or self.center == "median":
+                q_low, q_mid, q_high = np.percentile(block, [low, 50.0, high], axis=0)
+            if self.center == "median":
+                location = q_mid
+            elif self.center == "mean":
+                location = block.mean(axis=0)
+            else:
+                location = 0.0
+            if self.spread == "percentile":
+                scale = q_high - q_low
+            elif self.spread == "std":
+                scale = block.std(axis=0)
+            else:
+                scale = np.ones(X.shape[1])
+            scale = np.where(scale < _TINY, 1.0, scale)
+            out[part] = (block - location) / scale
+        return out
+
+    # -- scikit-learn API ---------------------------------------------------------------------
+    def fit(self, X, y=None, groups=None):
+        """Check the parameters and the data; learns no statistics (see Notes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_features)
+            Feature matrix, epochs of each recording contiguous and in time order.
+        y : ignored
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        self
+        """
+        self._fit(X, groups)
+        return self
+
+    def _fit(self, X, groups) -> tuple[np.ndarray, Segments]:
+        self._check_params()
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=True)
+        segments = recording_segments(groups, X.shape[0])
+        self.n_recordings_ = len(segments)
+        return X, segments
+
+    def transform(self, X, groups=None) -> np.ndarray:
+        """Scale every feature with the statistics of its own recording.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_features)
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_epochs, n_features)
+            Same float dtype as ``X`` (float32 stays float32).
+        """
+        check_is_fitted(self, "n_recordings_")
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        return self._scale(X, recording_segments(groups, X.shape[0]))
+
+    def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
+        """Fit and transform in one pass, with the same ``groups`` for both.
+
+        Defined explicitly (rather than inherited) so that a
+        :class:`~sklearn.pipeline.Pipeline` passes ``groups`` to the transform step too.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_features)
+        y : ignored
+        groups : array-like of shape (n_epochs,), optional
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_epochs, n_features)
+        """
+        X, segments = self._fit(X, groups)
+        return self._scale(X, segments)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,5 +1,456 @@
-"""Placeholder: being written."""
+"""Hidden-Markov-model smoothing of per-epoch stage probabilities.
+
+The decoders run over all recordings at once: the first epoch of each recording "resets" the
+chain (its step matrix ignores the previous state), so a boundary is just another step. The
+recursions over epochs are evaluated in ``sqrt(n)`` blocks vectorised across blocks, which
+keeps the Python loop to about ``3 * sqrt(n)`` small numpy steps (21 600 epochs: ~450).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.metrics import accuracy_score
+from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _num_samples,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from .._groups import Segments, recording_segments
+from .._validation import check_option, check_positive
+
+__all__ = ["HMMSmoother"]
+
+logger = logging.getLogger(__name__)
 
 
-class HMMSmoother:
-    pass
+class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Smooth a per-epoch classifier with a hidden Markov model over stages.
+
+    A per-epoch classifier ignores that sleep stages last minutes, which fragments the
+    hypnogram. This meta-estimator fits the classifier, learns how stages follow each other
+    in the training recordings, and decodes the most probable stage *sequence* of each
+    recording (hybrid HMM: the classifier's posteriors divided by the class priors serve as
+    scaled emission likelihoods).
+
+    Parameters
+    ----------
+    estimator : classifier
+        Any classifier with ``predict_proba`` (LightGBM, logistic regression, a pipeline,
+        the neural baselines). It is cloned in :meth:`fit`.
+    pseudocount : float, default=1.0
+        Added to the count of every transition seen at least once in the training labels and
+        to every self-transition (a stage can always persist).
+    unseen_pseudocount : float, default=0.0
+        Added to the transitions never seen in training. With the default 0 they get
+        probability exactly zero and never appear in a decoded sequence (e.g. WAKE -> REM in
+        mice); a small positive value (e.g. 1e-3) allows them when the evidence is
+        overwhelming, at the risk of short spurious excursions.
+    priors : {"train", "uniform"} or array-like of shape (n_classes,), default="train"
+        Class priors the classifier's posteriors are divided by. "train" uses the stage
+        frequencies of the training labels, which suits a classifier trained on the natural
+        stage mix. A classifier trained with balanced class weights
+        (``class_weight="balanced"``) already behaves as if the priors were uniform: use
+        "uniform" for it, otherwise rare stages are favoured twice.
+    startprob : {"frequency", "first", "uniform"}, default="frequency"
+        Distribution of the first epoch of a recording: the training stage frequencies
+        (suits excerpts that may start anywhere, e.g. contiguous blocks), the stage of the
+        first epoch of each training recording (plus ``pseudocount``), or uniform.
+    proba_floor : float, default=1e-6
+        The classifier's probabilities are clipped below at this value before decoding, so
+        that one overconfident epoch cannot veto a stage outright.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, taken from ``estimator_.classes_``.
+    transition_counts_ : ndarray of shape (n_classes, n_classes)
+        Consecutive stage pairs in the training labels (row: from, column: to), counted
+        within recordings only.
+    transmat_ : ndarray of shape (n_classes, n_classes)
+        Transition probabilities (rows sum to 1).
+    startprob_ : ndarray of shape (n_classes,)
+        Distribution of the first epoch of a recording.
+    class_prior_ : ndarray of shape (n_classes,)
+        Priors the classifier's posteriors are divided by.
+    n_features_in_ : int
+        Number of features seen by ``estimator_`` (when it exposes it).
+
+    Notes
+    -----
+    ``groups`` (one recording id per epoch, contiguous and in time order) tells
+    :meth:`fit` which consecutive labels are real transitions and tells :meth:`predict`
+    and :meth:`predict_proba` where each recording starts; without ``groups`` the input is
+    one continuous recording. ``fit``, ``predict``, ``predict_proba`` and ``score`` request
+    ``groups`` through scikit-learn's metadata routing by default. When routing is enabled,
+    ``groups`` (and other fit parameters) also reach ``estimator.fit`` if the estimator
+    requests them (e.g. a neural network's grouped validation split); when routing is
+    disabled, extra fit parameters are passed to ``estimator.fit`` unchanged and ``groups``
+    is used by the HMM only.
+
+    :meth:`predict` returns the Viterbi path (the most probable sequence); :meth:`predict_proba`
+    returns the forward-backward posteriors of each epoch. Their argmax can differ from the
+    Viterbi path, and it can contain zero-probability transitions, whereas the Viterbi path
+    never does. :meth:`score` is the accuracy of :meth:`predict` (scikit-learn's classifier
+    default), computed with ``groups``.
+
+    Both decoders run in O(n_epochs x n_classes^3) vectorised numpy operations (about 30 ms
+    for 21 600 epochs and 3 stages).
+
+    References
+    ----------
+    Rabiner, L. R. (1989). A tutorial on hidden Markov models and selected applications in
+    speech recognition. Proc. IEEE 77(2), 257-286.
+
+    Bourlard, H. & Morgan, N. (1994). Connectionist speech recognition: a hybrid approach.
+    Kluwer (posteriors divided by priors as scaled likelihoods).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([1, 2, 3, 2, 1], 40)
+    >>> X = y[:, None] + rng.normal(scale=0.8, size=(200, 1))
+    >>> hmm = HMMSmoother(LogisticRegression()).fit(X, y)
+    >>> hmm.transition_counts_.tolist()
+    [[78, 1, 0], [1, 78, 1], [0, 1, 39]]
+    >>> float(hmm.transmat_[0, 2])  # 1 -> 3 never seen: forbidden
+    0.0
+    >>> bool((hmm.predict(X) == y).mean() > 0.95)
+    True
+    """
+
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"groups": True}
+    __metadata_request__predict: ClassVar[dict[str, bool]] = {"groups": True}
+    __metadata_request__predict_proba: ClassVar[dict[str, bool]] = {"groups": True}
+    __metadata_request__score: ClassVar[dict[str, bool]] = {"groups": True}
+
+    def __init__(self, estimator, *, pseudocount=1.0, unseen_pseudocount=0.0, priors="train",
+                 startprob="frequency", proba_floor=1e-6):
+        self.estimator = estimator
+        self.pseudocount = pseudocount
+        self.unseen_pseudocount = unseen_pseudocount
+        self.priors = priors
+        self.startprob = startprob
+        self.proba_floor = proba_floor
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, X, y, groups=None, **fit_params):
+        """Fit the classifier and learn the stage transitions of the training recordings.
+
+        Parameters
+        ----------
+        X : array-like
+            Training input of ``estimator`` (features, or raw epochs for neural models),
+            epochs of each recording contiguous and in time order.
+        y : array-like of shape (n_epochs,)
+            Stage labels.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+        **fit_params
+            Passed to ``estimator.fit`` (through metadata routing when it is enabled).
+
+        Returns
+        -------
+        self
+        """
+        pseudo = check_positive("pseudocount", self.pseudocount, strict=False)
+        unseen = check_positive("unseen_pseudocount", self.unseen_pseudocount, strict=False)
+        check_option("startprob", self.startprob, ["frequency", "first", "uniform"])
+        self._check_floor()
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        n_samples = _num_samples(X)
+        check_consistent_length(X, y)
+        segments = recording_segments(groups, n_samples)
+
+        if _routing_enabled():
+            metadata = dict(fit_params)
+            if groups is not None:
+                metadata["groups"] = groups
+            estimator_params = process_routing(self, "fit", **metadata)["estimator"]["fit"]
+        else:
+            estimator_params = fit_params
+        self.estimator_ = clone(self.estimator).fit(X, y, **estimator_params)
+        if not hasattr(self.estimator_, "predict_proba"):
+            raise TypeError(
+                f"HMMSmoother needs a classifier with predict_proba, but "
+                f"{type(self.estimator_).__name__} has none."
+            )
+        self.classes_ = np.asarray(self.estimator_.classes_)
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimator_, name):
+                setattr(self, name, getattr(self.estimator_, name))
+        codes = pd.Index(self.classes_).get_indexer(y)
+        if (codes < 0).any():
+            unknown = sorted(set(np.asarray(y)[codes < 0].tolist()))
+            raise ValueError(f"Labels {unknown} are not among the classifier's classes_ "
+                             f"{self.classes_.tolist()}.")
+        self._learn_chain(codes, segments, pseudo, unseen)
+        return self
+
+    def _learn_chain(self, codes: np.ndarray, segments: Segments, pseudo: float,
+                     unseen: float) -> None:
+        n_classes = len(self.classes_)
+        within = ~segments.first_epochs()[1:]  # pair (t-1, t) inside one recording
+        pairs = codes[:-1][within] * n_classes + codes[1:][within]
+        counts = np.bincount(pairs, minlength=n_classes**2).reshape(n_classes, n_classes)
+        self.transition_counts_ = counts
+        allowed = (counts > 0) | np.eye(n_classes, dtype=bool)
+        trans = counts + np.where(allowed, pseudo, unseen)
+        stuck = trans.sum(axis=1) == 0  # only with pseudocount=0: a stage never left
+        trans[stuck, stuck] = 1.0
+        self.transmat_ = trans / trans.sum(axis=1, keepdims=True)
+
+        freq = np.bincount(codes, minlength=n_classes).astype(np.float64)
+        if isinstance(self.priors, str):
+            check_option("priors", self.priors, ["train", "uniform"])
+            prior = np.maximum(freq, 1.0) if self.priors == "train" else np.ones(n_classes)
+        else:
+            prior = np.asarray(self.priors, dtype=np.float64)
+            if prior.shape != (n_classes,) or not np.all(np.isfinite(prior)) or np.any(
+                    prior <= 0):
+                raise ValueError(
+                    f"The 'priors' parameter must be 'train', 'uniform' or {n_classes} "
+                    f"positive numbers (one per class {self.classes_.tolist()}), but got "
+                    f"{self.priors!r}."
+                )
+        self.class_prior_ = prior / prior.sum()
+
+        if self.startprob == "frequency":
+            start = freq
+        elif self.startprob == "first":
+            start = np.bincount(codes[segments.starts], minlength=n_classes) + pseudo
+        else:
+            start = np.ones(n_classes)
+        self.startprob_ = start / start.sum()
+        logger.debug("HMM transitions learned from %d recordings:\n%s", len(segments),
+                     self.transmat_)
+
+    def _check_floor(self) -> float:
+        floor = check_positive("proba_floor", self.proba_floor)
+        if floor >= 1:
+            raise ValueError(f"The 'proba_floor' parameter must be < 1, but got {floor!r}.")
+        return floor
+
+    # -- decoding -----------------------------------------------------------------------------
+    def _likelihood(self, X, groups) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled likelihoods (max 1 per epoch) and the first-epoch mask."""
+        check_is_fitted(self, "transmat_")
+        proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        n_classes = len(self.classes_)
+        if proba.ndim != 2 or proba.shape[1] != n_classes:
+            raise ValueError(f"predict_proba of the classifier returned shape {proba.shape}, "
+                             f"expected (n_epochs, {n_classes}).")
+        if not np.all(np.isfinite(proba)):
+            raise ValueError("predict_proba of the classifier returned NaN or infinite values.")
+        first = recording_segments(groups, proba.shape[0]).first_epochs()
+        lik = np.maximum(proba, self._check_floor()) / self.class_prior_
+        lik /= lik.max(axis=1, keepdims=True)
+        return lik, first
+
+    def predict(self, X, groups=None) -> np.ndarray:
+        """Most probable stage sequence of each recording (Viterbi).
+
+        Parameters
+        ----------
+        X : array-like
+            Input of ``estimator``, epochs of each recording contiguous and in time order.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_epochs,)
+            Labels from ``classes_``.
+        """
+        lik, first = self._likelihood(X, groups)
+        with np.errstate(divide="ignore"):
+            path = _viterbi(np.log(self.startprob_), np.log(self.transmat_), np.log(lik), first)
+        return self.classes_[path]
+
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        """Posterior stage probabilities of each epoch given its whole recording.
+
+        Parameters
+        ----------
+        X : array-like
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_epochs, n_classes)
+            Forward-backward posteriors; rows sum to 1, columns follow ``classes_``.
+        """
+        lik, first = self._likelihood(X, groups)
+        return _posteriors(self.startprob_, self.transmat_, lik, first)
+
+    def score(self, X, y, sample_weight=None, groups=None) -> float:
+        """Accuracy of :meth:`predict` (decoded with ``groups``).
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like of shape (n_epochs,)
+        sample_weight : array-like of shape (n_epochs,), optional
+        groups : array-like of shape (n_epochs,), optional
+
+        Returns
+        -------
+        float
+        """
+        return float(accuracy_score(y, self.predict(X, groups=groups),
+                                    sample_weight=sample_weight))
+
+    # -- scikit-learn plumbing ----------------------------------------------------------------
+    def get_metadata_routing(self):
+        """Routing: ``groups`` for the HMM itself, fit metadata to ``estimator.fit``.
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=self.estimator,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            tags.input_tags = dataclasses.replace(get_tags(self.estimator).input_tags)
+        except Exception:  # an estimator without scikit-learn tags: keep the defaults
+            logger.debug("no tags for %r", self.estimator)
+        return tags
+
+
+# -- decoders ---------------------------------------------------------------------------------
+def _viterbi(log_start: np.ndarray, log_trans: np.ndarray, log_lik: np.ndarray,
+             first: np.ndarray) -> np.ndarray:
+    """Viterbi path (state indices) of every recording, recordings starting where ``first``."""
+    n, n_states = log_lik.shape
+    steps = log_trans[None, :, :] + log_lik[:, None, :]
+    steps[first] = (log_start + log_lik[first])[:, None, :]  # reset: previous state ignored
+    delta = _scan(steps, np.zeros(n_states), semiring="max")  # best score ending in each state
+    # backpointers: best previous state for each state at t (t >= 1)
+    back = np.empty((n, n_states), dtype=np.intp)
+    back[:-1] = (delta[:-1, :, None] + log_trans[None]).argmax(axis=1)
+    last = np.append(first[1:], True)  # last epoch of a recording: start from its best end
+    back[last] = delta[last].argmax(axis=1)[:, None]
+    # path[t] = back[t][path[t + 1]]; compose the maps by doubling (log2(n) gathers)
+    offsets = np.arange(n)[:, None] * n_states
+    shift = 1
+    while shift < n:
+        back[:-shift] = back.ravel()[back[shift:] + offsets[: n - shift]]
+        shift *= 2
+    return back[:, 0]
+
+
+def _posteriors(start: np.ndarray, trans: np.ndarray, lik: np.ndarray,
+                first: np.ndarray) -> np.ndarray:
+    """Forward-backward posteriors, recordings starting where ``first``."""
+    n, n_states = lik.shape
+    steps = trans[None, :, :] * lik[:, None, :]
+    steps[first] = (start * lik[first])[:, None, :]
+    alpha = _scan(steps, np.ones(n_states), semiring="sum")
+    # beta[t] = steps[t + 1] @ beta[t + 1]: a forward scan over the reversed, transposed steps
+    if n > 1:
+        backward = _scan(np.ascontiguousarray(steps[:0:-1].transpose(0, 2, 1)),
+                         np.ones(n_states), semiring="sum")
+        beta = np.concatenate([backward[::-1], np.ones((1, n_states))])
+    else:
+        beta = np.ones((1, n_states))
+    post = alpha * beta
+    total = post.sum(axis=1, keepdims=True)
+    bad = ~(total[:, 0] > 0)
+    if bad.any():  # underflow of alpha * beta: fall back to the filtered (forward) estimate
+        post[bad], total[bad] = alpha[bad], alpha[bad].sum(axis=1, keepdims=True)
+    return post / total
+
+
+def _scan(steps: np.ndarray, init: np.ndarray, *, semiring: str) -> np.ndarray:
+    """States after each step of ``v[t] = v[t-1] (x) steps[t]``, ``v[-1] = init``.
+
+    ``semiring="max"``: max-plus products (log domain, Viterbi); ``"sum"``: ordinary
+    products (forward algorithm). The result is defined up to a constant per row (rows are
+    renormalised to avoid under/overflow). The n steps are cut into ~sqrt(n) blocks: the
+    transfer matrix of every block is built for all blocks at once, the block entry states
+    are chained, and the states inside all blocks are then filled in at once.
+    """
+    n, k, _ = steps.shape
+    size = max(1, math.isqrt(n))
+    n_blocks = -(-n // size)
+    maxplus = semiring == "max"
+    if maxplus:
+        identity = np.full((k, k), -np.inf)
+        np.fill_diagonal(identity, 0.0)
+    else:
+        identity = np.eye(k)
+    padded = np.concatenate([steps, np.broadcast_to(identity, (n_blocks * size - n, k, k))])
+    # (position in block, block, from, to)
+    blocks = np.ascontiguousarray(padded.reshape(n_blocks, size, k, k).transpose(1, 0, 2, 3))
+    if maxplus:
+        blocks_t = np.ascontiguousarray(blocks.transpose(0, 1, 3, 2))  # (.., to, from)
+        transfer = np.broadcast_to(identity, (n_blocks, k, k))
+        for pos in range(size):
+            transfer = _lastmax(transfer[:, :, None, :] + blocks_t[pos][:, None, :, :])
+        entry = np.empty((n_blocks, k))
+        state = np.asarray(init, dtype=np.float64)
+        transfer_t = transfer.transpose(0, 2, 1)
+        for b in range(n_blocks):
+            entry[b] = state
+            state = _lastmax(state + transfer_t[b])
+            state -= state.max()
+        out = np.empty((size, n_blocks, k))
+        state = entry
+        for pos in range(size):
+            state = _lastmax(state[:, None, :] + blocks_t[pos])
+            out[pos] = state
+    else:
+        transfer = np.broadcast_to(identity, (n_blocks, k, k))
+        for pos in range(size):
+            transfer = transfer @ blocks[pos]
+            transfer /= transfer.max(axis=(1, 2), keepdims=True)
+        entry = np.empty((n_blocks, k))
+        state = np.asarray(init, dtype=np.float64)
+        for b in range(n_blocks):
+            entry[b] = state
+            state = state @ transfer[b]
+            state /= state.max()
+        out = np.empty((size, n_blocks, k))
+        state = entry
+        for pos in range(size):
+            state = (state[:, None, :] @ blocks[pos])[:, 0]
+            state /= state.max(axis=1, keepdims=True)
+            out[pos] = state
+    return out.transpose(1, 0, 2).reshape(n_blocks * size, k)[:n]
+
+
+def _lastmax(values: np.ndarray) -> np.ndarray:
+    """Maximum over a short last axis (pairwise maxima beat a reduction for a few states)."""
+    out = values[..., 0].copy()
+    for j in range(1, values.shape[-1]):
+        np.maximum(out, values[..., j], out=out)
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 
-from .._segments import segment_bounds
+from .._groups import recording_segments
 from .._validation import check_option
 
 __all__ = ["BlockSplit", "RecordingSplit", "block_groups", "resolve_cv"]
@@ -102,7 +102,8 @@ def block_index(n_epochs: int, n_blocks: int, groups=None) -> np.ndarray:
     if int(n_blocks) != n_blocks or n_blocks < 2:
         raise ValueError(f"n_blocks must be an integer >= 2, got {n_blocks!r}.")
     blocks = np.empty(n_epochs, dtype=np.int64)
-    for start, stop in segment_bounds(groups, n_epochs):
+    for segment in recording_segments(groups, n_epochs).slices():
+        start, stop = segment.start, segment.stop
         length = stop - start
         if length < n_blocks:
             raise ValueError(

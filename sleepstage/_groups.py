@@ -1,0 +1,135 @@
+"""Recording membership of epochs: validation of ``groups`` and contiguous segments.
+
+Per-recording steps (:class:`~sleepstage.features.RecordingScaler`,
+:class:`~sleepstage.features.TemporalContext`, :class:`~sleepstage.models.HMMSmoother`)
+receive the recording id of every epoch as ``groups``. The epochs of one recording must be
+contiguous and in time order; ``groups=None`` means that all epochs form one continuous
+recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Segments", "check_groups", "recording_segments"]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Contiguous recordings of a sequence of epochs.
+
+    Attributes
+    ----------
+    starts, stops : numpy.ndarray of int, shape (n_recordings,)
+        Half-open epoch ranges ``[start, stop)`` of each recording, in input order.
+    ids : numpy.ndarray, shape (n_recordings,)
+        Recording id of each range (``[0]`` when no groups were given).
+    """
+
+    starts: np.ndarray
+    stops: np.ndarray
+    ids: np.ndarray
+
+    @property
+    def n_epochs(self) -> int:
+        """Total number of epochs."""
+        return int(self.stops[-1]) if len(self.stops) else 0
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Number of epochs of each recording."""
+        return self.stops - self.starts
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def slices(self) -> list[slice]:
+        """One ``slice`` per recording."""
+        return [slice(int(a), int(b)) for a, b in zip(self.starts, self.stops, strict=True)]
+
+    def epoch_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and stop of the recording that holds each epoch, shape (n_epochs,) each."""
+        lengths = self.lengths
+        return np.repeat(self.starts, lengths), np.repeat(self.stops, lengths)
+
+    def first_epochs(self) -> np.ndarray:
+        """Boolean mask, True on the first epoch of each recording."""
+        mask = np.zeros(self.n_epochs, dtype=bool)
+        mask[self.starts] = True
+        return mask
+
+
+def check_groups(groups: Any, n_samples: int) -> np.ndarray | None:
+    """Return ``groups`` as a 1-D array of length ``n_samples`` (or None).
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is not 1-D, has the wrong length, or holds missing values.
+    """
+    if groups is None:
+        return None
+    if hasattr(groups, "to_numpy"):  # pandas Series / Index
+        groups = groups.to_numpy()
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(
+            f"groups must be 1-D (one recording id per epoch), but got an array of shape "
+            f"{groups.shape}."
+        )
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X has {n_samples} epochs; give one "
+            "recording id per epoch."
+        )
+    if pd.isna(groups).any():
+        raise ValueError("groups contains missing values (NaN/None); every epoch needs a "
+                         "recording id.")
+    return groups
+
+
+def recording_segments(groups: Any, n_samples: int) -> Segments:
+    """Split ``n_samples`` epochs into contiguous recordings according to ``groups``.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,) or None
+        Recording id of each epoch; None means one continuous recording.
+    n_samples : int
+        Number of epochs.
+
+    Returns
+    -------
+    Segments
+
+    Raises
+    ------
+    ValueError
+        If a recording id reappears after another recording (its epochs are not contiguous).
+
+    Examples
+    --------
+    >>> seg = recording_segments(["a", "a", "b", "b", "b"], 5)
+    >>> seg.starts.tolist(), seg.stops.tolist(), seg.ids.tolist()
+    ([0, 2], [2, 5], ['a', 'b'])
+    """
+    groups = check_groups(groups, n_samples)
+    if groups is None or n_samples == 0:
+        return Segments(np.array([0]), np.array([n_samples]), np.array([0]))
+    changes = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    starts = np.concatenate([[0], changes]).astype(np.intp)
+    stops = np.concatenate([changes, [n_samples]]).astype(np.intp)
+    ids = groups[starts]
+    repeated = pd.Series(ids).duplicated().to_numpy()
+    if repeated.any():
+        k = int(np.flatnonzero(repeated)[0])
+        raise ValueError(
+            f"Recording id {ids.tolist()[k]!r} reappears at epoch {int(starts[k])} after epochs of "
+            "another recording. The epochs of each recording must be contiguous and in time "
+            "order: sort the data by recording, then by time."
+        )
+    return Segments(starts, stops, ids)

@@ -1,0 +1,148 @@
+"""RecordingScaler: robust standardisation within each recording."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sleepstage.features import RecordingScaler
+
+SUBSET_REASON = "statistics are computed on the recording being transformed, by design"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+def _recordings(rng, n_rec=3, n=200, n_feat=4):
+    """Same underlying features per recording, each with its own gain and offset."""
+    base = rng.normal(size=(n, n_feat))
+    gains = np.array([0.5, 1.0, 7.0])[:n_rec]
+    offsets = np.array([-20.0, 0.0, 300.0])[:n_rec]
+    X = np.vstack([base * gain + offset for gain, offset in zip(gains, offsets, strict=True)])
+    groups = np.repeat(np.arange(n_rec), n)
+    return base, X, groups
+
+
+def test_removes_gain_and_offset_of_each_recording(rng):
+    base, X, groups = _recordings(rng)
+    out = RecordingScaler().fit_transform(X, groups=groups)
+    expected = RecordingScaler().fit_transform(base)
+    for r in range(3):
+        np.testing.assert_allclose(out[groups == r], expected, atol=1e-10)
+
+
+def test_median_zero_and_percentile_range_one(rng):
+    _, X, groups = _recordings(rng)
+    out = RecordingScaler(quantile_range=(5, 95)).fit_transform(X, groups=groups)
+    for r in range(3):
+        block = out[groups == r]
+        np.testing.assert_allclose(np.median(block, axis=0), 0.0, atol=1e-12)
+        width = np.percentile(block, 95, axis=0) - np.percentile(block, 5, axis=0)
+        np.testing.assert_allclose(width, 1.0, rtol=1e-10)
+
+
+def test_mean_std_options(rng):
+    _, X, groups = _recordings(rng)
+    out = RecordingScaler(center="mean", spread="std").fit_transform(X, groups=groups)
+    for r in range(3):
+        np.testing.assert_allclose(out[groups == r].mean(axis=0), 0.0, atol=1e-12)
+        np.testing.assert_allclose(out[groups == r].std(axis=0), 1.0, rtol=1e-10)
+    untouched = RecordingScaler(center=None, spread=None).fit_transform(X, groups=groups)
+    np.testing.assert_array_equal(untouched, X)
+
+
+def test_without_groups_is_one_recording(rng):
+    _, X, groups = _recordings(rng)
+    scaler = RecordingScaler()
+    no_groups = scaler.fit_transform(X)
+    assert scaler.n_recordings_ == 1
+    np.testing.assert_array_equal(no_groups, RecordingScaler().fit_transform(X, groups=np.zeros(
+        len(X))))
+    assert not np.allclose(no_groups, RecordingScaler().fit_transform(X, groups=groups))
+
+
+def test_new_recording_uses_its_own_statistics(rng):
+    _, X, groups = _recordings(rng)
+    scaler = RecordingScaler().fit(X[groups == 0])
+    new = X[groups == 2]
+    np.testing.assert_array_equal(scaler.transform(new), RecordingScaler().fit_transform(new))
+    np.testing.assert_array_equal(scaler.transform(X, groups=groups),
+                                  scaler.fit_transform(X, groups=groups))
+
+
+def test_zero_spread_divides_by_one():
+    X = np.column_stack([np.full(150, 3.0), np.arange(150.0)])
+    out = RecordingScaler().fit_transform(X)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[:, 0], 0.0)
+
+
+def test_short_recording_warns(rng):
+    X = rng.normal(size=(130, 2))
+    groups = np.repeat(["long", "short"], [110, 20])
+    with pytest.warns(UserWarning, match=r"fewer than min_epochs=100.*'short' \(20 epochs\)"):
+        RecordingScaler().fit_transform(X, groups=groups)
+
+
+def test_float32_preserved_and_names_passed_through(rng):
+    frame = pd.DataFrame(rng.normal(size=(120, 2)).astype(np.float32),
+                         columns=["eeg1_delta_relpower", "emg_rms_log"])
+    scaler = RecordingScaler()
+    out = scaler.fit_transform(frame)
+    assert out.dtype == np.float32
+    assert scaler.feature_names_in_.tolist() == ["eeg1_delta_relpower", "emg_rms_log"]
+    assert scaler.get_feature_names_out().tolist() == ["eeg1_delta_relpower", "emg_rms_log"]
+    frame_out = clone(scaler).set_output(transform="pandas").fit_transform(frame)
+    assert frame_out.columns.tolist() == ["eeg1_delta_relpower", "emg_rms_log"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fit_groups", "match"),
+    [
+        ({}, [0, 0, 1, 1, 0, 0], "reappears at epoch 4"),
+        ({}, [0, 0, 1], "groups has 3 entries but X has 6 epochs"),
+        ({}, [0, 0, 1, 1, np.nan, 1], "missing values"),
+        ({"quantile_range": (95, 5)}, None, "0 <= low < high <= 100"),
+        ({"center": "mode"}, None, "Invalid value for the 'center' parameter"),
+        ({"spread": "mad"}, None, "Invalid value for the 'spread' parameter"),
+        ({"min_epochs": -1}, None, "'min_epochs' parameter must be an integer"),
+    ],
+)
+def test_errors(kwargs, fit_groups, match):
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ValueError, match=match):
+        RecordingScaler(**{"min_epochs": 0, **kwargs}).fit(X, groups=fit_groups)
+
+
+def test_nan_and_wrong_width_rejected(rng):
+    X = rng.normal(size=(20, 3))
+    scaler = RecordingScaler(min_epochs=0).fit(X)
+    with pytest.raises(ValueError, match="3 features"):
+        scaler.transform(X[:, :2])
+    X[4, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        scaler.transform(X)
+
+
+def test_clone_and_pickle(rng):
+    _, X, groups = _recordings(rng)
+    scaler = RecordingScaler(quantile_range=(10, 90)).fit(X, groups=groups)
+    restored = pickle.loads(pickle.dumps(scaler))
+    np.testing.assert_array_equal(restored.transform(X, groups=groups),
+                                  scaler.transform(X, groups=groups))
+    assert clone(scaler).get_params() == scaler.get_params()
+
+
+@parametrize_with_checks(
+    [RecordingScaler(min_epochs=0)],
+    expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON},
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
