@@ -14,7 +14,7 @@ from ._stages import (
     map_labels,
 )
 from ._synthetic import make_synthetic
-from ._task4 import load_task4_csv
+from ._task4 import load_task4_csv, write_task4_csv
 
 __all__ = [
     "CH_TYPES",
@@ -32,4 +32,5 @@ __all__ = [
     "make_synthetic",
     "map_labels",
     "read_edf",
+    "write_task4_csv",
 ]

@@ -86,7 +86,8 @@ def map_labels(
     unique = list(dict.fromkeys(values.tolist()))
     unknown = [u for u in unique if u not in mapping]
     if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:10])
+        # numpy scalars print as np.int64(4) under numpy 2: show the plain value
+        shown = ", ".join(repr(u.item() if isinstance(u, np.generic) else u) for u in unknown[:10])
         known = ", ".join(repr(k) for k in mapping)
         raise ValueError(f"Unknown {what}: {shown}. Known values are {known}.")
     lookup = {u: mapping[u] for u in unique}
