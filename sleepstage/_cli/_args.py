@@ -1,0 +1,296 @@
+"""Shared argument handling: errors, ``key=value`` settings, parameter grids, progress."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DataError",
+    "Progress",
+    "UsageError",
+    "example_epilog",
+    "parse_assignment",
+    "parse_grid",
+    "parse_value",
+    "resolve_param",
+    "safe_name",
+    "split_list",
+]
+
+#: Keyword arguments of ``make_pipeline`` that ``--set`` may give (the layout comes from data).
+FACTORY_KEYS = ("plain", "scaler", "context", "smoothing", "features", "random_state")
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit status 2)."""
+
+
+class DataError(Exception):
+    """The data, model or files do not allow the command to run (exit status 1)."""
+
+
+def example_epilog(*lines: str) -> str:
+    """The 'example' block shown at the end of a subcommand's ``--help``."""
+    return "example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def parse_value(text: str) -> Any:
+    """Turn a command-line value into a Python value.
+
+    Integers and floats (including ``1e-3``) become numbers; ``true``/``false``, ``null``/
+    ``none``, ``[1, 2]`` and ``{a: 1}`` are read as YAML; anything else stays a string.
+    """
+    text = text.strip()
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text.lower() in ("none", "null", "~"):
+        return None
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None else value
+
+
+def split_list(text: str) -> list[str]:
+    """Split ``"a,b,[1, 2]"`` on top-level commas (not inside brackets or braces)."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_assignment(text: str, option: str = "--set") -> tuple[str, str]:
+    """Split ``key=value`` (raises ``UsageError`` naming the option otherwise)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"{option} expects key=value, got {text!r}.")
+    return key, value
+
+
+def resolve_param(estimator, key: str) -> str:
+    """Full ``get_params`` name of ``key``: exact, else the unique name ending in ``__key``.
+
+    Short names make settings readable: ``num_leaves`` stands for
+    ``classifier__estimator__num_leaves`` when the classifier is smoothed.
+    """
+    params = estimator.get_params(deep=True)
+    if key in params:
+        return key
+    candidates = [name for name in params if name.endswith(f"__{key}")]
+    if len(candidates) > 1:
+        preferred = [c for c in candidates if c.startswith("classifier__")]
+        if len(preferred) == 1:
+            return preferred[0]
+        raise UsageError(
+            f"Parameter {key!r} is ambiguous: it could be {', '.join(sorted(candidates))}. "
+            "Give the full name."
+        )
+    if not candidates:
+        known = sorted(n for n in params if "__" in n and not n.endswith("__steps"))
+        shown = ", ".join(known[:25]) + (", ..." if len(known) > 25 else "")
+        raise UsageError(f"Unknown pipeline parameter {key!r}. Known parameters: {shown}.")
+    return candidates[0]
+
+
+def parse_grid(
+    assignments: Sequence[str] | None, grid_file: str | None, estimator
+) -> list[dict[str, list]]:
+    """Parameter grid(s) from ``--grid key=v1,v2`` options and/or a YAML/JSON file.
+
+    The file holds a mapping ``{param: [values, ...]}`` or a list of such mappings (several
+    grids, as in scikit-learn's ``param_grid``). Parameter names may be short (see
+    :func:`resolve_param`).
+    """
+    grids: list[dict[str, list]] = []
+    if grid_file is not None:
+        import yaml
+
+        path = Path(grid_file)
+        if not path.is_file():
+            raise DataError(f"Grid file {path} does not exist.")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DataError(f"Could not parse the grid file {path}: {exc}") from exc
+        loaded = [loaded] if isinstance(loaded, Mapping) else loaded
+        if not isinstance(loaded, list) or not all(isinstance(g, Mapping) for g in loaded):
+            raise DataError(f"The grid file {path} must hold a mapping param -> list of values "
+                            "(or a list of such mappings).")
+        for grid in loaded:
+            grids.append({str(k): v if isinstance(v, list) else [v] for k, v in grid.items()})
+    if assignments:
+        command_line: dict[str, list] = {}
+        for text in assignments:
+            key, values = parse_assignment(text, "--grid")
+            command_line[key] = [parse_value(v) for v in split_list(values)]
+            if not command_line[key]:
+                raise UsageError(f"--grid {text!r} gives no values.")
+        if grids:
+            grids = [{**grid, **command_line} for grid in grids]
+        else:
+            grids = [command_line]
+    if not grids:
+        raise UsageError("grid-search needs a grid: --grid key=v1,v2 or --grid-file FILE.")
+    resolved = []
+    for grid in grids:
+        if not grid:
+            raise DataError("The parameter grid is empty.")
+        full = {}
+        for key, values in grid.items():
+            if not values:
+                raise DataError(f"The grid gives no values for {key!r}.")
+            full[resolve_param(estimator, key)] = list(values)
+        resolved.append(full)
+    return resolved
+
+
+def safe_name(value: Any) -> str:
+    """A file-name-safe version of a recording id."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(value)).strip("._")
+    return name or "recording"
+
+
+class Progress:
+    """A minimal progress bar on stderr (no dependency); silent when disabled.
+
+    On a terminal it redraws one line; otherwise (logs, CI) it prints a line about every
+    10 % so that captured output stays short.
+    """
+
+    def __init__(self, total: int, description: str, *, enabled: bool = True, stream=None):
+        self.total = max(int(total), 1)
+        self.description = description
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+        self._last_decile = -1
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        fraction = self.done / self.total
+        elapsed = time.perf_counter() - self.start
+        remaining = elapsed / fraction - elapsed if fraction > 0 else math.nan
+        eta = f"{remaining:5.0f} s left" if math.isfinite(remaining) else "         "
+        width = 28
+        filled = round(width * fraction)
+        bar = "#" * filled + "." * (width - filled)
+        line = (f"{self.description} [{bar}] {self.done}/{self.total} "
+                f"{elapsed:5.0f} s elapsed {eta}")
+        if self._tty:
+            self.stream.write("\r" + line)
+            self.stream.flush()
+        else:
+            decile = int(10 * fraction)
+            if decile != self._last_decile:
+                self._last_decile = decile
+                self.stream.write(line.rstrip() + "\n")
+                self.stream.flush()
+
+    def update(self, n: int = 1) -> None:
+        """Record ``n`` finished tasks."""
+        self.done = min(self.done + n, self.total)
+        self._draw()
+
+    def close(self) -> None:
+        """End the bar (newline on a terminal)."""
+        if self.enabled and self._tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def iterate_with_progress(items: Iterable, progress: Progress):
+    """Yield from ``items``, ticking ``progress`` after each."""
+    try:
+        for item in items:
+            yield item
+            progress.update()
+    finally:
+        progress.close()
+
+
+class AppendEdf(argparse.Action):
+    """``--edf PSG``: start a new EDF source (a hypnogram may follow)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sources = list(getattr(namespace, self.dest, None) or [])
+        sources.append({"psg": values, "hypnogram": None})
+        setattr(namespace, self.dest, sources)
+
+
+class AttachHypnogram(argparse.Action):
+    """``--hypnogram HYP``: the scoring of the preceding ``--edf``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sources = list(getattr(namespace, "edf", None) or [])
+        if not sources:
+            parser.error("--hypnogram must follow the --edf it belongs to.")
+        if sources[-1]["hypnogram"] is not None:
+            parser.error(f"--edf {sources[-1]['psg']} already has a hypnogram; give one "
+                         "--hypnogram after each --edf.")
+        sources[-1] = {**sources[-1], "hypnogram": values}
+        namespace.edf = sources
+
+
+def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int):
+    """``make_pipeline`` for the data's layout, with ``--set key=value`` applied.
+
+    Keys among :data:`FACTORY_KEYS` (``smoothing``, ``context``, ...) go to
+    ``make_pipeline``; every other key is a pipeline parameter, given in full
+    (``classifier__estimator__num_leaves``) or by its unique short name (``num_leaves``).
+
+    Returns
+    -------
+    (Pipeline, dict)
+        The unfitted pipeline and the settings as applied (full names).
+    """
+    from ..pipelines import make_pipeline
+
+    factory: dict[str, Any] = {"random_state": seed}
+    later: dict[str, Any] = {}
+    for text in settings or []:
+        key, value = parse_assignment(text, "--set")
+        if key in ("sfreq", "ch_names", "ch_types", "model"):
+            raise UsageError(f"--set {key}=... is not allowed: the layout comes from the data "
+                             "and the model from --pipeline.")
+        (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
+    pipeline = make_pipeline(model, **data.layout(), **factory)
+    applied = {resolve_param(pipeline, key): value for key, value in later.items()}
+    pipeline.set_params(**applied)
+    return pipeline, {**factory, **applied}
+
+
+def apply_settings(pipeline, settings: Sequence[str] | None) -> dict[str, Any]:
+    """Apply ``--set`` to an existing pipeline (parameters only); returns what was set."""
+    applied = {}
+    for text in settings or []:
+        key, value = parse_assignment(text, "--set")
+        applied[resolve_param(pipeline, key)] = parse_value(value)
+    pipeline.set_params(**applied)
+    return applied

@@ -1,0 +1,113 @@
+"""``sleepstage evaluate``: recording-wise or block-wise cross-validation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .._version import __version__
+from ._args import example_epilog
+from ._fit import add_pipeline_arguments
+from ._sources import describe_sources, load_data
+
+
+def add_cv_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cv`` and ``--n-jobs``, shared by evaluate and grid-search."""
+    parser.add_argument("--cv", metavar="SCHEME",
+                        help="'recording' (leave one recording out) or 'blocks:K' (K "
+                             "contiguous time blocks); default: recording when there are "
+                             "several recordings, else blocks:5")
+    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                        help="parallel jobs (default: 1)")
+
+
+def check_cv(text: str | None) -> None:
+    """Reject a malformed ``--cv`` before any data are loaded."""
+    from ._args import UsageError
+
+    if text is None or text == "recording":
+        return
+    head, _, count = text.partition(":")
+    if head != "blocks" or not count.isdigit() or int(count) < 2:
+        raise UsageError(f"--cv must be 'recording' or 'blocks:K' with an integer K >= 2 "
+                         f"(e.g. blocks:5), got {text!r}.")
+
+
+def default_cv(args, data) -> str:
+    """The ``--cv`` value, or the sensible default for the data."""
+    if args.cv:
+        return args.cv
+    return "recording" if len(data.recordings) >= 2 else "blocks:5"
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        parents=parents,
+        help="cross-validate a pipeline across recordings or time blocks",
+        description="Cross-validate a staging pipeline, leaving out whole recordings (or "
+                    "contiguous time blocks of a single recording), never shuffled epochs. "
+                    "Prints a table and writes JSON with balanced accuracy, Cohen's kappa, "
+                    "per-class F1, the confusion matrix and transitions per hour.",
+        epilog=example_epilog(
+            "sleepstage evaluate --synthetic 3 --cv recording -o evaluation.json --plot",
+            "sleepstage evaluate --sleep-edf 0 --cv blocks:5 --model night.joblib",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_pipeline_arguments(parser)
+    parser.add_argument("--model", metavar="FILE",
+                        help="evaluate the configuration of this model file (refitted in "
+                             "every fold) instead of --pipeline")
+    add_cv_arguments(parser)
+    parser.add_argument("-o", "--out", default="evaluation.json", metavar="FILE",
+                        help="JSON results (default: evaluation.json)")
+    parser.add_argument("--plot", action="store_true",
+                        help="also write the pooled confusion matrix next to the JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from sklearn.base import clone
+
+    from .. import plot
+    from ..io import check_writable, load_model, write_json
+    from ..pipelines import cross_validate_recordings
+    from ._args import apply_settings, build_pipeline
+
+    check_cv(args.cv)
+    out = Path(args.out)
+    png = out.with_name(f"{out.stem}_confusion.png")
+    check_writable([out, *([png] if args.plot else [])], force=args.force)
+    model = load_model(args.model) if args.model else None
+    data = load_data(args, need_labels=True, model=model, purpose="evaluate").data
+    if model is not None:
+        pipeline = clone(model.pipeline)
+        settings = apply_settings(pipeline, args.settings)
+        name = model.metadata.get("pipeline_name", str(args.model))
+    else:
+        pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed)
+        name = args.pipeline
+    cv = default_cv(args, data)
+    report = cross_validate_recordings(pipeline, data, cv=cv, n_jobs=args.n_jobs,
+                                       return_predictions=args.plot)
+    print(report)
+    overall = report.overall
+    print(f"pooled: balanced accuracy {overall['balanced_accuracy']:.3f}  "
+          f"kappa {overall['kappa']:.3f}")
+    results = {
+        "sleepstage_version": __version__,
+        "pipeline": name,
+        "settings": settings,
+        "sources": describe_sources(args),
+        "n_epochs": data.n_epochs,
+        "n_recordings": len(data.recordings),
+        "epoch_length": data.epoch_length,
+        **report.to_dict(),
+    }
+    write_json(out, results, force=args.force)
+    if args.plot:
+        plot.confusion(data.y, report.predictions, labels=report.labels,
+                       title=f"{name}, {report.cv}", path=png, force=args.force)
+    print(f"Results written to {out}" + (f" and {png}" if args.plot else ""))
+    return 0

@@ -1,0 +1,132 @@
+"""``sleepstage importances``: which features, channels and families the model relies on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._args import DataError, UsageError, example_epilog
+from ._sources import has_source, load_data
+
+_KINDS = ("gain", "split", "permutation")
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "importances",
+        parents=parents,
+        help="feature importances by feature, channel and family",
+        description="LightGBM gain and split importances of a model file and, given scored "
+                    "held-out data, permutation importance (drop in balanced accuracy when "
+                    "a feature is shuffled within each recording). Tables by feature and "
+                    "summed by channel and by feature family (band power, EMG, Hjorth, time "
+                    "statistics, spectral shape, context) are printed and written as CSV, "
+                    "with a bar chart PNG.",
+        epilog=example_epilog(
+            "sleepstage importances mice.joblib -o importances/",
+            "sleepstage importances mice.joblib --synthetic 1 --seed 7 --hours 6 \\",
+            "    --kind gain,permutation --n-repeats 3",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="model file written by 'sleepstage fit'")
+    parser.add_argument("--kind", metavar="KINDS",
+                        help="comma-separated gain, split, permutation (default: gain,split "
+                             "and permutation when data are given)")
+    parser.add_argument("--n-repeats", type=int, default=5, metavar="N",
+                        help="shuffles per feature for permutation importance (default: 5)")
+    parser.add_argument("--top", type=int, default=20, metavar="N",
+                        help="features shown in the table and chart (default: 20)")
+    parser.add_argument("-o", "--out-dir", default="importances", metavar="DIR",
+                        help="output folder (default: importances)")
+    parser.set_defaults(run=run)
+
+
+def _kinds(args) -> list[str] | None:
+    if not args.kind:
+        return None
+    kinds = [k.strip() for k in args.kind.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in _KINDS]
+    if unknown or not kinds:
+        raise UsageError(f"--kind accepts {', '.join(_KINDS)}; got {args.kind!r}.")
+    if "permutation" in kinds and not has_source(args):
+        raise UsageError("--kind permutation needs scored held-out data (e.g. --synthetic 1 "
+                         "--seed 7, --edf PSG --hypnogram HYP).")
+    return kinds
+
+
+def _chart(table, by_channel, by_family, kind: str, top: int):
+    from matplotlib.figure import Figure
+
+    from .. import plot
+
+    def single(frame):
+        renamed = frame.rename(columns={kind: "importance", f"{kind}_std": "importance_std"})
+        renamed.attrs = {"kind": kind}
+        return renamed
+
+    fig = Figure(figsize=(14, max(4.0, 0.3 * min(top, len(table)) + 1.5)), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=(2, 1, 1))
+    plot.importances(single(table), top=top, ax=axes[0], title=f"{kind}: top features")
+    plot.importances(single(by_channel).assign(feature=by_channel["channel"]), top=top,
+                     ax=axes[1], title="by channel")
+    plot.importances(single(by_family).assign(feature=by_family["family"]), top=top,
+                     ax=axes[2], title="by family")
+    return fig
+
+
+def run(args) -> int:
+    from ..inspect import aggregate_importances, importance_table
+    from ..io import check_writable, load_model, save_figure, write_table
+
+    kinds = _kinds(args)
+    out_dir = Path(args.out_dir)
+    paths = {name: out_dir / name for name in (
+        "importances.csv", "importances_by_channel.csv", "importances_by_family.csv",
+        "importances.png")}
+    check_writable(paths.values(), force=args.force)
+    model = load_model(args.model)
+    steps = getattr(model.pipeline, "steps", [])
+    if len(steps) < 2:
+        raise DataError(f"{args.model} holds a model without a feature step (e.g. a neural "
+                        "network reading raw epochs): importances need a feature pipeline "
+                        "(lgbm, hgb, logreg).")
+    loaded = load_data(args, need_labels=True, model=model, required=False,
+                       purpose="permutation importance")
+    data = None if loaded is None else loaded.data
+    try:
+        table = importance_table(
+            model.pipeline,
+            None if data is None else data.X,
+            None if data is None else data.y,
+            None if data is None else data.groups,
+            kinds=kinds, n_repeats=args.n_repeats, random_state=args.seed,
+        )
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    kinds = table.attrs["kinds"]
+    by_channel = aggregate_importances(table, by="channel")
+    by_family = aggregate_importances(table, by="family")
+    primary = "permutation" if "permutation" in kinds else kinds[0]
+
+    write_table(table, paths["importances.csv"], force=args.force)
+    write_table(by_channel, paths["importances_by_channel.csv"], force=args.force)
+    write_table(by_family, paths["importances_by_family.csv"], force=args.force)
+    save_figure(_chart(table, by_channel, by_family, primary, args.top),
+                paths["importances.png"], force=args.force)
+
+    def fmt(v):
+        return f"{v:.4g}"
+
+    ranked = table.sort_values(primary, ascending=False).head(args.top)
+    print(f"Top {len(ranked)} of {len(table)} features by {primary}:")
+    print(ranked.to_string(index=False, float_format=fmt))
+    if "baseline_score" in table.attrs:
+        print(f"(baseline balanced accuracy on the given data: "
+              f"{table.attrs['baseline_score']:.3f})")
+    print("\nBy channel:")
+    print(by_channel.to_string(index=False, float_format=fmt))
+    print("\nBy family:")
+    print(by_family.to_string(index=False, float_format=fmt))
+    print(f"\nResults written to {out_dir}")
+    return 0

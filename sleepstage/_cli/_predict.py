@@ -1,0 +1,140 @@
+"""``sleepstage predict``: score recordings with a model file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ._args import example_epilog, safe_name
+from ._sources import load_data
+
+#: Preferred column order of the stage probabilities.
+_CANONICAL = ("WAKE", "N1", "N2", "N3", "NREM", "REM")
+#: EDF+ annotation text of each stage (Sleep-EDF style).
+_EDF_TEXT = {"WAKE": "Sleep stage W", "REM": "Sleep stage R", "NREM": "Sleep stage N",
+             "N1": "Sleep stage N1", "N2": "Sleep stage N2", "N3": "Sleep stage N3"}
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        parents=parents,
+        help="score recordings with a model file (hypnogram CSV, EDF+, plot)",
+        description="Score every epoch of the given recordings with a model file. Each "
+                    "recording gets <id>_hypnogram.csv with columns epoch, onset (s), stage, "
+                    "proba_<STAGE> for every class, confidence (the probability of the "
+                    "predicted stage) and, for scored data, scored. Recordings are matched to "
+                    "the model: channels by name (see --rename), resampled to the model's "
+                    "rate, cut into the model's epoch length.",
+        epilog=example_epilog(
+            "sleepstage predict night.joblib --edf eeg.edf \\",
+            "    --rename 'EEG C3=EEG Fpz-Cz' --rename 'EEG O1=EEG Pz-Oz' \\",
+            "    --rename 'EMG EMG1=EMG submental' --annotations --plot -o scored/",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="model file written by 'sleepstage fit'")
+    parser.add_argument("-o", "--out-dir", default=".", metavar="DIR",
+                        help="folder for the outputs (default: current folder)")
+    parser.add_argument("--annotations", action="store_true",
+                        help="also write <id>_hypnogram.edf (EDF+ annotations)")
+    parser.add_argument("--plot", action="store_true",
+                        help="also write <id>_hypnogram.png")
+    parser.set_defaults(run=run)
+
+
+def _file_stem(recording) -> str:
+    name = safe_name(recording)
+    return f"recording-{name}" if name.isdigit() else name
+
+
+def _ordered(classes) -> list:
+    known = [c for c in _CANONICAL if c in classes]
+    return known + [c for c in classes if c not in known]
+
+
+def _bouts(stages: np.ndarray, onsets: np.ndarray, epoch_length: float):
+    """Merge consecutive epochs of one stage (split at gaps) into (onset, duration, stage)."""
+    new = np.ones(len(stages), dtype=bool)
+    new[1:] = (stages[1:] != stages[:-1]) | ~np.isclose(np.diff(onsets), epoch_length)
+    starts = np.flatnonzero(new)
+    stops = np.append(starts[1:], len(stages))
+    durations = onsets[stops - 1] + epoch_length - onsets[starts]
+    return onsets[starts], durations, stages[starts]
+
+
+def hypnogram_table(recording_pred, proba, classes, onsets, scored=None):
+    """The per-recording output table (pandas DataFrame)."""
+    import pandas as pd
+
+    column = {c: i for i, c in enumerate(classes)}
+    table = pd.DataFrame({"epoch": np.arange(len(recording_pred)), "onset": onsets,
+                          "stage": recording_pred})
+    if scored is not None:
+        table["scored"] = scored
+    for c in _ordered(classes):
+        table[f"proba_{c}"] = proba[:, column[c]]
+    index = np.array([column[p] for p in recording_pred.tolist()], dtype=int)
+    table["confidence"] = proba[np.arange(len(index)), index]
+    return table
+
+
+def run(args) -> int:
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .. import plot
+    from ..io import check_writable, load_model, write_edf_annotations, write_table
+    from ..pipelines import predict_with_groups
+
+    model = load_model(args.model)
+    loaded = load_data(args, need_labels=False, model=model, purpose="predict")
+    data = loaded.data
+    out_dir = Path(args.out_dir)
+    recordings = list(data.recordings)
+    outputs = []
+    for rec in recordings:
+        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
+        outputs.append(stem.with_suffix(".csv"))
+        if args.annotations:
+            outputs.append(stem.with_suffix(".edf"))
+        if args.plot:
+            outputs.append(stem.with_suffix(".png"))
+    check_writable(outputs, force=args.force)
+
+    pipeline = model.pipeline
+    proba = np.asarray(predict_with_groups(pipeline, data.X, data.groups,
+                                           method="predict_proba"), dtype=float)
+    pred = np.asarray(predict_with_groups(pipeline, data.X, data.groups))
+    classes = list(pipeline.classes_)
+    groups = np.asarray(data.groups)
+    for rec in recordings:
+        mask = groups == rec
+        n = int(mask.sum())
+        onsets = (data.onsets[mask] if data.onsets is not None
+                  else np.arange(n) * data.epoch_length)
+        scored = None if data.y is None else np.asarray(data.y)[mask]
+        table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored)
+        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
+        write_table(table, stem.with_suffix(".csv"), force=args.force)
+        written = [stem.with_suffix(".csv").name]
+        if args.annotations:
+            starts, durations, stages = _bouts(pred[mask], onsets, data.epoch_length)
+            texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
+            write_edf_annotations(stem.with_suffix(".edf"), starts, durations, texts,
+                                  start=loaded.starts.get(rec), force=args.force)
+            written.append(stem.with_suffix(".edf").name)
+        if args.plot:
+            plot.hypnogram(scored, pred[mask], proba[mask], classes=classes,
+                           epoch_length=data.epoch_length, title=str(rec),
+                           path=stem.with_suffix(".png"), force=args.force)
+            written.append(stem.with_suffix(".png").name)
+        line = f"{rec}: {n} epochs -> {', '.join(written)}"
+        if scored is not None:
+            agreement = float(np.mean(scored == pred[mask]))
+            balanced = balanced_accuracy_score(scored, pred[mask])
+            line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
+        print(line)
+    print(f"Outputs written to {out_dir}")
+    return 0
