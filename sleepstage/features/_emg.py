@@ -1,5 +1,168 @@
-"""Placeholder: being written."""
+"""Muscle-tone features of EMG channels: RMS, high-band power and amplitude percentiles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_option
+from ._base import DEFAULT_SFREQ
+from ._batch import EpochBatch
+from ._family import (
+    AMPLITUDE_FLOOR,
+    POWER_FLOOR,
+    FeatureFamily,
+    abs_linear_quantiles,
+    channel_indices,
+    safe_log,
+)
+from ._psd import PSD_METHODS, make_psd_plan
+
+__all__ = ["EMGFeatures"]
 
 
-class EMGFeatures:
-    pass
+class EMGFeatures(FeatureFamily):
+    """Amplitude of every EMG channel: the muscle tone that separates REM from wake.
+
+    Per EMG channel ``<ch>`` (in this order):
+
+    - ``<ch>_rms_log``: log of the root mean square of the raw signal (DC included: for an
+      amplitude envelope such as Sleep-EDF's 1-Hz ``EMG submental`` the level is the
+      information). Under a gain ``g`` it shifts by ``log(g)``.
+    - ``<ch>_highband_power_log``: log of the power in ``high_band`` Hz (PSD summed over the
+      band's bins times the bin width, same estimator as
+      :class:`~sleepstage.features.SpectralFeatures`); the band is capped at Nyquist.
+      Envelope-like EMG sampled slowly and upsampled has almost no power there: the value
+      is then small but finite.
+    - ``<ch>_abs_p<q>_log``: log of the ``q``-th percentile of ``|x|`` (linear interpolation,
+      as ``np.percentile``), a robust amplitude less sensitive to twitches than the RMS.
+
+    Channels of other types get no feature; with no EMG channel the transformer has zero
+    columns (so EEG-only layouts still work inside
+    :class:`~sleepstage.features.EpochFeatures`).
+
+    Parameters
+    ----------
+    sfreq : float, default 128
+        Sampling frequency in Hz.
+    ch_names, ch_types : sequence of str or None
+        Channel layout; None means the reference layout.
+    high_band : (float, float), default (20, 60)
+        Half-open ``[lo, hi)`` band in Hz for the high-frequency EMG power; ``hi`` is capped
+        at Nyquist, and ``lo`` at or above Nyquist raises ``ValueError``.
+    percentiles : sequence of float, default (10, 50, 90)
+        Percentiles (0-100) of ``|x|``.
+    method, window, overlap, bandwidth
+        PSD settings, as in :class:`~sleepstage.features.SpectralFeatures`.
+
+    Attributes
+    ----------
+    channels_ : list of int
+        Positions of the EMG channels.
+    high_band_ : (float, float)
+        The band after capping at Nyquist.
+    psd_plan_ : PSDPlan
+        PSD settings resolved against the epoch length.
+    feature_names_out_, feature_families_ : numpy.ndarray of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((5, 3, 512)).astype(np.float32)
+    >>> emg = EMGFeatures().fit(X)
+    >>> list(emg.get_feature_names_out())[:2]
+    ['emg_rms_log', 'emg_highband_power_log']
+    >>> emg.transform(X).shape
+    (5, 5)
+    """
+
+    def __init__(
+        self,
+        *,
+        sfreq=DEFAULT_SFREQ,
+        ch_names=None,
+        ch_types=None,
+        high_band=(20.0, 60.0),
+        percentiles=(10, 50, 90),
+        method="welch",
+        window=2.0,
+        overlap=0.5,
+        bandwidth=2.0,
+    ):
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.ch_types = ch_types
+        self.high_band = high_band
+        self.percentiles = percentiles
+        self.method = method
+        self.window = window
+        self.overlap = overlap
+        self.bandwidth = bandwidth
+
+    def _check_params(self, n_samples: int) -> None:
+        check_option("method", self.method, PSD_METHODS)
+        self.channels_ = channel_indices(self.ch_types_, ("emg",))
+        try:
+            percentiles = np.asarray(self.percentiles, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"The 'percentiles' parameter must be numbers in [0, 100], got "
+                f"{self.percentiles!r}."
+            ) from None
+        if np.any(~np.isfinite(percentiles) | (percentiles < 0) | (percentiles > 100)):
+            raise ValueError(
+                f"The 'percentiles' parameter must be numbers in [0, 100], got "
+                f"{self.percentiles!r}."
+            )
+        if np.unique(percentiles).size != percentiles.size:
+            raise ValueError(f"The 'percentiles' parameter has duplicates: {self.percentiles!r}.")
+        self._percentiles = percentiles
+        try:
+            lo, hi = (float(v) for v in self.high_band)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The 'high_band' parameter must be a pair (lo, hi) in Hz, got "
+                f"{self.high_band!r}."
+            ) from None
+        if not (np.isfinite(lo) and 0 <= lo < hi):
+            raise ValueError(f"The 'high_band' parameter must satisfy 0 <= lo < hi, got {lo, hi}.")
+        plan = make_psd_plan(
+            self.sfreq_, n_samples, method=self.method, window=self.window,
+            overlap=self.overlap, bandwidth=self.bandwidth,
+        )
+        self.psd_plan_ = plan
+        nyquist = self.sfreq_ / 2
+        hi = min(hi, nyquist)
+        self.high_band_ = (lo, hi)
+        tol = 1e-6 * plan.df
+        in_band = (plan.freqs >= lo - tol) & (plan.freqs < hi - tol)
+        if self.channels_ and not in_band.any():
+            raise ValueError(
+                f"The EMG high band [{lo:g}, {hi:g}) Hz contains no frequency bin at "
+                f"sfreq={self.sfreq_:g} Hz (Nyquist {nyquist:g} Hz) with a resolution of "
+                f"{plan.df:g} Hz; lower 'high_band' or use a higher sampling rate."
+            )
+        self._band_bins = np.flatnonzero(in_band)
+
+    def _feature_table(self, ch_names, ch_types) -> list[tuple[str, str]]:
+        per_channel = ["rms_log", "highband_power_log"]
+        per_channel += [f"abs_p{q:g}_log" for q in self._percentiles]
+        return [(ch_names[i], name, "emg") for i in self.channels_ for name in per_channel]
+
+    def _prefetch(self, batch: EpochBatch) -> None:
+        if self.channels_:
+            batch.prefetch_psd(self.psd_plan_, self.channels_)
+
+    def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
+        if not self.channels_:
+            return
+        channels = self.channels_
+        stride = 2 + self._percentiles.size
+        out[:, 0::stride] = 0.5 * safe_log(batch.mean_square[:, channels], POWER_FLOOR)
+        psd = batch.psd(self.psd_plan_, channels)
+        first, last = self._band_bins[0], self._band_bins[-1] + 1
+        high = psd[..., first:last].sum(axis=-1, dtype=np.float32).astype(np.float64)
+        out[:, 1::stride] = safe_log(high * self.psd_plan_.df, POWER_FLOOR)
+        fractions = self._percentiles / 100
+        for k, ch in enumerate(channels):
+            quantiles = abs_linear_quantiles(batch.sorted(ch), fractions)
+            out[:, k * stride + 2 : (k + 1) * stride] = safe_log(quantiles, AMPLITUDE_FLOOR)

@@ -1,0 +1,226 @@
+"""Base class of the per-epoch feature families and the numeric helpers they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_epochs, check_finite
+from ._base import EpochTransformer
+from ._batch import POWER_FLOOR, EpochBatch, Workspace, run_batches
+
+__all__ = [
+    "AMPLITUDE_FLOOR",
+    "FAMILIES",
+    "POWER_FLOOR",
+    "FeatureFamily",
+    "abs_linear_quantiles",
+    "channel_indices",
+    "check_batch_finite",
+    "linear_quantiles",
+    "safe_log",
+]
+
+#: Family of every column, as reported by ``feature_families_``.
+FAMILIES: tuple[str, ...] = ("band_power", "spectral_shape", "emg", "hjorth", "time")
+
+#: Floor under amplitude-like values (units, e.g. V): the square root of ``POWER_FLOOR``.
+AMPLITUDE_FLOOR: float = 1e-15
+
+#: Epochs per batch when a family runs on its own (EpochFeatures has a parameter).
+STANDALONE_BATCH_SIZE: int = 1024
+
+
+def safe_log(values: np.ndarray, floor: float) -> np.ndarray:
+    """Natural log of ``max(values, floor)``: exact above the floor, finite below it."""
+    return np.log(np.maximum(values, floor))
+
+
+def linear_quantiles(sorted_x: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Quantiles of data sorted along the last axis, as ``np.quantile(method="linear")``.
+
+    Parameters
+    ----------
+    sorted_x : numpy.ndarray, shape (..., n_samples)
+        Data sorted in ascending order along the last axis.
+    quantiles : sequence of float
+        Fractions in ``[0, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., len(quantiles)), float64
+    """
+    n = sorted_x.shape[-1]
+    position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, n - 1)
+    fraction = position - below
+    low = sorted_x[..., below].astype(np.float64)
+    high = sorted_x[..., above].astype(np.float64)
+    return low + (high - low) * fraction
+
+
+def abs_linear_quantiles(sorted_rows: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Quantiles of ``|x|`` from rows of ``x`` sorted ascending, without sorting ``|x|``.
+
+    ``|x|`` in ascending order is the merge of the negative values (reversed, negated) and
+    the non-negative ones; each order statistic is found by a vectorised binary search over
+    that merge (the classic k-th element of two sorted arrays): ``log2(n)`` gathers per row
+    and quantile instead of a second sort.
+
+    Parameters
+    ----------
+    sorted_rows : numpy.ndarray, shape (n_rows, n_samples)
+        Each row sorted in ascending order.
+    quantiles : sequence of float
+        Fractions in ``[0, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_rows, len(quantiles)), float64
+        Equal to ``np.quantile(np.abs(x), quantiles, axis=-1).T`` (method ``"linear"``).
+    """
+    n_rows, n = sorted_rows.shape
+    position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
+    rank = np.floor(position).astype(np.intp)  # (Q,): the rank-th and (rank+1)-th are needed
+    fraction = position - rank
+    itemsize = sorted_rows.itemsize
+    row_step, column_step = sorted_rows.strides
+    if column_step != itemsize or row_step % itemsize or row_step < n * itemsize:
+        sorted_rows = np.ascontiguousarray(sorted_rows)
+        row_step = n * itemsize
+    # A flat read-only view over the rows' memory (rows may be strided, e.g. one channel of
+    # a (n_epochs, n_channels, n_samples) buffer): gathers then index it without a copy.
+    span = (n_rows - 1) * (row_step // itemsize) + n
+    flat = as_strided(sorted_rows, shape=(span,), strides=(itemsize,), writeable=False)
+    offsets = (np.arange(n_rows) * (row_step // itemsize))[:, None]
+    n_neg = np.count_nonzero(sorted_rows < 0, axis=1)[:, None]  # (R, 1)
+    n_pos = n - n_neg
+
+    def at(index: np.ndarray) -> np.ndarray:
+        return flat.take(offsets + np.minimum(np.maximum(index, 0), n - 1))
+
+    def neg(i: np.ndarray) -> np.ndarray:  # i-th smallest |x| among the negative x
+        return -at(n_neg - 1 - i)
+
+    def pos(j: np.ndarray) -> np.ndarray:  # j-th smallest of the non-negative x
+        return at(n_neg + j)
+
+    # Take i of the rank + 1 smallest |x| from the negatives and j = rank + 1 - i from the
+    # rest; the right i is the smallest with pos(j - 1) <= neg(i) (a monotone condition).
+    lo = np.maximum(0, rank + 1 - n_pos)  # (R, Q)
+    hi = np.minimum(n_neg, rank + 1)
+    for _ in range(int(n).bit_length() + 1):
+        mid = (lo + hi) // 2
+        too_few = (lo < hi) & (pos(rank - mid) > neg(mid))
+        lo = np.where(too_few, mid + 1, lo)
+        hi = np.where(too_few | (lo >= hi), hi, mid)
+    i, j = lo, rank + 1 - lo
+    value = np.maximum(np.where(i > 0, neg(i - 1), -np.inf), np.where(j > 0, pos(j - 1), -np.inf))
+    following = np.minimum(np.where(i < n_neg, neg(i), np.inf),
+                           np.where(j < n_pos, pos(j), np.inf))
+    following = np.where(np.isfinite(following), following, value).astype(np.float64)
+    value = value.astype(np.float64)
+    return value + (following - value) * fraction
+
+
+def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
+    """Raise like ``check_finite(X)`` if the batch holds NaN/inf, at no extra pass.
+
+    A NaN or inf sample makes its epoch mean non-finite; only then is the whole of ``X``
+    scanned, for a message naming the first bad value (a huge but finite epoch whose sum
+    overflows passes that scan).
+    """
+    if not np.isfinite(batch.mean).all():
+        check_finite(X)
+
+
+class FeatureFamily(EpochTransformer):
+    """An :class:`EpochTransformer` that fills its columns from an :class:`EpochBatch`.
+
+    Subclasses implement ``_feature_table(ch_names, ch_types)`` returning
+    ``[(channel, feature, family), ...]`` (column ``<channel>_<feature>``) and
+    ``_fill(batch, out)`` writing those columns for one batch into the float32 array
+    ``out`` (a view, possibly into a wider output). Families running
+    inside :class:`~sleepstage.features.EpochFeatures` share one batch, hence one PSD,
+    one centred copy, one sort.
+
+    Fitted attributes added to those of :class:`EpochTransformer`: ``feature_families_``,
+    the family of each output column (one of ``"band_power"``, ``"spectral_shape"``,
+    ``"emg"``, ``"hjorth"``, ``"time"``), and ``feature_channels_``, its channel.
+    """
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _feature_table(self, ch_names: Sequence[str], ch_types: Sequence[str]) -> list:
+        raise NotImplementedError
+
+    def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _prefetch(self, batch: EpochBatch) -> None:
+        """Declare shared intermediates (e.g. the PSD channels) before any ``_fill``."""
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _feature_names(self, ch_names: Sequence[str], ch_types: Sequence[str]) -> list[str]:
+        return [f"{ch}_{feature}" for ch, feature, _ in self._feature_table(ch_names, ch_types)]
+
+    def _validate_fit_input(self, X) -> np.ndarray:
+        X3 = super()._validate_fit_input(X)
+        table = self._feature_table(self.ch_names_, self.ch_types_)
+        self.feature_families_ = np.asarray([family for _, _, family in table], dtype=object)
+        self.feature_channels_ = np.asarray([ch for ch, _, _ in table], dtype=object)
+        return X3
+
+    def _validate_transform_input(self, X) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        # Finiteness is checked batch by batch in _compute (check_batch_finite).
+        return check_epochs(
+            X, len(self.ch_names_), n_samples=self.n_samples_, ch_names=self.ch_names_,
+            allow_nan=True,
+        )
+
+    def _compute(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty((X.shape[0], self.feature_names_out_.size), dtype=np.float32)
+
+        def work(start: int, stop: int, fft_workers: int, workspace: Workspace) -> None:
+            batch = EpochBatch(X[start:stop], fft_workers=fft_workers, workspace=workspace)
+            check_batch_finite(batch, X)
+            self._prefetch(batch)
+            self._fill(batch, out[start:stop])
+
+        run_batches(X.shape[0], STANDALONE_BATCH_SIZE, work, n_jobs=1)
+        return out
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """Fit to ``X`` and return its features, validating ``X`` only once.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_epochs, n_channels * n_samples) or 3-D
+            Epochs, flat (channel by channel) or ``(n_epochs, n_channels, n_samples)``.
+        y : ignored
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_epochs, n_features), float32
+        """
+        return self._compute(self._validate_fit_input(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # (n_epochs, n_channels, n_samples) is accepted
+        tags.transformer_tags.preserves_dtype = ["float32"]  # output is always float32
+        return tags
+
+    def get_feature_families_out(self) -> np.ndarray:
+        """Family of every output column (same order as ``get_feature_names_out()``)."""
+        check_is_fitted(self, "feature_families_")
+        return self.feature_families_.copy()
+
+
+def channel_indices(ch_types: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Positions of the channels whose type is in ``wanted``."""
+    return [i for i, ch_type in enumerate(ch_types) if ch_type in wanted]
