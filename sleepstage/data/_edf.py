@@ -8,13 +8,16 @@ import warnings
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mne
 import numpy as np
 
 from .._validation import check_finite, check_positive
 from ._epochs import CH_TYPES, EpochData
 from ._stages import RK_TO_3CLASS, UNSCORED, map_labels
+
+if TYPE_CHECKING:
+    import mne
 
 __all__ = ["read_edf"]
 
@@ -77,6 +80,8 @@ def _open_raw(path: Path, include: Sequence[str] | None = None) -> mne.io.BaseRa
     collected: that one becomes an error, the others (filter settings of the header,
     annotations outside the data) are logged at debug level.
     """
+    import mne  # imported on use: MNE is slow to import and only needed for EDF files
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -98,6 +103,8 @@ def _read_hypnogram(path: Path, meas_date) -> tuple[np.ndarray, np.ndarray, np.n
     if not path.is_file():
         raise ValueError(f"Hypnogram file not found: {path}.")
     try:
+        import mne
+
         annotations = mne.read_annotations(path)
     except Exception as exc:
         raise ValueError(f"Could not read the hypnogram {path}: {exc}") from exc
