@@ -92,24 +92,52 @@ def check_epochs(
     """
     if hasattr(X, "to_numpy"):  # pandas
         X = X.to_numpy()
-    X = np.asarray(X)
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("Sparse input is not supported: epochs must be a dense array "
+                        "(convert with X.toarray()).")
+    X = _as_array(X)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: epochs must be real-valued, but got an "
+                         f"array of dtype {X.dtype}.")
     if X.dtype.kind not in "fiub":
         raise TypeError(f"Epochs must be numeric, but got an array of dtype {X.dtype}.")
     if X.ndim not in (2, 3):
         raise ValueError(
             "Epochs must be 2-D (n_epochs, n_channels * n_samples) or 3-D "
-            f"(n_epochs, n_channels, n_samples), but got an array of shape {X.shape}."
+            f"(n_epochs, n_channels, n_samples), but got an array of shape {X.shape}. Reshape "
+            "your data, e.g. X.reshape(1, -1) for a single flat epoch."
         )
     if X.shape[0] == 0:
         raise ValueError(f"Found an empty array of shape {X.shape}: at least one epoch is needed.")
     names = f" ({', '.join(ch_names)})" if ch_names is not None else ""
     if X.ndim == 2:
-        if X.shape[1] % n_channels:
+        n_columns = X.shape[1]
+        # scikit-learn's wording (its estimator checks look for it), then ours
+        if n_columns == 0:
             raise ValueError(
-                f"X has {X.shape[1]} columns, which is not a multiple of the {n_channels} "
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of "
+                f"{2 * n_channels} is required: each epoch needs at least 2 samples per channel."
+            )
+        if n_samples is not None and n_columns != n_channels * n_samples:
+            detail = (
+                f"each epoch has {n_columns // n_channels} samples per channel, but {n_samples} "
+                "were expected (sfreq x epoch length of the fitted model)"
+                if n_columns % n_channels == 0 else
+                f"{n_columns} columns are not a multiple of the {n_channels} channels{names}"
+            )
+            raise ValueError(f"X has {n_columns} features, but it is expecting "
+                             f"{n_channels * n_samples} features as input: {detail}.")
+        if n_columns % n_channels:
+            raise ValueError(
+                f"X has {n_columns} columns, which is not a multiple of the {n_channels} "
                 f"declared channels{names}. Pass ch_names/ch_types matching the data."
             )
-        X = X.reshape(X.shape[0], n_channels, X.shape[1] // n_channels)
+        if n_columns < 2 * n_channels:
+            raise ValueError(
+                f"X has {n_columns} feature(s) for {n_channels} channel(s){names}: each epoch "
+                "needs at least 2 samples per channel."
+            )
+        X = X.reshape(X.shape[0], n_channels, n_columns // n_channels)
     elif X.shape[1] != n_channels:
         raise ValueError(
             f"X has {X.shape[1]} channels (shape {X.shape}), but {n_channels} were "
@@ -126,3 +154,23 @@ def check_epochs(
     if not allow_nan:
         check_finite(X)
     return X
+
+
+def _as_array(X: Any) -> np.ndarray:
+    """``np.asarray(X)``; object arrays of numbers become float64, ragged input raises."""
+    try:
+        X = np.asarray(X)
+        if X.dtype == object:
+            X = X.astype(np.float64)  # a non-number inside raises numpy's TypeError
+    except ValueError:  # a ragged sequence: numpy cannot stack it
+        raise ValueError(
+            "Epochs must all have the same shape, but got a sequence of unequal lengths "
+            f"({_shapes(X)}). Cut the recording into epochs of equal length first."
+        ) from None
+    return X
+
+
+def _shapes(items: Any, limit: int = 5) -> str:
+    """Shapes of the first few items of a sequence, for error messages."""
+    shapes = [str(np.shape(item)) for item in list(items)[:limit]]
+    return ", ".join(shapes) + (", ..." if len(items) > limit else "")

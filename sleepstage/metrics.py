@@ -87,7 +87,8 @@ def staging_scores(
     y_true, y_pred : array-like, shape (n_epochs,)
         True and predicted stages, in time order.
     labels : sequence, optional
-        Class order for F1 and the confusion matrix (default: sorted union).
+        Class order for F1 and the confusion matrix (default: sorted union). Every stage
+        of ``y_true`` and ``y_pred`` must be in it.
     groups : array-like, optional
         Recording of each epoch (for transition counts).
     epoch_length : float, optional
@@ -100,6 +101,12 @@ def staging_scores(
         ``confusion`` (list of lists, rows true, columns predicted, in ``labels`` order),
         ``labels``, ``n_epochs`` and, with ``epoch_length``, ``transitions_per_hour_true`` and
         ``transitions_per_hour_pred``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, or ``labels`` misses a stage that occurs in ``y_true`` or
+        ``y_pred``.
     """
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
@@ -108,6 +115,13 @@ def staging_scores(
     if labels is None:
         labels = np.unique(np.concatenate([y_true, y_pred]))
     labels = list(labels)
+    unknown = (set(y_true.tolist()) | set(y_pred.tolist())) - set(np.asarray(labels).tolist())
+    if unknown:
+        raise ValueError(
+            f"Stage(s) {sorted(unknown, key=str)} occur in y_true or y_pred but not in labels "
+            f"{[_plain(label) for label in labels]}; give every stage in labels (e.g. a "
+            "stage the model never saw must still be listed to count as an error)."
+        )
     f1 = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
     scores: dict[str, Any] = {
         "n_epochs": int(y_true.size),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sleepstage.artefacts import ARTEFACT_CONFIDENCE_FACTOR
 from sleepstage.cli import main
 from sleepstage.data import make_synthetic
 from sleepstage.io import load_model
@@ -57,7 +58,7 @@ def run_main(capsys, *args) -> tuple[int, str, str]:
 def check_hypnogram_csv(path: Path, n_epochs: int, classes, *, scored: bool) -> pd.DataFrame:
     table = pd.read_csv(path)
     expected = ["epoch", "onset", "stage", *(["scored"] if scored else []),
-                *[f"proba_{c}" for c in classes], "confidence"]
+                *[f"proba_{c}" for c in classes], "confidence", "artefact", "artefact_reasons"]
     assert list(table.columns) == expected
     assert len(table) == n_epochs
     assert table.epoch.tolist() == list(range(n_epochs))
@@ -65,7 +66,8 @@ def check_hypnogram_csv(path: Path, n_epochs: int, classes, *, scored: bool) -> 
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     assert ((proba >= 0) & (proba <= 1)).all()
     picked = proba[np.arange(n_epochs), [list(classes).index(s) for s in table.stage]]
-    np.testing.assert_allclose(table.confidence, picked)
+    lowered = np.where(table.artefact, ARTEFACT_CONFIDENCE_FACTOR, 1.0)  # flagged epochs
+    np.testing.assert_allclose(table.confidence, picked * lowered)
     assert set(table.stage) <= set(classes)
     return table
 

@@ -54,7 +54,7 @@ def run(args) -> int:
     data = load_data(args, need_labels=True, purpose="fit").data
     pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed)
     start = time.perf_counter()
-    fit_with_groups(pipeline, data.X, data.y, data.groups)
+    fit_with_groups(pipeline, data.X, data.y, data.groups, layout=data.layout())
     seconds = time.perf_counter() - start
     save_model(pipeline, args.out, data=data, force=args.force, metadata={
         "pipeline_name": args.pipeline,

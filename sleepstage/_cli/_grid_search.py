@@ -52,7 +52,7 @@ def add_parser(subparsers, parents) -> None:
 
 
 def _fit_and_score(base, params, X, y, groups, train, test, labels, epoch_length,
-                   candidate, fold):
+                   candidate, fold, layout=None):
     """Fit one candidate on one fold and score it (runs in a joblib worker)."""
     from sklearn.base import clone
 
@@ -61,7 +61,7 @@ def _fit_and_score(base, params, X, y, groups, train, test, labels, epoch_length
 
     model = clone(base).set_params(**params)
     start = time.perf_counter()
-    fit_with_groups(model, X[train], y[train], groups[train])
+    fit_with_groups(model, X[train], y[train], groups[train], layout=layout)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     pred = predict_with_groups(model, X[test], groups[test])
@@ -156,7 +156,7 @@ def run(args) -> int:
     start = time.perf_counter()
     results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
         delayed(_fit_and_score)(base, candidates[c], X, y, routed, *splits[f], labels,
-                                data.epoch_length, c, f)
+                                data.epoch_length, c, f, data.layout())
         for c, f in tasks
     )
     records = list(iterate_with_progress(results, progress))
@@ -165,7 +165,7 @@ def run(args) -> int:
     best_params = candidates[best_index]
 
     best = clone(base).set_params(**best_params)
-    fit_with_groups(best, X, y, data.groups)
+    fit_with_groups(best, X, y, data.groups, layout=data.layout())
     search_seconds = time.perf_counter() - start
     summary = {
         "best_params": best_params,

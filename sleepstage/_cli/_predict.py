@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,9 @@ def add_parser(subparsers, parents) -> None:
         description="Score every epoch of the given recordings with a model file. Each "
                     "recording gets <id>_hypnogram.csv with columns epoch, onset (s), stage, "
                     "proba_<STAGE> for every class, confidence (the probability of the "
-                    "predicted stage) and, for scored data, scored. Recordings are matched to "
+                    "predicted stage, halved for epochs flagged as artefacts), artefact and "
+                    "artefact_reasons (clipping, flat line or extreme amplitude, per channel) "
+                    "and, for scored data, scored. Recordings are matched to "
                     "the model: channels by name (see --rename), resampled to the model's "
                     "rate, cut into the model's epoch length.",
         epilog=example_epilog(
@@ -65,9 +71,17 @@ def _bouts(stages: np.ndarray, onsets: np.ndarray, epoch_length: float):
     return onsets[starts], durations, stages[starts]
 
 
-def hypnogram_table(recording_pred, proba, classes, onsets, scored=None):
-    """The per-recording output table (pandas DataFrame)."""
+def hypnogram_table(recording_pred, proba, classes, onsets, scored=None, artefacts=None):
+    """The per-recording output table (pandas DataFrame).
+
+    With ``artefacts`` (the rows of :func:`~sleepstage.artefacts.detect_artefacts` for the
+    recording), the table gains ``artefact`` and ``artefact_reasons`` columns and the
+    confidence of flagged epochs is multiplied by
+    :data:`~sleepstage.artefacts.ARTEFACT_CONFIDENCE_FACTOR`.
+    """
     import pandas as pd
+
+    from ..artefacts import flag_confidence
 
     column = {c: i for i, c in enumerate(classes)}
     table = pd.DataFrame({"epoch": np.arange(len(recording_pred)), "onset": onsets,
@@ -78,13 +92,38 @@ def hypnogram_table(recording_pred, proba, classes, onsets, scored=None):
         table[f"proba_{c}"] = proba[:, column[c]]
     index = np.array([column[p] for p in recording_pred.tolist()], dtype=int)
     table["confidence"] = proba[np.arange(len(index)), index]
+    if artefacts is not None:
+        flagged = np.asarray(artefacts["artefact"], dtype=bool)
+        table["confidence"] = flag_confidence(table["confidence"].to_numpy(), flagged)
+        table["artefact"] = flagged
+        table["artefact_reasons"] = np.asarray(artefacts["reasons"], dtype=object)
     return table
+
+
+def _warn_about_inputs(data, classes, flags) -> None:
+    """Warn about scored stages the model never saw and recordings full of artefacts."""
+    if data.y is not None:
+        unseen = sorted(set(np.asarray(data.y).tolist()) - set(classes), key=str)
+        if unseen:
+            warnings.warn(
+                f"Scored stage(s) {unseen} were never seen by the model (classes {classes}); "
+                "those epochs count as disagreements in the summary.",
+                UserWarning, stacklevel=2,
+            )
+    share = flags.groupby(np.asarray(data.groups), sort=False)["artefact"].mean()
+    for rec, value in share[share > 0.25].items():
+        warnings.warn(
+            f"{value:.0%} of the epochs of recording {rec!r} are flagged as artefacts (see "
+            "the artefact_reasons column); its hypnogram is unreliable.",
+            UserWarning, stacklevel=2,
+        )
 
 
 def run(args) -> int:
     from sklearn.metrics import balanced_accuracy_score
 
     from .. import plot
+    from ..artefacts import detect_artefacts
     from ..io import check_writable, load_model, write_edf_annotations, write_table
     from ..pipelines import predict_with_groups
 
@@ -108,33 +147,56 @@ def run(args) -> int:
                                            method="predict_proba"), dtype=float)
     pred = np.asarray(predict_with_groups(pipeline, data.X, data.groups))
     classes = list(pipeline.classes_)
+    flags = detect_artefacts(data.X, data.groups, **data.layout())
+    _warn_about_inputs(data, classes, flags)
     groups = np.asarray(data.groups)
-    for rec in recordings:
-        mask = groups == rec
-        n = int(mask.sum())
-        onsets = (data.onsets[mask] if data.onsets is not None
-                  else np.arange(n) * data.epoch_length)
-        scored = None if data.y is None else np.asarray(data.y)[mask]
-        table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored)
-        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
-        write_table(table, stem.with_suffix(".csv"), force=args.force)
-        written = [stem.with_suffix(".csv").name]
-        if args.annotations:
-            starts, durations, stages = _bouts(pred[mask], onsets, data.epoch_length)
-            texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
-            write_edf_annotations(stem.with_suffix(".edf"), starts, durations, texts,
-                                  start=loaded.starts.get(rec), force=args.force)
-            written.append(stem.with_suffix(".edf").name)
-        if args.plot:
-            plot.hypnogram(scored, pred[mask], proba[mask], classes=classes,
-                           epoch_length=data.epoch_length, title=str(rec),
-                           path=stem.with_suffix(".png"), force=args.force)
-            written.append(stem.with_suffix(".png").name)
-        line = f"{rec}: {n} epochs -> {', '.join(written)}"
-        if scored is not None:
-            agreement = float(np.mean(scored == pred[mask]))
-            balanced = balanced_accuracy_score(scored, pred[mask])
-            line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
+    # Every output is written into a staging folder first and moved into place only once
+    # all of them exist, so a failure midway leaves no output behind.
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".sleepstage-predict-") as tmp:
+            staging = Path(tmp)
+            for rec in recordings:
+                mask = groups == rec
+                n = int(mask.sum())
+                onsets = (data.onsets[mask] if data.onsets is not None
+                          else np.arange(n) * data.epoch_length)
+                scored = None if data.y is None else np.asarray(data.y)[mask]
+                table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored,
+                                        flags[mask])
+                stem = staging / f"{_file_stem(rec)}_hypnogram"
+                write_table(table, stem.with_suffix(".csv"))
+                written = [stem.with_suffix(".csv").name]
+                if args.annotations:
+                    starts, durations, stages = _bouts(pred[mask], onsets, data.epoch_length)
+                    texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
+                    write_edf_annotations(stem.with_suffix(".edf"), starts, durations, texts,
+                                          start=loaded.starts.get(rec))
+                    written.append(stem.with_suffix(".edf").name)
+                if args.plot:
+                    plot.hypnogram(scored, pred[mask], proba[mask], classes=classes,
+                                   epoch_length=data.epoch_length, title=str(rec),
+                                   path=stem.with_suffix(".png"))
+                    written.append(stem.with_suffix(".png").name)
+                line = f"{rec}: {n} epochs -> {', '.join(written)}"
+                n_flagged = int(flags["artefact"].to_numpy()[mask].sum())
+                if n_flagged:
+                    line += f", {n_flagged} flagged as artefacts"
+                if scored is not None:
+                    agreement = float(np.mean(scored == pred[mask]))
+                    balanced = balanced_accuracy_score(scored, pred[mask])
+                    line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
+                lines.append(line)
+            check_writable(outputs, force=args.force)
+            for path in outputs:
+                os.replace(staging / path.name, path)
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    for line in lines:
         print(line)
     print(f"Outputs written to {out_dir}")
     return 0

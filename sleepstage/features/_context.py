@@ -90,9 +90,10 @@ class TemporalContext(TransformerMixin, BaseEstimator):
 
     **Computation.** Windowed sums come from cumulative sums over all epochs (O(n) per
     feature, no loop over epochs), accumulated in float64 after removing each recording's
-    mean, so long float32 recordings keep full precision. Standard deviations computed this
-    way carry an absolute error of about ``sqrt(n_epochs * 2.2e-16)`` times the recording's
-    standard deviation (2e-6 for a 24-h recording of 4-s epochs).
+    mean and dividing by its RMS, so long float32 recordings keep full precision and the
+    magnitude of one recording does not change the rounding of another. Standard deviations
+    computed this way carry an absolute error of about ``sqrt(n_epochs * 2.2e-16)`` times
+    the recording's standard deviation (2e-6 for a 24-h recording of 4-s epochs).
 
     Examples
     --------
@@ -190,10 +191,16 @@ class TemporalContext(TransformerMixin, BaseEstimator):
         sums = squares = None
         if self.windows_ or self.past_windows_:
             # centre each recording before accumulating: small cumulative sums keep precision
+            # and scale it to unit RMS, so that a recording with huge values cannot leave
+            # rounding errors in the sums of the recordings after it
             lengths = segments.lengths
             means = np.add.reduceat(X, segments.starts, axis=0, dtype=np.float64)
             means /= lengths[:, None]
             centred = X - np.repeat(means, lengths, axis=0)
+            rms = np.sqrt(np.add.reduceat(np.square(centred), segments.starts, axis=0)
+                          / lengths[:, None])
+            rms = np.repeat(np.where(rms > 0, rms, 1.0), lengths, axis=0)
+            centred /= rms
             sums = np.zeros((n + 1, n_feat))
             np.cumsum(centred, axis=0, out=sums[1:])
             if need_std:
@@ -206,10 +213,10 @@ class TemporalContext(TransformerMixin, BaseEstimator):
         def window_stats(lo: np.ndarray, hi: np.ndarray) -> dict[str, np.ndarray]:
             count = (hi - lo)[:, None].astype(np.float64)
             mean_c = (sums[hi] - sums[lo]) / count
-            result = {"mean": mean_c + offset}
+            result = {"mean": mean_c * rms + offset}
             if need_std:
                 var = (squares[hi] - squares[lo]) / count - np.square(mean_c)
-                result["std"] = np.sqrt(np.maximum(var, 0.0))
+                result["std"] = np.sqrt(np.maximum(var, 0.0)) * rms
             return result
 
         centred_ranges = [

@@ -9,7 +9,7 @@ from .._validation import check_option, check_positive
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch, Workspace, run_batches
 from ._emg import EMGFeatures
-from ._family import FeatureFamily, check_batch_finite
+from ._family import FeatureFamily, check_batch_finite, check_features_finite
 from ._hjorth import HjorthFeatures
 from ._spectral import SpectralFeatures
 from ._timestats import TimeFeatures
@@ -194,4 +194,4 @@ class EpochFeatures(FeatureFamily):
                 family._fill(batch, out[start:stop, lo:hi])
 
         run_batches(X.shape[0], self._batch_size, work, n_jobs=self.n_jobs)
-        return out
+        return check_features_finite(out, X, self.feature_names_out_)

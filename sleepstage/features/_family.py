@@ -20,6 +20,7 @@ __all__ = [
     "abs_linear_quantiles",
     "channel_indices",
     "check_batch_finite",
+    "check_features_finite",
     "linear_quantiles",
     "safe_log",
 ]
@@ -138,6 +139,25 @@ def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
         check_finite(X)
 
 
+def check_features_finite(out: np.ndarray, X: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Return ``out``, or raise ``ValueError`` if finite samples gave non-finite features.
+
+    Samples around 1e19 or more overflow float32 powers (squares of the samples), which
+    would hand NaN or inf to the classifier (LightGBM treats NaN as missing, silently).
+    """
+    finite = np.isfinite(out)
+    if finite.all():
+        return out
+    epoch, column = (int(i) for i in np.argwhere(~finite)[0])
+    n_bad = int(np.count_nonzero(~finite.all(axis=1)))
+    peak = float(np.max(np.abs(X[epoch])))
+    raise ValueError(
+        f"The features of {n_bad} epoch(s) are not finite (first: epoch {epoch}, "
+        f"{names[column]}): its samples reach {peak:.3g}, beyond what float32 power "
+        "computations hold. Check the units of X (volts are expected) or rescale it."
+    )
+
+
 class FeatureFamily(EpochTransformer):
     """An :class:`EpochTransformer` that fills its columns from an :class:`EpochBatch`.
 
@@ -192,7 +212,7 @@ class FeatureFamily(EpochTransformer):
             self._fill(batch, out[start:stop])
 
         run_batches(X.shape[0], STANDALONE_BATCH_SIZE, work, n_jobs=1)
-        return out
+        return check_features_finite(out, X, self.feature_names_out_)
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """Fit to ``X`` and return its features, validating ``X`` only once.

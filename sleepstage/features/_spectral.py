@@ -420,4 +420,6 @@ class SpectralFeatures(FeatureFamily):
         log_p = np.maximum(p, POWER_FLOOR, out=workspace.array("spectral_log_p", psd.shape))
         np.log(log_p, out=log_p)
         entropy = -np.vecdot(p, log_p).astype(np.float64)
+        if psd.shape[-1] < 2:  # a single bin: its spectrum cannot be spread, entropy 0
+            return np.zeros_like(entropy)
         return entropy / np.log(psd.shape[-1])

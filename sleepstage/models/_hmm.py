@@ -179,6 +179,11 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._check_floor()
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        if np.unique(y).size < 2:
+            raise ValueError(
+                "HMMSmoother needs at least 2 classes (stages) in y to learn transitions, but "
+                f"got one class: {np.unique(y).tolist()}."
+            )
         n_samples = _num_samples(X)
         check_consistent_length(X, y)
         segments = recording_segments(groups, n_samples)

@@ -42,7 +42,8 @@ from sklearn.model_selection import PredefinedSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._validation import check_epochs, check_option, check_positive
 
@@ -305,17 +306,23 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         require_torch(name)
         self._check_common_params()
         optimizer = self._resolve_optimizer()
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         X3 = check_epochs(X, int(self.n_channels))
         n_epochs, n_channels, n_samples = X3.shape
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # a column vector: warn and flatten
         if y.ndim != 1 or y.shape[0] != n_epochs:
             raise ValueError(
                 f"y must be 1-D with one label per epoch ({n_epochs}), got shape {y.shape}."
             )
+        check_classification_targets(y)  # stage labels, not a continuous target
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(
-                f"{name} needs at least 2 classes in y, got only {encoder.classes_.tolist()}."
+                f"{name} needs at least 2 classes in y, but got one class: "
+                f"{encoder.classes_.tolist()}."
             )
         y_enc = encoder.transform(y).astype(np.int64)
         if groups is not None:
@@ -414,8 +421,15 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         X3 = check_epochs(X, self.n_channels_, n_samples=self.n_samples_)
         with torch_settings(None, self._threads()):
-            proba = self.net_.predict_proba(self._standardise(X3))
-        return np.asarray(proba, dtype=np.float64)
+            proba = np.asarray(self.net_.predict_proba(self._standardise(X3)), dtype=np.float64)
+        if not np.isfinite(proba).all():
+            bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+            raise ValueError(
+                f"The network gave non-finite probabilities for {bad.size} epoch(s) (first: "
+                f"{int(bad[0])}): their samples lie far outside the range seen in training. "
+                "Check the units and gains of X."
+            )
+        return proba
 
     def predict(self, X) -> np.ndarray:
         """Most probable stage of each epoch, in the label values given to ``fit``.
@@ -429,7 +443,8 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         -------
         numpy.ndarray, shape (n_epochs,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks that the model is fitted
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,10 +13,13 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn import config_context
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils.metadata_routing import get_routing_for_object
 
+from .._groups import recording_segments
+from ..artefacts import ARTEFACT_REASONS, detect_artefacts
 from ..data._epochs import EpochData
+from ..features._base import EpochTransformer
 from ..metrics import staging_scores
 from ._splits import block_groups, resolve_cv
 
@@ -110,6 +115,7 @@ def cross_validate_recordings(
     *,
     n_jobs: int | None = None,
     return_predictions: bool = False,
+    exclude_artefacts: bool = True,
 ) -> CVReport:
     """Cross-validate a staging pipeline across recordings or contiguous time blocks.
 
@@ -131,6 +137,9 @@ def cross_validate_recordings(
         Folds fitted in parallel (joblib).
     return_predictions : bool
         Keep the held-out prediction of every epoch in ``report.predictions``.
+    exclude_artefacts : bool
+        Drop artefact epochs from each training fold (see :func:`fit_with_groups`); the
+        held-out epochs are all predicted and scored.
 
     Returns
     -------
@@ -158,12 +167,21 @@ def cross_validate_recordings(
     splits = list(splitter.split(X, y, groups))
     labels = list(np.unique(y))
     description = cv if isinstance(cv, str) else repr(cv)
+    for k, (train, test) in enumerate(splits):
+        unseen = sorted(set(y[test].tolist()) - set(y[train].tolist()), key=str)
+        if unseen:
+            warnings.warn(
+                f"Fold {k}: stage(s) {unseen} of the held-out epochs never occur in the "
+                "training epochs, so the model cannot predict them; they count as errors.",
+                UserWarning, stacklevel=2,
+            )
     logger.info("cross-validating %d folds (%s) on %d epochs", len(splits), description, len(y))
 
     def run_fold(k: int, train: np.ndarray, test: np.ndarray) -> tuple[dict, np.ndarray]:
         model = clone(pipeline)
         start = time.perf_counter()
-        fit_with_groups(model, X[train], y[train], routing_groups[train])
+        fit_with_groups(model, X[train], y[train], routing_groups[train],
+                        exclude_artefacts=exclude_artefacts, layout=data.layout())
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         pred = predict_with_groups(model, X[test], routing_groups[test])
@@ -203,16 +221,111 @@ def _consumes_groups(estimator, method: str) -> bool:
         return False
 
 
-def fit_with_groups(estimator, X, y, groups=None):
+def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = True,
+                    layout: Mapping[str, Any] | None = None):
     """Fit ``estimator``, routing ``groups`` to every step that requests it.
 
     Metadata routing is switched on for the call only; steps that do not ask for ``groups``
     never see it, and estimators that route nothing are fitted plainly.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Typically a pipeline from :func:`~sleepstage.pipelines.make_pipeline`.
+    X : array-like, shape (n_epochs, n_channels * n_samples) or 3-D
+        Raw epochs (or whatever ``estimator`` reads), recordings contiguous, in time order.
+    y : array-like of shape (n_epochs,)
+        Stage labels.
+    groups : array-like of shape (n_epochs,), optional
+        Recording id of each epoch; None means one recording.
+    exclude_artefacts : bool, default True
+        Drop the epochs that :func:`sleepstage.artefacts.detect_artefacts` flags (clipping,
+        flat lines, extreme amplitude, judged per recording) from the training set, so the
+        classifier never learns from them. This needs raw epochs and their channel layout:
+        ``layout`` if given, else the ``sfreq`` / ``ch_names`` / ``ch_types`` parameters of
+        the estimator's ``"features"`` step. Without either (e.g. a feature matrix given to a
+        bare classifier) nothing is dropped. The remaining epochs of a recording keep their
+        order; the epochs on either side of a dropped one become neighbours.
+    layout : mapping, optional
+        ``{"sfreq": ..., "ch_names": ..., "ch_types": ...}`` of ``X``, e.g.
+        ``EpochData.layout()``.
+
+    Returns
+    -------
+    estimator
+        The fitted ``estimator``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` holds a single class (for a classifier), or if every training epoch is
+        flagged as an artefact.
+
+    Warns
+    -----
+    UserWarning
+        If more than a quarter of the epochs of a recording are flagged.
     """
+    if exclude_artefacts:
+        layout = _raw_layout(estimator, layout)
+        if layout is not None:
+            X, y, groups = _drop_artefacts(X, y, groups, layout)
+    if is_classifier(estimator):
+        present = np.unique(np.asarray(y))
+        if present.size < 2:
+            raise ValueError(
+                f"Training needs at least 2 classes (stages), but the training epochs hold "
+                f"only {present.tolist()}: a stager cannot learn from one stage."
+            )
     with config_context(enable_metadata_routing=True):
         if groups is not None and _consumes_groups(estimator, "fit"):
             return estimator.fit(X, y, groups=groups)
         return estimator.fit(X, y)
+
+
+def _raw_layout(estimator, layout: Mapping[str, Any] | None) -> dict | None:
+    """Layout of the raw epochs: given, or read from the ``"features"`` step's parameters."""
+    if layout is not None:
+        return {key: layout.get(key) for key in ("sfreq", "ch_names", "ch_types")}
+    features = getattr(estimator, "named_steps", {}).get("features")
+    if isinstance(features, EpochTransformer):
+        params = features.get_params(deep=False)
+        return {key: params[key] for key in ("sfreq", "ch_names", "ch_types")}
+    logger.debug("no raw-epoch layout known for %s: artefacts are not excluded",
+                 type(estimator).__name__)
+    return None
+
+
+def _drop_artefacts(X, y, groups, layout: dict):
+    """``X, y, groups`` without the epochs flagged by :func:`detect_artefacts`."""
+    flags = detect_artefacts(X, groups, **layout)
+    bad = flags["artefact"].to_numpy()
+    if not bad.any():
+        return X, y, groups
+    n_epochs = bad.size
+    if bad.all():
+        counts = ", ".join(f"{reason} {int(flags[reason].sum())}" for reason in ARTEFACT_REASONS)
+        raise ValueError(
+            f"All {n_epochs} training epochs are flagged as artefacts ({counts}); check the "
+            "recordings (a dead or saturated channel?) or fit with exclude_artefacts=False."
+        )
+    segments = recording_segments(groups, n_epochs)
+    share = np.add.reduceat(bad.astype(np.int64), segments.starts) / segments.lengths
+    if (share > 0.25).any():
+        worst = int(share.argmax())
+        name = segments.ids.tolist()[worst]
+        warnings.warn(
+            f"{int((share > 0.25).sum())} recording(s) have more than 25 % of their epochs "
+            f"flagged as artefacts (recording {name!r}: {share[worst]:.0%}); "
+            "they are excluded from training. Check those recordings.",
+            UserWarning, stacklevel=3,
+        )
+    logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
+                n_epochs)
+    keep = ~bad
+    X = X[keep] if hasattr(X, "shape") else np.asarray(X)[keep]
+    groups = None if groups is None else np.asarray(groups)[keep]
+    return X, np.asarray(y)[keep], groups
 
 
 def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):

@@ -110,7 +110,8 @@ def make_pipeline(
     smoothing : {"hmm", None}
         Wrap the classifier in :class:`~sleepstage.models.HMMSmoother`.
     features : dict, optional
-        Parameters of :class:`~sleepstage.features.EpochFeatures` (bands, method, ...).
+        Parameters of :class:`~sleepstage.features.EpochFeatures` (bands, method, ...);
+        extraction uses every core (``n_jobs=-1``) unless this says otherwise.
     random_state : int or None
         Seed of the classifier.
     **params
@@ -145,8 +146,9 @@ def make_pipeline(
         classifier = HMMSmoother(classifier)
     steps: list[tuple[str, Any]] = []
     if model not in _NEURAL:
+        feature_params = {"n_jobs": -1, **dict(features or {})}
         steps.append(("features", EpochFeatures(sfreq=sfreq, ch_names=ch_names,
-                                                ch_types=ch_types, **dict(features or {}))))
+                                                ch_types=ch_types, **feature_params)))
         if scaler:
             steps.append(("scaler", scaler if isinstance(scaler, RecordingScaler)
                           else RecordingScaler()))

@@ -1,0 +1,464 @@
+"""Parallel and distributed work over recordings: feature extraction and grid search.
+
+Both functions schedule their tasks through :mod:`joblib`, so the same call runs on one
+core, on all cores of a machine (``n_jobs=-1``) or on a Dask cluster::
+
+    from dask.distributed import Client
+    import joblib
+
+    client = Client("tcp://scheduler:8786")          # or LocalCluster()
+    with joblib.parallel_config(backend="dask"):
+        features, names = extract_features(recordings, n_jobs=-1)
+        search = grid_search(make_pipeline(), data, {"num_leaves": [15, 31]}, n_jobs=-1)
+
+Results do not depend on where they ran: each task computes the same numbers as the
+serial run (see ``docs/scaling.md``).
+
+Threads
+-------
+The package's estimators have threads of their own: LightGBM trains on ``n_jobs`` threads
+(2 by default in :func:`~sleepstage.pipelines.make_classifier`) and
+:class:`~sleepstage.features.EpochFeatures` may process batches on threads. When the tasks
+of a function below run in parallel, every nested ``n_jobs`` parameter is set to 1, so that
+``n_jobs`` workers each running a multi-threaded fit do not oversubscribe the cores (with
+2 cores, 2 workers x 2 LightGBM threads is slower than either alone). When they run one
+after the other, the nested settings are left as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.metadata_routing import MetadataRequest
+
+from .data._epochs import EpochData
+from .features import EpochFeatures
+from .metrics import staging_scores
+from .pipelines import predict_with_groups
+from .pipelines._splits import block_groups, resolve_cv
+
+__all__ = ["SCORING", "StagingScorer", "extract_features", "grid_search", "limit_threads"]
+
+logger = logging.getLogger(__name__)
+
+#: Metrics :class:`StagingScorer` computes.
+SCORING: tuple[str, ...] = ("balanced_accuracy", "kappa", "accuracy", "f1_macro")
+
+#: A recording, or a function that loads one where it is called (on a worker).
+Source = EpochData | Callable[[], EpochData]
+
+
+# -- feature extraction ----------------------------------------------------------------------
+def _as_sources(data: Any) -> list[Source]:
+    if isinstance(data, EpochData) or callable(data):
+        return [data]
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise TypeError(
+            "data must be an EpochData, a function returning one, or a sequence of these, "
+            f"but got {type(data).__name__}."
+        )
+    sources = list(data)
+    if not sources:
+        raise ValueError("data is an empty sequence: give at least one recording.")
+    for k, source in enumerate(sources):
+        if not (isinstance(source, EpochData) or callable(source)):
+            raise TypeError(
+                f"data[{k}] is a {type(source).__name__}; expected an EpochData or a function "
+                "returning one."
+            )
+    return sources
+
+
+def _recording_chunks(data: EpochData) -> list[slice]:
+    """The epochs of each consecutive run of one recording id."""
+    groups = np.asarray(data.groups)
+    changes = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    starts = np.concatenate([[0], changes])
+    stops = np.concatenate([changes, [len(groups)]])
+    return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _extractor(layout: Mapping[str, Any], params: Mapping[str, Any], batch_size: int,
+               n_jobs: int | None, X: np.ndarray) -> EpochFeatures:
+    """An EpochFeatures for ``layout``, fitted on the first epoch (fitting reads no values)."""
+    return EpochFeatures(**layout, **params, batch_size=batch_size, n_jobs=n_jobs).fit(X[:1])
+
+
+def _features_of(source: Source, layout: Mapping[str, Any] | None, params: Mapping[str, Any],
+                 batch_size: int, n_jobs: int | None,
+                 X: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, names and recording ids of one task (runs in a joblib worker)."""
+    if X is None:  # a loader: read the recording where the task runs
+        data = source()
+        if not isinstance(data, EpochData):
+            raise TypeError(f"A loader returned a {type(data).__name__}, expected an EpochData.")
+        X, layout, groups = data.X, data.layout(), np.asarray(data.groups)
+    else:
+        groups = np.asarray(source)
+    extractor = _extractor(layout, params, batch_size, n_jobs, X)
+    return extractor.transform(X), extractor.get_feature_names_out(), groups
+
+
+def extract_features(
+    data: Source | Sequence[Source],
+    *,
+    n_jobs: int | None = None,
+    batch_size: int = 4096,
+    as_frame: bool = False,
+    **feature_params: Any,
+) -> tuple[np.ndarray | pd.DataFrame, np.ndarray]:
+    """Per-epoch features of many recordings, one joblib task per recording.
+
+    Each recording's epochs go through :class:`~sleepstage.features.EpochFeatures` with the
+    recording's channel layout; tasks run in parallel with ``n_jobs`` workers, or on a Dask
+    cluster inside ``joblib.parallel_config(backend="dask")``. The result equals the serial
+    computation exactly, whatever the backend and ``n_jobs``.
+
+    Parameters
+    ----------
+    data : EpochData, callable or sequence of these
+        Recordings. An ``EpochData`` holding several recordings (``groups``) is split into
+        one task per recording. A callable without arguments returning an ``EpochData``
+        (e.g. ``functools.partial(read_edf, path)``) is called inside its task, so that a
+        cluster worker reads the file itself instead of receiving the signal over the
+        network. All recordings must share sampling rate, channels and epoch length.
+    n_jobs : int or None
+        Recordings processed at the same time (joblib semantics: None is 1 outside a
+        ``joblib.parallel_config`` context and every Dask worker inside a Dask one; -1 is
+        every core). With several tasks in parallel each uses one thread; with a single
+        task, ``n_jobs`` threads work on its batches instead.
+    batch_size : int
+        Epochs per batch inside a task: memory stays proportional to it rather than to the
+        recording (see :class:`~sleepstage.features.EpochFeatures`).
+    as_frame : bool
+        Return a :class:`pandas.DataFrame` with the feature names as columns and a
+        ``(recording, epoch)`` index instead of an array.
+    **feature_params
+        Parameters of :class:`~sleepstage.features.EpochFeatures` (``bands``, ``method``,
+        ``include``, ...), except the layout, which comes from the data.
+
+    Returns
+    -------
+    features : numpy.ndarray of shape (n_epochs, n_features), float32, or DataFrame
+        Rows in input order (recordings in the order given, epochs in time order).
+    names : numpy.ndarray of str
+        Feature names (``<channel>_<feature>``).
+
+    Raises
+    ------
+    ValueError
+        Recordings with different layouts, layout parameters in ``feature_params``, or any
+        error of :class:`~sleepstage.features.EpochFeatures` (invalid setting, NaN samples).
+
+    Examples
+    --------
+    >>> from sleepstage.data import make_synthetic
+    >>> data = make_synthetic(n_recordings=2, hours=0.1)
+    >>> features, names = extract_features(data)  # n_jobs=-1: all cores
+    >>> features.shape == (data.n_epochs, len(names))
+    True
+    >>> str(names[0]).startswith("eeg1_")
+    True
+    """
+    sources = _as_sources(data)
+    layout_params = {"sfreq", "ch_names", "ch_types", "n_jobs", "batch_size"} & set(feature_params)
+    if layout_params:
+        raise ValueError(
+            f"{sorted(layout_params)} cannot be given as feature parameters: the channel "
+            "layout comes from the data, and n_jobs / batch_size are arguments of "
+            "extract_features."
+        )
+    # Tasks: (groups, layout, X) per recording of each EpochData, or (loader, None, None).
+    tasks: list[tuple[Any, dict | None, np.ndarray | None]] = []
+    first_layout = None
+    for k, source in enumerate(sources):
+        if not isinstance(source, EpochData):
+            tasks.append((source, None, None))
+            continue
+        layout = {**source.layout()}
+        key = (source.sfreq, source.ch_names, source.ch_types, source.n_samples)
+        if first_layout is None:
+            first_layout = key
+            # validate the settings here, before any work is dispatched
+            _extractor(layout, feature_params, batch_size, 1, source.X)
+        elif key != first_layout:
+            raise ValueError(
+                f"Recording {k} has layout (sfreq, channels, types, samples) {key}, but the "
+                f"first has {first_layout}; extract features of each layout separately."
+            )
+        for epochs in _recording_chunks(source):
+            tasks.append((source.groups[epochs], layout, source.X[epochs]))
+
+    parallel = len(tasks) > 1 and effective_n_jobs(n_jobs) != 1
+    inner_jobs = 1 if parallel else n_jobs
+    logger.info("extracting features of %d recording(s) (%s)", len(tasks),
+                f"n_jobs={n_jobs}" if parallel else "serial")
+    if parallel:
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_features_of)(src, layout, feature_params, batch_size, inner_jobs, X)
+            for src, layout, X in tasks
+        )
+    else:
+        # Batch threads stay on this machine even inside a Dask parallel_config context.
+        with parallel_config(backend="threading"):
+            results = [_features_of(src, layout, feature_params, batch_size, inner_jobs, X)
+                       for src, layout, X in tasks]
+
+    names = results[0][1]
+    for k, (_, other, _) in enumerate(results[1:], start=1):
+        if not np.array_equal(other, names):
+            raise ValueError(
+                f"Task {k} produced features {other[:3].tolist()}... but the first produced "
+                f"{names[:3].tolist()}...: all recordings must share one channel layout."
+            )
+    if len(results) == 1:
+        features = results[0][0]
+    else:
+        features = np.concatenate([values for values, _, _ in results])
+    if not as_frame:
+        return features, names
+    recordings = np.concatenate([groups for _, _, groups in results])
+    epochs = np.concatenate([np.arange(len(groups)) for _, _, groups in results])
+    index = pd.MultiIndex.from_arrays([recordings, epochs], names=["recording", "epoch"])
+    return pd.DataFrame(features, columns=names, index=index), names
+
+
+# -- scoring ---------------------------------------------------------------------------------
+class StagingScorer:
+    """Scorer that predicts each held-out recording on its own, then scores the hypnogram.
+
+    A string scorer such as ``scoring="balanced_accuracy"`` calls ``estimator.predict(X)``
+    without recording ids: a pipeline with temporal context or HMM smoothing then treats
+    all held-out recordings (or blocks) as one continuous recording. This scorer requests
+    ``groups`` through scikit-learn's metadata routing and passes them to ``predict``
+    (:func:`~sleepstage.pipelines.predict_with_groups`), so every recording is decoded
+    separately, exactly as at deployment.
+
+    Parameters
+    ----------
+    metrics : str or sequence of str, default "balanced_accuracy"
+        Among :data:`SCORING`: ``"balanced_accuracy"``, ``"kappa"`` (Cohen's),
+        ``"accuracy"``, ``"f1_macro"``. One name: the call returns a float; several: a
+        dict (multi-metric search).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = np.zeros((6, 1)), np.array([1, 1, 2, 2, 3, 3])
+    >>> model = DummyClassifier(strategy="most_frequent").fit(X, y)
+    >>> StagingScorer("balanced_accuracy")(model, X, y)
+    0.3333333333333333
+    """
+
+    def __init__(self, metrics: str | Sequence[str] = "balanced_accuracy") -> None:
+        self.metrics = metrics
+
+    def _names(self) -> list[str]:
+        names = [self.metrics] if isinstance(self.metrics, str) else list(self.metrics)
+        if not names:
+            raise ValueError(f"The 'scoring' parameter is empty; choose from {list(SCORING)}.")
+        for name in names:
+            if name not in SCORING:
+                shown = ", ".join(repr(s) for s in SCORING)
+                raise ValueError(
+                    f"Invalid value for the 'scoring' parameter. Allowed values are {shown}, "
+                    f"but got {name!r} instead."
+                )
+        return names
+
+    def __call__(self, estimator, X, y, groups=None) -> float | dict[str, float]:
+        """Score ``estimator`` on ``X``, decoding each recording of ``groups`` separately.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+        X : array-like
+            Held-out epochs (or features), each recording contiguous and in time order.
+        y : array-like of shape (n_epochs,)
+            True stages.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        float or dict
+        """
+        names = self._names()
+        pred = predict_with_groups(estimator, X, groups)
+        scores = staging_scores(np.asarray(y), pred)
+        scores["f1_macro"] = float(np.mean(list(scores["f1"].values())))
+        values = {name: float(scores[name]) for name in names}
+        return values[names[0]] if isinstance(self.metrics, str) else values
+
+    def get_metadata_routing(self) -> MetadataRequest:
+        """Request ``groups`` for scoring (routed by ``GridSearchCV`` and friends).
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRequest
+        """
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="groups", alias=True)
+        return request
+
+    def __repr__(self) -> str:
+        return f"StagingScorer({self.metrics!r})"
+
+
+# -- grid search -----------------------------------------------------------------------------
+def _resolve_grid(estimator, param_grid) -> list[dict[str, list]]:
+    """Expand short parameter names (``num_leaves``) into full ones when unambiguous."""
+    grids = [param_grid] if isinstance(param_grid, Mapping) else list(param_grid)
+    known = list(estimator.get_params(deep=True))
+    resolved = []
+    for grid in grids:
+        if not isinstance(grid, Mapping):
+            raise TypeError(f"param_grid must be a dict or a list of dicts, got {grid!r}.")
+        out = {}
+        for key, values in grid.items():
+            if key not in known:
+                matches = [name for name in known if name.endswith("__" + key)]
+                if len(matches) != 1:
+                    hint = (f"it matches {matches}; use the full name" if matches else
+                            "no parameter of the pipeline has this name")
+                    raise ValueError(f"Invalid parameter {key!r} in param_grid: {hint}.")
+                key = matches[0]
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
+                raise TypeError(f"param_grid[{key!r}] must be a list of values, got {values!r}.")
+            out[key] = list(values)
+        resolved.append(out)
+    return resolved
+
+
+def limit_threads(estimator, *, keep: Sequence[str] = ()) -> tuple[Any, dict[str, Any]]:
+    """Clone ``estimator`` with every nested ``n_jobs`` parameter set to 1.
+
+    Parameters
+    ----------
+    estimator : estimator
+    keep : sequence of str
+        Parameter names left untouched (e.g. those a grid search varies).
+
+    Returns
+    -------
+    estimator : clone of ``estimator``
+    changed : dict
+        The parameters that were changed, with their original values.
+    """
+    params = estimator.get_params(deep=True)
+    changed = {name: value for name, value in params.items()
+               if (name == "n_jobs" or name.endswith("__n_jobs")) and name not in keep
+               and value != 1}
+    limited = clone(estimator)
+    if changed:
+        limited.set_params(**dict.fromkeys(changed, 1))
+    return limited, changed
+
+
+def grid_search(
+    pipeline,
+    data: EpochData,
+    param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Sequence]],
+    *,
+    cv: Any = "recording",
+    n_jobs: int | None = None,
+    scoring: str | Sequence[str] = "balanced_accuracy",
+    refit: bool | str = True,
+    pre_dispatch: str | int = "2*n_jobs",
+    error_score: Any = np.nan,
+    verbose: int = 0,
+) -> GridSearchCV:
+    """Grid search with recording-grouped cross-validation and per-recording scoring.
+
+    A :class:`~sklearn.model_selection.GridSearchCV` whose folds hold out whole recordings
+    (or contiguous blocks of time), whose per-recording steps receive the recording ids
+    (``groups``) through scikit-learn's metadata routing when fitting, and whose scorer
+    (:class:`StagingScorer`) predicts each held-out recording separately, so temporal
+    context and HMM smoothing never cross a recording boundary.
+
+    Parameters
+    ----------
+    pipeline : estimator
+        Typically :func:`~sleepstage.pipelines.make_pipeline` output; not modified.
+    data : EpochData
+        Labelled epochs with recording ids.
+    param_grid : dict or list of dicts
+        Parameter names to lists of values, as for ``GridSearchCV``. Short names
+        (``num_leaves``) are expanded to the pipeline's full names
+        (``classifier__estimator__num_leaves``) when unambiguous.
+    cv : {"recording", "blocks:K"} or splitter
+        Leave-one-recording-out, K contiguous time blocks per recording (each block then
+        counts as its own recording for the per-recording steps), or a group-aware
+        splitter called with the recording ids.
+    n_jobs : int or None
+        Parallel (candidate, fold) fits, joblib semantics; inside
+        ``joblib.parallel_config(backend="dask")`` they run on the Dask cluster. When the
+        fits run in parallel, nested ``n_jobs`` parameters (LightGBM threads, feature
+        batch threads) not in ``param_grid`` are set to 1 to avoid oversubscription, for
+        the refit too.
+    scoring : str or sequence of str
+        Metric(s) of :class:`StagingScorer`: ``"balanced_accuracy"`` (default),
+        ``"kappa"``, ``"accuracy"``, ``"f1_macro"``.
+    refit : bool or str
+        Refit the best candidate on all data (with the recording ids). With several
+        metrics, True refits on the first.
+    pre_dispatch, error_score, verbose
+        As for ``GridSearchCV``.
+
+    Returns
+    -------
+    sklearn.model_selection.GridSearchCV
+        Fitted; ``cv_results_`` holds one ``split<k>_test_<metric>`` per fold (``_score``
+        with a single metric). Predict with recording ids through
+        ``predict_with_groups(search.best_estimator_, X, groups)``.
+
+    Examples
+    --------
+    >>> from sleepstage.data import make_synthetic
+    >>> from sleepstage.pipelines import make_pipeline
+    >>> data = make_synthetic(n_recordings=3, hours=0.5)
+    >>> pipeline = make_pipeline(n_estimators=10, n_jobs=1)
+    >>> search = grid_search(pipeline, data, {"num_leaves": [7, 15]})
+    >>> sorted(search.best_params_)
+    ['classifier__estimator__num_leaves']
+    """
+    if not isinstance(data, EpochData):
+        raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
+    if data.y is None:
+        raise ValueError("Grid search needs labelled data, but data.y is None.")
+    grids = _resolve_grid(pipeline, param_grid)
+    scorer = StagingScorer(scoring if isinstance(scoring, str) else list(scoring))
+    metrics = scorer._names()
+    if not isinstance(scoring, str) and refit is True:
+        refit = metrics[0]
+
+    splitter, n_blocks = resolve_cv(cv)
+    groups = np.asarray(data.groups)
+    routed = groups if n_blocks is None else block_groups(groups, n_blocks)
+    X, y = data.X, np.asarray(data.y)
+    splits = list(splitter.split(X, y, groups))
+    if effective_n_jobs(n_jobs) != 1:
+        varied = {name for grid in grids for name in grid}
+        pipeline, changed = limit_threads(pipeline, keep=varied)
+        if changed:
+            logger.info("parallel search: nested threads set to 1 for %s", sorted(changed))
+
+    search = GridSearchCV(
+        pipeline, grids, scoring=scorer, n_jobs=n_jobs, refit=refit, cv=splits,
+        pre_dispatch=pre_dispatch, error_score=error_score, verbose=verbose,
+    )
+    n_candidates = sum(int(np.prod([len(v) for v in grid.values()])) for grid in grids)
+    logger.info("grid search: %d candidate(s) x %d folds on %d epochs", n_candidates,
+                len(splits), len(y))
+    with config_context(enable_metadata_routing=True):
+        search.fit(X, y, groups=routed)
+    return search

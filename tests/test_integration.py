@@ -1,0 +1,66 @@
+"""Accuracy regression tests: the whole pipeline on synthetic animals and a real human night."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sleepstage.data import load_sleep_edf, make_synthetic
+from sleepstage.pipelines import cross_validate_recordings, make_pipeline
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    # 3 animals x 6 h keeps the test short; the benchmarks run the full 3 x 24 h.
+    return make_synthetic(n_recordings=3, hours=6, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def sc4001(data_dir):
+    return load_sleep_edf(subjects=(0,), recordings=(1,), path=data_dir)
+
+
+def test_plain_pipeline_leave_one_animal_out(synthetic):
+    report = cross_validate_recordings(make_pipeline(plain=True, **synthetic.layout()),
+                                       synthetic, cv="recording")
+    assert len(report.folds) == 3
+    assert report.mean("balanced_accuracy") >= 0.90
+    assert report.confusion.sum() == synthetic.n_epochs
+
+
+def test_default_pipeline_leave_one_animal_out(synthetic):
+    report = cross_validate_recordings(make_pipeline(**synthetic.layout()), synthetic,
+                                       cv="recording", return_predictions=True)
+    assert report.mean("balanced_accuracy") >= 0.97
+    true_rate = report.overall["transitions_per_hour_true"]
+    pred_rate = report.overall["transitions_per_hour_pred"]
+    assert abs(pred_rate - true_rate) <= 0.25 * true_rate
+    assert set(np.unique(report.predictions)) <= {"WAKE", "NREM", "REM"}
+
+
+def test_sleep_edf_plain_pipeline_blocks(sc4001):
+    assert sc4001.n_epochs == 840
+    report = cross_validate_recordings(make_pipeline(plain=True, **sc4001.layout()), sc4001,
+                                       cv="blocks:5")
+    assert report.mean("balanced_accuracy") >= 0.85
+
+
+def test_sleep_edf_default_pipeline_blocks(sc4001):
+    report = cross_validate_recordings(make_pipeline(**sc4001.layout()), sc4001, cv="blocks:5")
+    assert report.mean("balanced_accuracy") >= 0.90
+    true_rate = report.overall["transitions_per_hour_true"]
+    pred_rate = report.overall["transitions_per_hour_pred"]
+    assert abs(pred_rate - true_rate) <= 0.25 * true_rate
+
+
+def test_reference_layout_fit_predict_with_integer_labels():
+    """The reference task: X (n, 1536), y in {1, 2, 3}; predictions come back as 1/2/3."""
+    data = make_synthetic(n_recordings=1, hours=1, random_state=1)
+    codes = {"WAKE": 1, "NREM": 2, "REM": 3}
+    y = np.array([codes[s] for s in data.y])
+    X = data.flat()
+    assert X.shape == (900, 1536)
+    pipe = make_pipeline(n_estimators=30).fit(X, y)
+    pred = pipe.predict(X)
+    assert pred.dtype.kind == "i" and set(np.unique(pred)) <= {1, 2, 3}
+    assert (pred == y).mean() > 0.9

@@ -1,0 +1,240 @@
+"""Parallel feature extraction over recordings and recording-grouped grid search."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import Pipeline
+
+from sleepstage.data import EpochData, make_synthetic
+from sleepstage.features import EpochFeatures, RecordingScaler
+from sleepstage.models import HMMSmoother
+from sleepstage.parallel import StagingScorer, extract_features, grid_search, limit_threads
+from sleepstage.pipelines import (
+    fit_with_groups,
+    make_pipeline,
+    predict_with_groups,
+)
+
+#: (method, recording ids seen) for every call of SpyHMM, in call order
+CALLS: list[tuple[str, tuple | None]] = []
+
+
+class SpyHMM(HMMSmoother):
+    """HMMSmoother that records the recording ids it receives."""
+
+    def fit(self, X, y, groups=None, **fit_params):
+        CALLS.append(("fit", None if groups is None else tuple(dict.fromkeys(groups))))
+        return super().fit(X, y, groups=groups, **fit_params)
+
+    def predict(self, X, groups=None):
+        CALLS.append(("predict", None if groups is None else tuple(dict.fromkeys(groups))))
+        return super().predict(X, groups=groups)
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    CALLS.clear()
+    yield
+    CALLS.clear()
+
+
+@pytest.fixture(scope="module")
+def data() -> EpochData:
+    """Three labelled recordings of 30 min (450 epochs each)."""
+    return make_synthetic(n_recordings=3, hours=0.5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small() -> EpochData:
+    """Three recordings of 6 min (90 epochs each)."""
+    return make_synthetic(n_recordings=3, hours=0.1, random_state=1)
+
+
+def _spy_pipeline(var_smoothing=1e-9) -> Pipeline:
+    """Features, per-recording scaling, naive Bayes in a recording-aware HMM (fast to fit)."""
+    return Pipeline([
+        ("features", EpochFeatures(include=("spectral", "emg"))),
+        ("scaler", RecordingScaler(min_epochs=10)),
+        ("classifier", SpyHMM(GaussianNB(var_smoothing=var_smoothing))),
+    ])
+
+
+# -- extract_features ------------------------------------------------------------------------
+def test_extract_features_equals_epoch_features(small):
+    features, names = extract_features(small)
+    reference = EpochFeatures().fit(small.X).transform(small.X)
+    np.testing.assert_array_equal(features, reference)
+    assert features.dtype == np.float32
+    assert names.tolist() == EpochFeatures().fit(small.X).get_feature_names_out().tolist()
+
+
+def test_parallel_over_recordings_equals_serial(small):
+    serial, names = extract_features(small, n_jobs=1)
+    parallel, parallel_names = extract_features(small, n_jobs=2)  # loky processes
+    np.testing.assert_array_equal(parallel, serial)
+    np.testing.assert_array_equal(parallel_names, names)
+    with joblib.parallel_config(backend="threading"):
+        threaded, _ = extract_features(small, n_jobs=-1)
+    np.testing.assert_array_equal(threaded, serial)
+
+
+def test_sequence_and_loaders_equal_concatenated(small):
+    parts = [small.select(small.groups == rec) for rec in small.recordings]
+    whole, _ = extract_features(small)
+    from_parts, _ = extract_features(parts, n_jobs=2)
+    np.testing.assert_array_equal(from_parts, whole)
+
+    loaders = [partial(make_synthetic, n_recordings=1, hours=0.05, random_state=s)
+               for s in (3, 4)]
+    loaded, _ = extract_features(loaders, n_jobs=2)
+    expected = np.concatenate([extract_features(load())[0] for load in loaders])
+    np.testing.assert_array_equal(loaded, expected)
+
+
+def test_batch_size_and_feature_params(small):
+    default, _ = extract_features(small, include=("spectral", "hjorth"))
+    batched, names = extract_features(small, batch_size=7, include=("spectral", "hjorth"))
+    np.testing.assert_array_equal(batched, default)
+    assert not any("_zero_crossings" in n or n.startswith("emg_rms") for n in names)
+    assert default.shape[1] == len(names) < extract_features(small)[0].shape[1]
+
+
+def test_as_frame_index(small):
+    frame, names = extract_features(small, as_frame=True)
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.columns.tolist() == names.tolist()
+    assert frame.index.names == ["recording", "epoch"]
+    np.testing.assert_array_equal(frame.index.get_level_values("recording"), small.groups)
+    first = small.groups == small.recordings[1]
+    np.testing.assert_array_equal(frame.index.get_level_values("epoch")[first],
+                                  np.arange(first.sum()))
+
+
+def test_extract_features_errors(small):
+    other = make_synthetic(n_recordings=1, hours=0.05, sfreq=64.0)
+    with pytest.raises(ValueError, match="layout"):
+        extract_features([small, other])
+    with pytest.raises(ValueError, match="sfreq"):
+        extract_features(small, sfreq=100)
+    with pytest.raises(ValueError, match="include"):
+        extract_features(small, include=("spectral", "wavelets"))
+    with pytest.raises(TypeError, match="EpochData"):
+        extract_features(small.X)
+    with pytest.raises(TypeError, match=r"data\[1\]"):
+        extract_features([small, "file.edf"])
+    with pytest.raises(ValueError, match="empty"):
+        extract_features([])
+    with pytest.raises(TypeError, match="loader returned"):
+        extract_features([lambda: small.X])
+
+
+# -- scorer ----------------------------------------------------------------------------------
+def test_staging_scorer_metrics(data):
+    model = fit_with_groups(_spy_pipeline(), data.X, data.y, data.groups)
+    pred = predict_with_groups(model, data.X, data.groups)
+    single = StagingScorer("balanced_accuracy")(model, data.X, data.y, groups=data.groups)
+    assert single == pytest.approx(balanced_accuracy_score(data.y, pred))
+    several = StagingScorer(["kappa", "f1_macro"])(model, data.X, data.y, groups=data.groups)
+    assert set(several) == {"kappa", "f1_macro"}
+    assert all(-1 <= v <= 1 for v in several.values())
+    with pytest.raises(ValueError, match="'scoring' parameter"):
+        StagingScorer("roc_auc")(model, data.X, data.y)
+    request = StagingScorer().get_metadata_routing()
+    assert request.consumes("score", ["groups"]) == {"groups"}
+
+
+# -- grid_search -----------------------------------------------------------------------------
+def test_grid_search_routes_groups_to_fit_and_scoring(data):
+    grid = {"classifier__estimator__var_smoothing": [1e-9, 1e-2]}
+    search = grid_search(_spy_pipeline(), data, grid)
+    recordings = tuple(data.recordings)
+    fits = [ids for method, ids in CALLS if method == "fit"]
+    predicts = [ids for method, ids in CALLS if method == "predict"]
+    # 2 candidates x 3 folds, then the refit on everything
+    assert len(fits) == 7 and len(predicts) == 6
+    for ids in fits[:-1]:
+        assert ids is not None and len(ids) == 2  # the two training recordings
+    assert fits[-1] == recordings
+    for k, ids in enumerate(predicts):  # each scoring call decodes the held-out recording
+        assert ids == (recordings[k % 3],)
+    assert search.best_estimator_.named_steps["classifier"].n_features_in_ > 0
+
+
+def test_grid_search_scores_equal_per_recording_decoding(data):
+    grid = {"var_smoothing": [1e-9, 0.5]}
+    search = grid_search(_spy_pipeline(), data, grid, cv="blocks:3")
+    assert "param_classifier__estimator__var_smoothing" in search.cv_results_
+    # blocks: each held-out fold holds one block of every recording, decoded separately
+    predicts = [ids for method, ids in CALLS if method == "predict"]
+    assert len(predicts) == 6
+    for ids in predicts:
+        assert ids is not None and len(ids) == 3 and all("/block" in str(i) for i in ids)
+
+    from sleepstage.pipelines import BlockSplit, block_groups
+
+    routed = block_groups(data.groups, 3)
+    splits = list(BlockSplit(n_blocks=3).split(data.X, data.y, data.groups))
+    for c, value in enumerate(grid["var_smoothing"]):
+        for k, (train, test) in enumerate(splits):
+            model = _spy_pipeline(value)
+            fit_with_groups(model, data.X[train], data.y[train], routed[train])
+            pred = predict_with_groups(model, data.X[test], routed[test])
+            expected = balanced_accuracy_score(data.y[test], pred)
+            assert search.cv_results_[f"split{k}_test_score"][c] == pytest.approx(expected)
+
+
+def test_grid_search_parallel_equals_serial_and_limits_threads(data):
+    pipe = _spy_pipeline().set_params(features__n_jobs=2)
+    grid = {"var_smoothing": [1e-9, 0.5]}
+    serial = grid_search(pipe, data, grid, n_jobs=1)
+    with joblib.parallel_config(backend="threading"):
+        parallel = grid_search(pipe, data, grid, n_jobs=2)
+    for key in ("split0_test_score", "split1_test_score", "split2_test_score"):
+        np.testing.assert_allclose(parallel.cv_results_[key], serial.cv_results_[key],
+                                   atol=1e-6)
+    assert parallel.best_params_ == serial.best_params_
+    # serial: nested threads untouched; parallel: set to 1 (the input pipeline is unchanged)
+    assert serial.best_estimator_.get_params()["features__n_jobs"] == 2
+    assert parallel.best_estimator_.get_params()["features__n_jobs"] == 1
+    assert pipe.get_params()["features__n_jobs"] == 2
+
+
+def test_limit_threads_keeps_grid_parameters():
+    pipe = make_pipeline(n_jobs=2, features={"n_jobs": -1})
+    limited, changed = limit_threads(pipe, keep=["features__n_jobs"])
+    assert changed == {"classifier__estimator__n_jobs": 2}
+    assert limited.get_params()["classifier__estimator__n_jobs"] == 1
+    assert limited.get_params()["features__n_jobs"] == -1
+    assert limited is not pipe
+
+
+def test_grid_search_multimetric(data):
+    search = grid_search(_spy_pipeline(), data, {"var_smoothing": [1e-9]},
+                         scoring=["kappa", "balanced_accuracy"])
+    assert search.refit == "kappa"
+    assert {"mean_test_kappa", "mean_test_balanced_accuracy"} <= set(search.cv_results_)
+    assert search.best_score_ == search.cv_results_["mean_test_kappa"][search.best_index_]
+
+
+def test_grid_search_errors(data):
+    with pytest.raises(ValueError, match="no parameter"):
+        grid_search(_spy_pipeline(), data, {"num_trees": [1, 2]})
+    with pytest.raises(ValueError, match="full name"):
+        grid_search(make_pipeline(), data, {"n_jobs": [1, 2]})
+    with pytest.raises(TypeError, match="list of values"):
+        grid_search(_spy_pipeline(), data, {"var_smoothing": 1e-9})
+    unlabelled = EpochData(data.X[:10], None, data.groups[:10], data.sfreq, data.ch_names,
+                           data.ch_types, data.epoch_length)
+    with pytest.raises(ValueError, match="labelled"):
+        grid_search(_spy_pipeline(), unlabelled, {"var_smoothing": [1e-9]})
+    with pytest.raises(TypeError, match="EpochData"):
+        grid_search(_spy_pipeline(), data.X, {"var_smoothing": [1e-9]})
+    with pytest.raises(ValueError, match="'scoring' parameter"):
+        grid_search(_spy_pipeline(), data, {"var_smoothing": [1e-9]}, scoring="roc_auc")
