@@ -9,6 +9,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+# Idle OpenMP threads (LightGBM) sleep instead of spinning, so that thread pools used one
+# after another in the same process do not slow each other down on a 2-core machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
