@@ -248,7 +248,8 @@ def make_synthetic(
         "parameters": {
             "n_recordings": n_recordings, "hours": hours, "sfreq": sfreq,
             "epoch_length": epoch_length,
-            "random_state": random_state if isinstance(random_state, int) else repr(random_state),
+            "random_state": (int(random_state) if isinstance(random_state, numbers.Integral)
+                             else repr(random_state)),
             "artefact_rate": artefact_rate, "animal_variability": animal_variability,
             "start_zt": start_zt,
         },
@@ -386,6 +387,7 @@ def _make_recording(rng, out, n_epochs, sfreq, epoch_length, start_zt, artefact_
     animal = _draw_animal(rng, spread)
     edges = np.arange(n_epochs + 1) * epoch_length
     bounds, stages, s_start = _hypnogram(rng, edges[-1], epoch_length, start_zt)
+    bounds[-1] = edges[-1]  # the last bout ends with the recording
     occupancy = _occupancy(bounds, stages, edges)
     labels = occupancy.argmax(axis=1)
 
