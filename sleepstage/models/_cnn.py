@@ -33,7 +33,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from .._validation import check_option
-from ._torch import COMMON_PARAMETERS, TorchClassifierBase, TorchModule, nn, require_torch
+from ._torch import (
+    COMMON_ATTRIBUTES,
+    COMMON_PARAMETERS,
+    TorchClassifierBase,
+    TorchModule,
+    nn,
+    require_torch,
+)
 
 __all__ = ["VARIANTS", "ConvLayer", "ConvNetClassifier", "ConvNetModule", "convnet_layers"]
 
@@ -238,17 +245,9 @@ class ConvNetClassifier(TorchClassifierBase):
         + """
 
     Attributes
-    ----------
-    classes_ : numpy.ndarray
-        Labels seen in ``fit``.
-    channel_mean_, channel_scale_ : numpy.ndarray, shape (n_channels,)
-        Per-channel standardisation learned on the training data.
-    class_weight_ : numpy.ndarray, shape (n_classes,)
-        Cross-entropy weights.
-    validation_recordings_ : numpy.ndarray
-        Recordings held out whole for early stopping (empty if tail blocks were used).
-    n_iter_ : int
-        Training passes run.
+    ----------"""
+        + COMMON_ATTRIBUTES
+        + """
     n_parameters_ : int
         Trainable parameters.
     net_ : skorch.NeuralNetClassifier

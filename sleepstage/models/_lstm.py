@@ -15,6 +15,7 @@ hidden-hidden), so the same model has 13 283 parameters here::
 from __future__ import annotations
 
 from ._torch import (
+    COMMON_ATTRIBUTES,
     COMMON_PARAMETERS,
     TorchClassifierBase,
     TorchModule,
@@ -83,17 +84,9 @@ class LSTMClassifier(TorchClassifierBase):
         + """
 
     Attributes
-    ----------
-    classes_ : numpy.ndarray
-        Labels seen in ``fit``.
-    channel_mean_, channel_scale_ : numpy.ndarray, shape (n_channels,)
-        Per-channel standardisation learned on the training data.
-    class_weight_ : numpy.ndarray, shape (n_classes,)
-        Cross-entropy weights.
-    validation_recordings_ : numpy.ndarray
-        Recordings held out whole for early stopping (empty if tail blocks were used).
-    n_iter_ : int
-        Training passes run.
+    ----------"""
+        + COMMON_ATTRIBUTES
+        + """
     n_parameters_ : int
         Trainable parameters (13 283 for the reference 3-channel, 3-class model).
     net_ : skorch.NeuralNetClassifier

@@ -62,6 +62,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     _IMPORT_ERROR = exc
 
 __all__ = [
+    "COMMON_ATTRIBUTES",
     "COMMON_PARAMETERS",
     "OPTIMIZERS",
     "TorchClassifierBase",
@@ -218,6 +219,19 @@ default="adam"
         int, repeated fits on CPU give identical predictions.
     verbose : int, default=1
         1 prints one line of losses per training pass (skorch's log); 0 is silent."""
+
+#: The fitted attributes every subclass documents; ``TorchClassifierBase.fit`` sets them.
+COMMON_ATTRIBUTES = """
+    classes_ : numpy.ndarray
+        Labels seen in ``fit``.
+    channel_mean_, channel_scale_ : numpy.ndarray, shape (n_channels,)
+        Per-channel standardisation learned on the training data.
+    class_weight_ : numpy.ndarray, shape (n_classes,)
+        Cross-entropy weights.
+    validation_recordings_ : numpy.ndarray
+        Recordings held out whole for early stopping (empty if tail blocks were used).
+    n_iter_ : int
+        Training passes run."""
 
 
 class TorchClassifierBase(ClassifierMixin, BaseEstimator):
