@@ -10,17 +10,17 @@ from ._batch import EpochBatch
 from ._family import (
     AMPLITUDE_FLOOR,
     POWER_FLOOR,
-    FeatureFamily,
+    PSDFeatureFamily,
     abs_linear_quantiles,
     channel_indices,
     safe_log,
 )
-from ._psd import PSD_METHODS, make_psd_plan
+from ._psd import PSD_METHODS, band_mask
 
 __all__ = ["EMGFeatures"]
 
 
-class EMGFeatures(FeatureFamily):
+class EMGFeatures(PSDFeatureFamily):
     """Amplitude of every EMG channel: the muscle tone that separates REM from wake.
 
     Per EMG channel ``<ch>`` (in this order):
@@ -125,16 +125,11 @@ class EMGFeatures(FeatureFamily):
             ) from None
         if not (np.isfinite(lo) and 0 <= lo < hi):
             raise ValueError(f"The 'high_band' parameter must satisfy 0 <= lo < hi, got {lo, hi}.")
-        plan = make_psd_plan(
-            self.sfreq_, n_samples, method=self.method, window=self.window,
-            overlap=self.overlap, bandwidth=self.bandwidth,
-        )
-        self.psd_plan_ = plan
+        plan = self._fit_psd_plan(n_samples)
         nyquist = self.sfreq_ / 2
         hi = min(hi, nyquist)
         self.high_band_ = (lo, hi)
-        tol = 1e-6 * plan.df
-        in_band = (plan.freqs >= lo - tol) & (plan.freqs < hi - tol)
+        in_band = band_mask(plan.freqs, lo, hi, plan.df)
         if self.channels_ and not in_band.any():
             raise ValueError(
                 f"The EMG high band [{lo:g}, {hi:g}) Hz contains no frequency bin at "
@@ -147,10 +142,6 @@ class EMGFeatures(FeatureFamily):
         per_channel = ["rms_log", "highband_power_log"]
         per_channel += [f"abs_p{q:g}_log" for q in self._percentiles]
         return [(ch_names[i], name, "emg") for i in self.channels_ for name in per_channel]
-
-    def _prefetch(self, batch: EpochBatch) -> None:
-        if self.channels_:
-            batch.prefetch_psd(self.psd_plan_, self.channels_)
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         if not self.channels_:

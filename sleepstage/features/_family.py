@@ -11,12 +11,14 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_epochs, check_finite
 from ._base import EpochTransformer
 from ._batch import POWER_FLOOR, EpochBatch, Workspace, run_batches
+from ._psd import PSDPlan, make_psd_plan
 
 __all__ = [
     "AMPLITUDE_FLOOR",
     "FAMILIES",
     "POWER_FLOOR",
     "FeatureFamily",
+    "PSDFeatureFamily",
     "abs_linear_quantiles",
     "channel_indices",
     "check_batch_finite",
@@ -239,6 +241,27 @@ class FeatureFamily(EpochTransformer):
         """Family of every output column (same order as ``get_feature_names_out()``)."""
         check_is_fitted(self, "feature_families_")
         return self.feature_families_.copy()
+
+
+class PSDFeatureFamily(FeatureFamily):
+    """A :class:`FeatureFamily` whose features are read from the PSD of its ``channels_``.
+
+    Subclasses have the PSD parameters ``method``, ``window``, ``overlap`` and
+    ``bandwidth``; their ``_check_params`` sets ``channels_`` and calls
+    :meth:`_fit_psd_plan`. Families with equal plans share one PSD per batch.
+    """
+
+    def _fit_psd_plan(self, n_samples: int) -> PSDPlan:
+        """Resolve the PSD settings against the epoch length, as the attribute ``psd_plan_``."""
+        self.psd_plan_ = make_psd_plan(
+            self.sfreq_, n_samples, method=self.method, window=self.window,
+            overlap=self.overlap, bandwidth=self.bandwidth,
+        )
+        return self.psd_plan_
+
+    def _prefetch(self, batch: EpochBatch) -> None:
+        if self.channels_:
+            batch.prefetch_psd(self.psd_plan_, self.channels_)
 
 
 def channel_indices(ch_types: Sequence[str], wanted: Sequence[str]) -> list[int]:

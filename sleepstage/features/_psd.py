@@ -23,7 +23,7 @@ from .._validation import check_option, check_positive
 if TYPE_CHECKING:
     from ._batch import Workspace
 
-__all__ = ["PSD_METHODS", "PSDPlan", "compute_psd", "make_psd_plan"]
+__all__ = ["PSD_METHODS", "PSDPlan", "band_mask", "compute_psd", "make_psd_plan"]
 
 PSD_METHODS: tuple[str, ...] = ("welch", "multitaper")
 
@@ -81,6 +81,24 @@ class PSDPlan:
     def n_freqs(self) -> int:
         """Number of one-sided frequency bins."""
         return self.freqs.size
+
+
+def band_mask(freqs: np.ndarray, lo: float, hi: float, df: float) -> np.ndarray:
+    """True for the bins of ``freqs`` that lie in the half-open band ``[lo, hi)`` Hz.
+
+    The edges are compared with a tolerance of ``1e-6 * df`` (``df`` the bin spacing), so an
+    edge that falls on a bin centre up to rounding (``0.5`` vs ``0.49999999``) gives the same
+    bins either way: a bin on ``lo`` is in the band, a bin on ``hi`` is in the next one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> freqs = np.arange(0, 8, 0.5)
+    >>> freqs[band_mask(freqs, 1.0, 2.0, df=0.5)].tolist()
+    [1.0, 1.5]
+    """
+    tol = 1e-6 * df
+    return (freqs >= lo - tol) & (freqs < hi - tol)
 
 
 def make_psd_plan(

@@ -12,8 +12,8 @@ from .._validation import check_option, check_positive
 from ..data._epochs import CH_TYPES
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch
-from ._family import POWER_FLOOR, FeatureFamily, channel_indices, safe_log
-from ._psd import PSD_METHODS, make_psd_plan
+from ._family import POWER_FLOOR, PSDFeatureFamily, channel_indices, safe_log
+from ._psd import PSD_METHODS, band_mask
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_RATIOS", "SpectralFeatures", "resolve_bands"]
 
@@ -89,7 +89,6 @@ def resolve_bands(
             f"name -> (lo, hi) in Hz, but got {bands!r}."
         )
     df = freqs[1] - freqs[0]
-    tol = 1e-6 * df
     resolved: dict[str, tuple[float, float]] = {}
     for name, edges in requested.items():
         try:
@@ -110,7 +109,7 @@ def resolve_bands(
                 raise ValueError(message + "; remove it or raise the sampling rate.")
             logger.info("%s; dropped from the %r preset.", message, preset)
             continue
-        n_bins = np.count_nonzero((freqs >= lo_c - tol) & (freqs < hi_c - tol))
+        n_bins = np.count_nonzero(band_mask(freqs, lo_c, hi_c, df))
         if n_bins == 0:
             raise ValueError(
                 f"Band {name!r} [{lo_c:g}, {hi_c:g}) Hz contains no frequency bin at "
@@ -148,7 +147,7 @@ def _resolve_ratios(ratios, bands: Mapping[str, tuple[float, float]]) -> tuple:
     return tuple(pairs)
 
 
-class SpectralFeatures(FeatureFamily):
+class SpectralFeatures(PSDFeatureFamily):
     """Band powers, band ratios and spectral shape of every EEG/EOG channel.
 
     The PSD of each channel is computed once for all epochs (Welch or multitaper, see
@@ -284,13 +283,8 @@ class SpectralFeatures(FeatureFamily):
                 f"fmin={fmin:g} Hz must be below fmax={fmax:g} Hz (sfreq={self.sfreq_:g} Hz)."
             )
         self.fmax_ = fmax
-        plan = make_psd_plan(
-            self.sfreq_, n_samples, method=self.method, window=self.window,
-            overlap=self.overlap, bandwidth=self.bandwidth,
-        )
-        self.psd_plan_ = plan
-        tol = 1e-6 * plan.df
-        keep = (plan.freqs >= fmin - tol) & (plan.freqs < fmax - tol)
+        plan = self._fit_psd_plan(n_samples)
+        keep = band_mask(plan.freqs, fmin, fmax, plan.df)
         if not keep.any():
             raise ValueError(
                 f"No frequency bin lies in [{fmin:g}, {fmax:g}) Hz at sfreq={self.sfreq_:g} Hz "
@@ -307,7 +301,7 @@ class SpectralFeatures(FeatureFamily):
         # Each band is a contiguous run of bins [start, stop) of freqs_.
         self._band_slices = []
         for lo, hi in self.bands_.values():
-            inside = np.flatnonzero((self.freqs_ >= lo - tol) & (self.freqs_ < hi - tol))
+            inside = np.flatnonzero(band_mask(self.freqs_, lo, hi, plan.df))
             self._band_slices.append(slice(int(inside[0]), int(inside[-1]) + 1))
         self._edge = edge
 
@@ -333,10 +327,6 @@ class SpectralFeatures(FeatureFamily):
         ]
 
     # -- transform --------------------------------------------------------------------------
-    def _prefetch(self, batch: EpochBatch) -> None:
-        if self.channels_:
-            batch.prefetch_psd(self.psd_plan_, self.channels_)
-
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         if not self.channels_:
             return
