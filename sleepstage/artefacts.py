@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ._groups import Segments, recording_segments
+from ._groups import recording_segments
 from ._validation import check_option, check_positive
 from .data._epochs import CH_TYPES
 from .features._base import DEFAULT_SFREQ, EpochTransformer
@@ -206,9 +206,14 @@ class ArtefactDetector(EpochTransformer):
         return [f"artefact_{reason}" for reason in ARTEFACT_REASONS] + ["artefact"]
 
     # -- computation --------------------------------------------------------------------------
-    def _channel_flags(self, X: np.ndarray, segments: Segments) -> np.ndarray:
-        """Boolean ``(n_epochs, n_channels, 3)``: clipping, flat, amplitude per channel."""
+    def _channel_flags(self, X: np.ndarray, groups) -> np.ndarray:
+        """Boolean ``(n_epochs, n_channels, 3)``: clipping, flat, amplitude per channel.
+
+        ``groups`` (recording ids, or None for one recording) sets the segments within
+        which the rails and the flat and amplitude references are taken.
+        """
         n_epochs, n_channels, _ = X.shape
+        segments = recording_segments(groups, n_epochs)
         lengths = segments.lengths
         lo = np.minimum.reduceat(X.min(axis=2), segments.starts, axis=0)
         hi = np.maximum.reduceat(X.max(axis=2), segments.starts, axis=0)
@@ -280,7 +285,7 @@ class ArtefactDetector(EpochTransformer):
             channel), and any of them; 0.0 elsewhere.
         """
         X3 = self._validate_transform_input(X)
-        return self._summary(self._channel_flags(X3, recording_segments(groups, X3.shape[0])))
+        return self._summary(self._channel_flags(X3, groups))
 
     def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
         """Fit and transform with the same ``groups`` (so a Pipeline passes them to both).
@@ -296,7 +301,7 @@ class ArtefactDetector(EpochTransformer):
         numpy.ndarray of shape (n_epochs, 4), float32
         """
         X3 = self._validate_fit_input(X)
-        return self._summary(self._channel_flags(X3, recording_segments(groups, X3.shape[0])))
+        return self._summary(self._channel_flags(X3, groups))
 
     def detect(self, X, groups=None) -> pd.DataFrame:
         """Flags of every epoch as a table, with the affected channels.
@@ -316,7 +321,7 @@ class ArtefactDetector(EpochTransformer):
         """
         check_is_fitted(self, "feature_names_out_")
         X3 = self._validate_transform_input(X)
-        flags = self._channel_flags(X3, recording_segments(groups, X3.shape[0]))
+        flags = self._channel_flags(X3, groups)
         table = pd.DataFrame(flags.any(axis=1), columns=list(ARTEFACT_REASONS))
         table["artefact"] = table.to_numpy().any(axis=1)
         table["reasons"] = _reasons(flags, self.ch_names_)
