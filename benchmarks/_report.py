@@ -71,3 +71,10 @@ def write_section(name: str, title: str, body: str, command: str | None = None) 
         tmp.write(text)
     os.replace(tmp.name, DOC)
     print(f"wrote section {name!r} of {DOC}")
+
+
+def publish(name: str, title: str, body: str, *, write: bool = True) -> None:
+    """Print ``body``; with ``write``, also make it the section ``name`` of docs/benchmarks.md."""
+    print(body)
+    if write:
+        write_section(name, title, body)

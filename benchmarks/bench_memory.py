@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _report import table, write_section
+from _common import save_training_set, wait_passively
+from _report import publish, table
 
 TARGET_RATIO = 3.0
 MB = 1e6
@@ -99,8 +100,11 @@ def measure(task: Callable[..., tuple[Callable[[], Any], dict]], **kwargs) -> di
 
 
 def supported() -> bool:
-    """Peak-RSS reset needs Linux's /proc."""
-    return Path("/proc/self/clear_refs").exists()
+    """Whether peak memory can be measured (Linux's /proc); if not, says so on stderr."""
+    if Path("/proc/self/clear_refs").exists():
+        return True
+    print("SKIPPED: needs Linux (/proc/self/clear_refs) to measure peak memory", file=sys.stderr)
+    return False
 
 
 # -- tasks (run in the child) -------------------------------------------------------------------
@@ -149,24 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
     args = parser.parse_args(argv)
-    # LightGBM's OpenMP threads spin while they wait for each other: on a machine shared
-    # with other jobs this makes them several times slower (docs/scaling.md). Wait passively
-    # unless the caller chose (OMP_WAIT_POLICY=ACTIVE measures the spinning default).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    omp_wait_policy = wait_passively()
     if not supported():
-        print("SKIPPED: needs Linux (/proc/self/clear_refs) to measure peak memory",
-              file=sys.stderr)
         return 0
-
-    from sleepstage.data import make_synthetic
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="sleepstage-bench-") as folder:
-        train = make_synthetic(n_recordings=3, hours=args.hours, random_state=0)
-        np.save(Path(folder) / "X.npy", train.flat())
-        np.save(Path(folder) / "y.npy", np.asarray(train.y, dtype=object))
-        np.save(Path(folder) / "groups.npy", np.asarray(train.groups, dtype=object))
-        del train
+        save_training_set(folder, args.hours)  # the measuring process reads the files
         fit = measure(fit_task, folder=folder)
     print(f"fit: {fit}", file=sys.stderr)
 
@@ -207,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "fresh process whose input was built beforehand (peak counter reset through "
         "`/proc/self/clear_refs`). "
         f"Load average {load_before:.1f} before, {load_after:.1f} after; "
-        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}.\n\n"
+        f"OMP_WAIT_POLICY={omp_wait_policy}.\n\n"
         f"**Fit** `fit_with_groups(make_pipeline(), X, y, groups)`, X = 3 synthetic animals "
         f"x {args.hours:g} h, flat float32:\n\n{table(fit_frame, floatfmt='.2f')}\n\n"
         f"{verdict}\n\n"
@@ -216,9 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         f"as the input grows; in one batch it grows with it.\n\n"
         f"{table(pd.DataFrame(rows), floatfmt='.1f')}\n"
     )
-    print(body)
-    if not args.no_write:
-        write_section("memory", "Peak memory of fit and of batched feature extraction", body)
+    publish("memory", "Peak memory of fit and of batched feature extraction", body,
+            write=not args.no_write)
     return 0
 
 

@@ -33,7 +33,8 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from _report import table, write_section
+from _common import save_training_set, wait_passively
+from _report import publish, table
 from bench_memory import measure, supported
 
 EPOCHS_PER_DAY = 21600
@@ -126,24 +127,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="hours per animal of the 3 synthetic animals used as data")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
     args = parser.parse_args(argv)
-    # LightGBM's OpenMP threads spin while they wait for each other: on a machine shared
-    # with other jobs this makes them several times slower (docs/scaling.md). Wait passively
-    # unless the caller chose (OMP_WAIT_POLICY=ACTIVE measures the spinning default).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    omp_wait_policy = wait_passively()
     if not supported():
-        print("SKIPPED: needs Linux (/proc/self/clear_refs) to measure peak memory",
-              file=sys.stderr)
         return 0
 
-    from sleepstage.data import make_synthetic
     from sleepstage.pipelines import fit_with_groups, make_pipeline
 
     load_before = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory(prefix="sleepstage-bench-") as folder:
-        data = make_synthetic(n_recordings=3, hours=args.train_hours, random_state=0)
-        np.save(Path(folder) / "X.npy", data.flat())
-        np.save(Path(folder) / "y.npy", np.asarray(data.y, dtype=object))
+        data = save_training_set(folder, args.train_hours)
         pipeline = fit_with_groups(make_pipeline(), data.flat(), data.y, data.groups)
         joblib.dump(pipeline, Path(folder) / "pipeline.joblib")
         del data
@@ -183,16 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         f"on the 3 animals. Each row runs in a fresh process (time and peak RSS of the call "
         f"beyond the memory before it). Load average {load_before:.1f} before, "
         f"{load_after:.1f} after (2-core machine shared with other jobs); "
-        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}.\n\n"
+        f"OMP_WAIT_POLICY={omp_wait_policy}.\n\n"
         f"**By number of epochs**\n\n{table(frame, floatfmt='.2f')}\n\n"
         + "".join(f"- {line}\n" for line in growth)
         + "\n**By number of recordings** (`extract_features` over a list of 24-h "
         "recordings)\n\n"
         f"{table(pd.DataFrame(recording_rows), floatfmt='.2f')}\n"
     )
-    print(body)
-    if not args.no_write:
-        write_section("scaling", "Scaling with epochs and recordings", body)
+    publish("scaling", "Scaling with epochs and recordings", body, write=not args.no_write)
     return 0
 
 

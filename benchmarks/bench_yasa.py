@@ -37,7 +37,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _report import table, write_section
+from _report import publish, table
 
 from sleepstage.data import get_data_dir, read_edf
 from sleepstage.features import EpochFeatures, RecordingScaler, TemporalContext
@@ -149,9 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine shared with other jobs).\n\n"
         f"{table(frame, floatfmt='.2f')}\n\n{verdict}\n\nAll runs (s): {all_runs}\n"
     )
-    print(body)
-    if not args.no_write:
-        write_section("yasa", "Feature extraction against YASA (Sleep-EDF SC4001)", body)
+    publish("yasa", "Feature extraction against YASA (Sleep-EDF SC4001)", body,
+            write=not args.no_write)
     return 0
 
 
