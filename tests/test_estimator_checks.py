@@ -68,11 +68,17 @@ def test_expected_failures_name_real_checks():
 
 
 # -- estimators with a minimum epoch length ---------------------------------------------------
-SHORT = [est for est in ESTIMATORS if type(est).__name__ in EPOCH_MINIMUM]
-
-
 def class_name(estimator) -> str:
     return type(estimator).__name__
+
+
+SHORT = [est for est in ESTIMATORS if class_name(est) in EPOCH_MINIMUM]
+
+
+def marks(estimator) -> list:
+    """The ``neural`` marker for the neural baselines."""
+    neural = class_name(estimator) in {"LSTMClassifier", "ConvNetClassifier"}
+    return [pytest.mark.neural] if neural else []
 
 
 def causes(exc: BaseException):
@@ -82,7 +88,8 @@ def causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-@pytest.mark.parametrize("estimator", SHORT, ids=class_name)
+@pytest.mark.parametrize("estimator", [pytest.param(est, id=class_name(est), marks=marks(est))
+                                       for est in SHORT])
 def test_checks_blocked_by_the_epoch_length_fail_for_that_reason_only(estimator):
     minimum = EPOCH_MINIMUM[class_name(estimator)]
     ran = set()
@@ -207,7 +214,7 @@ CONTRACTS = [contract_fit_returns_self_and_leaves_parameters,
 
 @pytest.mark.parametrize(
     ("estimator", "contract"),
-    [pytest.param(est, contract, id=f"{class_name(est)}-{contract.__name__}")
+    [pytest.param(est, contract, id=f"{class_name(est)}-{contract.__name__}", marks=marks(est))
      for est in SHORT for contract in CONTRACTS
      if is_classifier(est) or contract is not contract_classifier_labels],
 )
