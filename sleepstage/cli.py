@@ -3,6 +3,11 @@
 A thin layer over the library: every subcommand is one function (``sleepstage._cli._<name>.run``)
 calling library functions. Results go to stdout and files, messages and progress to stderr.
 
+``--n-jobs N`` and ``--dask-scheduler ADDRESS`` (on ``fit``, ``evaluate``, ``grid-search``
+and ``features``) say how many tasks run at once and where: with an address, the whole
+command runs inside ``joblib.parallel_config(backend="dask")`` with a Dask client connected
+to it (see ``docs/scaling.md``).
+
 Exit status: 0 on success, 2 for a usage error (unknown option, missing data source, bad
 ``--set``), 1 when the data, a model file or an output stops the command; the error is one
 line, with the traceback only under ``--debug``.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import traceback
@@ -20,6 +26,7 @@ from collections.abc import Sequence
 
 from ._cli import _demo, _evaluate, _features, _fit, _grid_search, _importances, _predict
 from ._cli._args import DataError, UsageError
+from ._cli._parallel import dask_backend
 from ._cli._sources import add_data_arguments
 from ._version import __version__
 
@@ -33,6 +40,7 @@ examples:
   sleepstage predict mice.joblib --task4 data/ --subset test --plot -o scored/
   sleepstage evaluate --sleep-edf 0 --cv blocks:5
   sleepstage grid-search --synthetic 3 --grid num_leaves=15,31 --grid learning_rate=0.05,0.1
+  sleepstage grid-search --task4 data/ --grid num_leaves=15,31 --dask-scheduler tcp://host:8786
   sleepstage importances mice.joblib --synthetic 1 --seed 7 --hours 6
   sleepstage features --edf night.edf --channel 'EEG Fpz-Cz=eeg' -o features.parquet
 
@@ -141,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 on success, 1 on a data/model/file error, 2 on a usage error.
     """
+    # Idle OpenMP threads sleep instead of spinning. libgomp reads this once, when it is
+    # loaded: LightGBM's copy is loaded by the subcommands' imports below (inside ``run``),
+    # so setting it here is in time for it, and worker processes started later (joblib's
+    # loky) inherit it. Spinning threads are pathological when several thread pools share
+    # few cores (docs/scaling.md). An explicit setting in the environment is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -148,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     restore_logging = _configure_logging(args.quiet, args.debug)
     try:
-        return int(args.run(args) or 0)
+        with dask_backend(getattr(args, "dask_scheduler", None)):
+            return int(args.run(args) or 0)
     except UsageError as exc:
         sys.stderr.write(f"{PROG} {args.command}: error: {_one_line(exc)}\n")
         if args.debug:

@@ -1,6 +1,6 @@
-"""Parallel and distributed work over recordings: feature extraction and grid search.
+"""Parallel and distributed work over recordings: feature extraction, fitting, grid search.
 
-Both functions schedule their tasks through :mod:`joblib`, so the same call runs on one
+These functions schedule their tasks through :mod:`joblib`, so the same call runs on one
 core, on all cores of a machine (``n_jobs=-1``) or on a Dask cluster::
 
     from dask.distributed import Client
@@ -9,6 +9,7 @@ core, on all cores of a machine (``n_jobs=-1``) or on a Dask cluster::
     client = Client("tcp://scheduler:8786")          # or LocalCluster()
     with joblib.parallel_config(backend="dask"):
         features, names = extract_features(recordings, n_jobs=-1)
+        model = fit_pipeline(make_pipeline(**data.layout()), data, n_jobs=-1)
         search = grid_search(make_pipeline(), data, {"num_leaves": [15, 31]}, n_jobs=-1)
 
 Results do not depend on where they ran: each task computes the same numbers as the
@@ -28,6 +29,9 @@ after the other, the nested settings are left as they are.
 from __future__ import annotations
 
 import logging
+import numbers
+import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,13 +43,22 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._groups import recording_segments
+from .artefacts import detect_artefacts
 from .data._epochs import EpochData
 from .features import EpochFeatures
 from .metrics import staging_scores
-from .pipelines import predict_with_groups
+from .pipelines import fit_with_groups, predict_with_groups
 from .pipelines._splits import block_groups, resolve_cv
 
-__all__ = ["SCORING", "StagingScorer", "extract_features", "grid_search", "limit_threads"]
+__all__ = [
+    "SCORING",
+    "StagingScorer",
+    "extract_features",
+    "fit_pipeline",
+    "grid_search",
+    "limit_threads",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +244,116 @@ def extract_features(
     return pd.DataFrame(features, columns=names, index=index), names
 
 
+# -- fitting ---------------------------------------------------------------------------------
+_LAYOUT_KEYS = ("sfreq", "ch_names", "ch_types")
+
+
+def _artefact_mask(data: EpochData, groups: np.ndarray) -> np.ndarray:
+    """Epochs :func:`~sleepstage.artefacts.detect_artefacts` flags, judged per id of ``groups``."""
+    return detect_artefacts(data.X, groups, **data.layout())["artefact"].to_numpy()
+
+
+def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
+                 exclude_artefacts: bool = True):
+    """Fit a staging pipeline, extracting the features of each recording as a joblib task.
+
+    The same fit as :func:`~sleepstage.pipelines.fit_with_groups` (recording ids routed to
+    the per-recording steps, artefact epochs left out), but the first step's features are
+    computed by :func:`extract_features`: one task per recording, ``n_jobs`` at a time, on
+    a Dask cluster inside ``joblib.parallel_config(backend="dask")``. The remaining steps
+    are then fitted on the feature matrix, in this process. Pipelines that do not start
+    with an :class:`~sleepstage.features.EpochFeatures` step for ``data``'s layout (the
+    neural ones) are fitted by ``fit_with_groups`` directly.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        Typically :func:`~sleepstage.pipelines.make_pipeline` output; fitted in place.
+    data : EpochData
+        Labelled epochs with recording ids.
+    n_jobs : int or None
+        Recordings whose features are computed at the same time (see
+        :func:`extract_features`). The ``n_jobs`` parameter of the feature step is not used
+        for the fit and is left as it is.
+    exclude_artefacts : bool
+        Leave the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` out of
+        the fit, as ``fit_with_groups`` does.
+
+    Returns
+    -------
+    pipeline
+        The fitted ``pipeline``; it predicts exactly as after ``fit_with_groups``.
+
+    Raises
+    ------
+    ValueError
+        Unlabelled data, a single stage, or every epoch flagged as an artefact.
+
+    Examples
+    --------
+    >>> from sleepstage.data import make_synthetic
+    >>> from sleepstage.pipelines import make_pipeline
+    >>> data = make_synthetic(n_recordings=2, hours=0.5)
+    >>> model = fit_pipeline(make_pipeline(n_estimators=10, n_jobs=1), data, n_jobs=2)
+    >>> model.predict(data.X[:3]).shape
+    (3,)
+    """
+    if not isinstance(data, EpochData):
+        raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
+    if data.y is None:
+        raise ValueError("Fitting needs labelled data, but data.y is None.")
+    steps = getattr(pipeline, "steps", None) or []
+    first = steps[0][1] if steps else None
+    if len(steps) < 2 or not isinstance(first, EpochFeatures):
+        return fit_with_groups(pipeline, data.X, data.y, data.groups,
+                               exclude_artefacts=exclude_artefacts, layout=data.layout())
+    params = first.get_params(deep=False)
+    layout = data.layout()
+    if any(_as_tuple(params[key]) != _as_tuple(layout[key]) for key in _LAYOUT_KEYS):
+        # the step cannot read these epochs: let fit_with_groups raise its own error
+        return fit_with_groups(pipeline, data.X, data.y, data.groups,
+                               exclude_artefacts=exclude_artefacts, layout=layout)
+    feature_params = {key: value for key, value in params.items()
+                      if key not in (*_LAYOUT_KEYS, "n_jobs", "batch_size")}
+    features, _ = extract_features(data, n_jobs=n_jobs, batch_size=params["batch_size"],
+                                   **feature_params)
+    y, groups = np.asarray(data.y), np.asarray(data.groups)
+    if exclude_artefacts:
+        keep = ~_artefact_mask(data, groups)
+        if not keep.any():
+            raise ValueError(
+                f"All {keep.size} training epochs are flagged as artefacts; check the "
+                "recordings (a dead or saturated channel?) or fit with exclude_artefacts=False."
+            )
+        _warn_many_artefacts(~keep, groups)
+        features, y, groups = features[keep], y[keep], groups[keep]
+    first.fit(data.X[:1])  # stateless: fitting validates the layout and reads no values
+    fit_with_groups(pipeline[1:], features, y, groups, exclude_artefacts=False)
+    return pipeline
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else value
+
+
+def _warn_many_artefacts(flagged: np.ndarray, groups: np.ndarray) -> None:
+    """Warn as ``fit_with_groups`` does when over a quarter of a recording is flagged."""
+    if not flagged.any():
+        return
+    segments = recording_segments(groups, flagged.size)
+    share = np.add.reduceat(flagged.astype(np.int64), segments.starts) / segments.lengths
+    if (share > 0.25).any():
+        worst = int(share.argmax())
+        warnings.warn(
+            f"{int((share > 0.25).sum())} recording(s) have more than 25 % of their epochs "
+            f"flagged as artefacts (recording {segments.ids.tolist()[worst]!r}: "
+            f"{share[worst]:.0%}); they are excluded from training. Check those recordings.",
+            UserWarning, stacklevel=3,
+        )
+    logger.info("excluding %d of %d training epochs flagged as artefacts", int(flagged.sum()),
+                flagged.size)
+
+
 # -- scoring ---------------------------------------------------------------------------------
 class StagingScorer:
     """Scorer that predicts each held-out recording on its own, then scores the hypnogram.
@@ -376,6 +499,7 @@ def grid_search(
     pre_dispatch: str | int = "2*n_jobs",
     error_score: Any = np.nan,
     verbose: int = 0,
+    exclude_artefacts: bool = True,
 ) -> GridSearchCV:
     """Grid search with recording-grouped cross-validation and per-recording scoring.
 
@@ -383,7 +507,9 @@ def grid_search(
     (or contiguous blocks of time), whose per-recording steps receive the recording ids
     (``groups``) through scikit-learn's metadata routing when fitting, and whose scorer
     (:class:`StagingScorer`) predicts each held-out recording separately, so temporal
-    context and HMM smoothing never cross a recording boundary.
+    context and HMM smoothing never cross a recording boundary. Every fit sees the epochs
+    that :func:`~sleepstage.pipelines.cross_validate_recordings` would train on, so a
+    candidate's fold scores are those of ``cross_validate_recordings`` with its parameters.
 
     Parameters
     ----------
@@ -408,11 +534,20 @@ def grid_search(
     scoring : str or sequence of str
         Metric(s) of :class:`StagingScorer`: ``"balanced_accuracy"`` (default),
         ``"kappa"``, ``"accuracy"``, ``"f1_macro"``.
-    refit : bool or str
-        Refit the best candidate on all data (with the recording ids). With several
-        metrics, True refits on the first.
+    refit : bool, str or callable
+        Refit the best candidate on all data, through
+        :func:`~sleepstage.pipelines.fit_with_groups` with the true recording ids (also
+        with ``cv="blocks:K"``) and, with ``exclude_artefacts``, without the flagged
+        epochs. With several metrics, True refits on the first. A callable picks the best
+        index from ``cv_results_``, as in ``GridSearchCV``.
     pre_dispatch, error_score, verbose
         As for ``GridSearchCV``.
+    exclude_artefacts : bool
+        Drop the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` (judged
+        per recording, or per block with ``cv="blocks:K"``) from every training fold and
+        from the refit, as :func:`~sleepstage.pipelines.cross_validate_recordings` and
+        :func:`~sleepstage.pipelines.fit_with_groups` do; held-out epochs are all
+        predicted and scored.
 
     Returns
     -------
@@ -440,20 +575,29 @@ def grid_search(
     metrics = scorer._names()
     if not isinstance(scoring, str) and refit is True:
         refit = metrics[0]
+    if isinstance(refit, str) and refit not in metrics:
+        raise ValueError(
+            f"Invalid value for the 'refit' parameter. Allowed values are True, False, a "
+            f"callable or one of the scoring metrics {metrics}, but got {refit!r} instead."
+        )
 
     splitter, n_blocks = resolve_cv(cv)
     groups = np.asarray(data.groups)
     routed = groups if n_blocks is None else block_groups(groups, n_blocks)
     X, y = data.X, np.asarray(data.y)
     splits = list(splitter.split(X, y, groups))
+    if exclude_artefacts:
+        splits = _train_without_artefacts(splits, data, routed)
     if effective_n_jobs(n_jobs) != 1:
         varied = {name for grid in grids for name in grid}
         pipeline, changed = limit_threads(pipeline, keep=varied)
         if changed:
             logger.info("parallel search: nested threads set to 1 for %s", sorted(changed))
 
+    # The refit is ours (below): GridSearchCV would refit on every epoch, artefacts included,
+    # and with the block ids of cv="blocks:K" instead of the recordings'.
     search = GridSearchCV(
-        pipeline, grids, scoring=scorer, n_jobs=n_jobs, refit=refit, cv=splits,
+        pipeline, grids, scoring=scorer, n_jobs=n_jobs, refit=False, cv=splits,
         pre_dispatch=pre_dispatch, error_score=error_score, verbose=verbose,
     )
     n_candidates = sum(int(np.prod([len(v) for v in grid.values()])) for grid in grids)
@@ -461,4 +605,55 @@ def grid_search(
                 len(splits), len(y))
     with config_context(enable_metadata_routing=True):
         search.fit(X, y, groups=routed)
+    if refit is not False:
+        _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts)
     return search
+
+
+def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray) -> list:
+    """``splits`` whose training indices leave out the epochs flagged as artefacts.
+
+    Flags are judged per routed recording (or block), like
+    :func:`~sleepstage.pipelines.fit_with_groups` judges them inside each training fold of
+    :func:`~sleepstage.pipelines.cross_validate_recordings`: detection reads one recording
+    at a time, so flagging everything once gives the same flags.
+    """
+    flagged = _artefact_mask(data, routed)
+    if not flagged.any():
+        return splits
+    out = []
+    for k, (train, test) in enumerate(splits):
+        kept = train[~flagged[train]]
+        if kept.size == 0:
+            raise ValueError(
+                f"All {train.size} training epochs of fold {k} are flagged as artefacts; "
+                "check the recordings or use exclude_artefacts=False."
+            )
+        out.append((kept, test))
+    logger.info("grid search: %d epoch(s) flagged as artefacts left out of the training folds",
+                int(flagged.sum()))
+    return out
+
+
+def _refit_best(search: GridSearchCV, refit: bool | str | Callable, pipeline,
+                data: EpochData, *, exclude_artefacts: bool) -> None:
+    """Choose the best candidate as ``GridSearchCV`` does, and refit it on all recordings."""
+    results = search.cv_results_
+    if callable(refit):
+        best = refit(results)
+        if not isinstance(best, numbers.Integral) or not 0 <= best < len(results["params"]):
+            raise IndexError(f"The refit callable returned {best!r}, not an index of "
+                             f"cv_results_ (0 to {len(results['params']) - 1}).")
+    else:
+        metric = refit if isinstance(refit, str) and search.multimetric_ else "score"
+        best = int(results[f"rank_test_{metric}"].argmin())
+        search.best_score_ = results[f"mean_test_{metric}"][best]
+    search.best_index_ = int(best)
+    search.best_params_ = results["params"][best]
+    model = clone(pipeline).set_params(**clone(search.best_params_, safe=False))
+    start = time.perf_counter()
+    fit_with_groups(model, data.X, np.asarray(data.y), data.groups,
+                    exclude_artefacts=exclude_artefacts, layout=data.layout())
+    search.refit_time_ = time.perf_counter() - start
+    search.best_estimator_ = model
+    search.refit = refit  # the fitted search now behaves as one built with this refit

@@ -157,14 +157,16 @@ def test_evaluate_writes_json(capsys, workdir):
 def test_grid_search_two_by_two(workdir):
     done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7",
                    "--grid", "learning_rate=0.1,0.2", "-o", "tuning", cwd=workdir)
-    assert "4 candidate(s) x 2 folds (recording) = 8 fits" in done.stdout
-    assert "8/8" in done.stderr  # progress bar
+    assert "4 candidate(s) x 2 folds (recording) = 8 fits on 900 epochs" in done.stdout
+    assert "grid search: 4 candidate(s) x 2 folds" in done.stderr  # progress on stderr
     out = workdir / "tuning"
     results = pd.read_csv(out / "cv_results.csv")
     assert len(results) == 4
     assert sorted(results.rank_test_score)[0] == 1
     assert {"split0_test_score", "split1_test_score", "mean_test_score", "std_test_score",
-            "param_classifier__estimator__num_leaves"} <= set(results.columns)
+            "param_classifier__estimator__num_leaves", "mean_test_kappa",
+            "mean_fit_time"} <= set(results.columns)
+    assert sorted(results.param_classifier__estimator__num_leaves) == [4, 4, 7, 7]
     np.testing.assert_allclose(results.mean_test_score,
                                results[["split0_test_score", "split1_test_score"]].mean(axis=1))
     best = json.loads((out / "best_params.json").read_text())

@@ -24,13 +24,16 @@ from sleepstage.pipelines import (
 
 #: (method, recording ids seen) for every call of SpyHMM, in call order
 CALLS: list[tuple[str, tuple | None]] = []
+#: number of training epochs of every SpyHMM.fit, in call order
+FIT_SIZES: list[int] = []
 
 
 class SpyHMM(HMMSmoother):
-    """HMMSmoother that records the recording ids it receives."""
+    """HMMSmoother that records the recording ids (and epochs) it receives."""
 
     def fit(self, X, y, groups=None, **fit_params):
         CALLS.append(("fit", None if groups is None else tuple(dict.fromkeys(groups))))
+        FIT_SIZES.append(len(X))
         return super().fit(X, y, groups=groups, **fit_params)
 
     def predict(self, X, groups=None):
@@ -41,14 +44,25 @@ class SpyHMM(HMMSmoother):
 @pytest.fixture(autouse=True)
 def _clear_calls():
     CALLS.clear()
+    FIT_SIZES.clear()
     yield
     CALLS.clear()
+    FIT_SIZES.clear()
 
 
 @pytest.fixture(scope="module")
 def data() -> EpochData:
     """Three labelled recordings of 30 min (450 epochs each)."""
     return make_synthetic(n_recordings=3, hours=0.5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def flat(data) -> EpochData:
+    """``data`` with the EMG lead off (a flat line) in 12 epochs of the first recording."""
+    X = data.X.copy()
+    X[20:32, 2, :] = 0.0
+    return EpochData(X, data.y, data.groups, data.sfreq, data.ch_names, data.ch_types,
+                     data.epoch_length)
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +190,8 @@ def test_grid_search_scores_equal_per_recording_decoding(data):
     assert len(predicts) == 6
     for ids in predicts:
         assert ids is not None and len(ids) == 3 and all("/block" in str(i) for i in ids)
+    # the refit on all data sees the recordings, not the blocks of the folds
+    assert [ids for method, ids in CALLS if method == "fit"][-1] == tuple(data.recordings)
 
     from sleepstage.pipelines import BlockSplit, block_groups
 
@@ -221,6 +237,139 @@ def test_grid_search_multimetric(data):
     assert search.refit == "kappa"
     assert {"mean_test_kappa", "mean_test_balanced_accuracy"} <= set(search.cv_results_)
     assert search.best_score_ == search.cv_results_["mean_test_kappa"][search.best_index_]
+
+
+def test_grid_search_refit_choices(data):
+    grid = {"var_smoothing": [1e-9, 0.5]}
+    picked = grid_search(_spy_pipeline(), data, grid, refit=lambda results: 1)
+    assert picked.best_index_ == 1 and picked.best_params_ == {
+        "classifier__estimator__var_smoothing": 0.5}
+    assert picked.best_estimator_.get_params()["classifier__estimator__var_smoothing"] == 0.5
+    np.testing.assert_array_equal(picked.predict(data.X),
+                                  picked.best_estimator_.predict(data.X))
+    FIT_SIZES.clear()
+    unfitted = grid_search(_spy_pipeline(), data, grid, refit=False)
+    assert len(FIT_SIZES) == 6  # 2 candidates x 3 folds, no refit
+    assert not hasattr(unfitted, "best_estimator_")
+    with pytest.raises(ValueError, match="'refit' parameter"):
+        grid_search(_spy_pipeline(), data, grid, scoring=["kappa"], refit="accuracy")
+
+
+def test_grid_search_leaves_artefacts_out_like_cross_validation(flat):
+    from sleepstage.artefacts import detect_artefacts
+    from sleepstage.pipelines import RecordingSplit, cross_validate_recordings
+
+    flagged = detect_artefacts(flat.X, flat.groups, **flat.layout())["artefact"].to_numpy()
+    assert np.flatnonzero(flagged).tolist() == list(range(20, 32))
+    splits = list(RecordingSplit().split(flat.X, flat.y, flat.groups))
+    grid = {"var_smoothing": [1e-9, 0.5]}
+
+    search = grid_search(_spy_pipeline(), flat, grid)
+    kept = [int((~flagged[train]).sum()) for train, _ in splits]
+    assert kept != [len(train) for train, _ in splits]  # the flat epochs are in 2 folds
+    assert FIT_SIZES == kept * 2 + [len(flat.y) - 12]  # candidate-major, then the refit
+    for c, value in enumerate(grid["var_smoothing"]):
+        report = cross_validate_recordings(_spy_pipeline(value), flat)
+        for k, fold in enumerate(report.folds):
+            assert search.cv_results_[f"split{k}_test_score"][c] == pytest.approx(
+                fold["balanced_accuracy"])
+
+    FIT_SIZES.clear()
+    grid_search(_spy_pipeline(), flat, grid, exclude_artefacts=False)
+    assert FIT_SIZES == [len(train) for train, _ in splits] * 2 + [len(flat.y)]
+
+
+# -- fit_pipeline ----------------------------------------------------------------------------
+def test_fit_pipeline_equals_fit_with_groups(flat):
+    from sleepstage.parallel import fit_pipeline
+
+    test = make_synthetic(n_recordings=1, hours=0.1, random_state=9)
+    reference = fit_with_groups(_spy_pipeline(), flat.X, flat.y, flat.groups,
+                                layout=flat.layout())
+    assert FIT_SIZES == [len(flat.y) - 12]  # the flat-EMG epochs are left out
+    FIT_SIZES.clear()
+    with joblib.parallel_config(backend="threading"):
+        model = fit_pipeline(_spy_pipeline(), flat, n_jobs=2)
+    assert FIT_SIZES == [len(flat.y) - 12]
+    assert [ids for method, ids in CALLS if method == "fit"][-1] == tuple(flat.recordings)
+    for method in ("predict", "predict_proba"):
+        np.testing.assert_array_equal(
+            predict_with_groups(model, test.X, test.groups, method=method),
+            predict_with_groups(reference, test.X, test.groups, method=method))
+    assert model.get_params()["features__n_jobs"] is None  # the step's setting is kept
+
+    FIT_SIZES.clear()
+    fit_pipeline(_spy_pipeline(), flat, exclude_artefacts=False)
+    assert FIT_SIZES == [len(flat.y)]
+
+
+def test_fit_pipeline_without_feature_step_and_errors(data, flat):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sleepstage.parallel import fit_pipeline
+
+    # a pipeline that does not start with EpochFeatures is fitted by fit_with_groups, whole
+    first_samples = Pipeline([
+        ("flatten", FunctionTransformer(lambda X: X.reshape(len(X), -1)[:, :16])),
+        ("classifier", SpyHMM(GaussianNB())),
+    ])
+    model = fit_pipeline(first_samples, flat)
+    assert FIT_SIZES == [len(flat.y) - 12]  # artefacts still left out
+    assert model.predict(flat.X[:5]).shape == (5,)
+    unlabelled = EpochData(data.X[:10], None, data.groups[:10], data.sfreq, data.ch_names,
+                           data.ch_types, data.epoch_length)
+    with pytest.raises(ValueError, match="labelled"):
+        fit_pipeline(_spy_pipeline(), unlabelled)
+    with pytest.raises(TypeError, match="EpochData"):
+        fit_pipeline(_spy_pipeline(), data.X)
+
+
+# -- cross_validate_recordings with parallel folds ---------------------------------------------
+@pytest.fixture(scope="module")
+def two() -> EpochData:
+    """Two labelled recordings of 30 min."""
+    return make_synthetic(n_recordings=2, hours=0.5, random_state=0)
+
+
+@pytest.mark.filterwarnings("ignore:Fold 1. stage.s. .'REM'.:UserWarning")
+def test_cross_validate_parallel_folds_equal_serial(two):
+    from sleepstage.pipelines import cross_validate_recordings
+
+    pipe = make_pipeline(n_estimators=10)
+    serial = cross_validate_recordings(pipe, two, n_jobs=1, return_predictions=True)
+    parallel = cross_validate_recordings(pipe, two, n_jobs=2, return_predictions=True)
+    np.testing.assert_array_equal(parallel.predictions, serial.predictions)
+    for got, want in zip(parallel.folds, serial.folds, strict=True):
+        for key in ("balanced_accuracy", "kappa", "accuracy"):
+            assert got[key] == pytest.approx(want[key], abs=1e-12)
+        assert got["f1"] == pytest.approx(want["f1"], abs=1e-12)
+        np.testing.assert_array_equal(got["confusion"], want["confusion"])
+    assert parallel.overall["balanced_accuracy"] == pytest.approx(
+        serial.overall["balanced_accuracy"], abs=1e-12)
+    np.testing.assert_array_equal(parallel.confusion, serial.confusion)
+
+
+@pytest.mark.filterwarnings("ignore:Fold 1. stage.s. .'REM'.:UserWarning")
+def test_cross_validate_parallel_folds_run_single_threaded(two, monkeypatch):
+    from sleepstage.pipelines import _evaluate, cross_validate_recordings
+
+    seen = []
+    original = _evaluate.fit_with_groups
+
+    def spy(model, *args, **kwargs):
+        params = model.get_params()
+        seen.append((params["classifier__estimator__n_jobs"], params["features__n_jobs"]))
+        return original(model, *args, **kwargs)
+
+    monkeypatch.setattr(_evaluate, "fit_with_groups", spy)
+    pipe = make_pipeline(n_estimators=10)  # LightGBM: 2 threads, features: every core
+    with joblib.parallel_config(backend="threading"):  # the spy sees the fits
+        cross_validate_recordings(pipe, two, n_jobs=2)
+    assert seen == [(1, 1), (1, 1)]
+    seen.clear()
+    cross_validate_recordings(pipe, two, n_jobs=1)
+    assert seen == [(2, -1), (2, -1)]  # serial folds keep the pipeline's threads
+    assert pipe.get_params()["classifier__estimator__n_jobs"] == 2  # input unchanged
 
 
 def test_grid_search_errors(data):

@@ -1,19 +1,16 @@
-"""Shared argument handling: errors, ``key=value`` settings, parameter grids, progress."""
+"""Shared argument handling: errors, ``key=value`` settings, parameter grids."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "DataError",
-    "Progress",
     "UsageError",
     "example_epilog",
     "parse_assignment",
@@ -26,6 +23,9 @@ __all__ = [
 
 #: Keyword arguments of ``make_pipeline`` that ``--set`` may give (the layout comes from data).
 FACTORY_KEYS = ("plain", "scaler", "context", "smoothing", "features", "random_state")
+
+#: Pipelines whose classifier is a skorch network (prints a table per epoch unless quiet).
+NEURAL_MODELS = ("lstm", "cnn")
 
 
 class UsageError(Exception):
@@ -173,68 +173,6 @@ def safe_name(value: Any) -> str:
     return name or "recording"
 
 
-class Progress:
-    """A minimal progress bar on stderr (no dependency); silent when disabled.
-
-    On a terminal it redraws one line; otherwise (logs, CI) it prints a line about every
-    10 % so that captured output stays short.
-    """
-
-    def __init__(self, total: int, description: str, *, enabled: bool = True, stream=None):
-        self.total = max(int(total), 1)
-        self.description = description
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self.start = time.perf_counter()
-        self._last_decile = -1
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._draw()
-
-    def _draw(self) -> None:
-        if not self.enabled:
-            return
-        fraction = self.done / self.total
-        elapsed = time.perf_counter() - self.start
-        remaining = elapsed / fraction - elapsed if fraction > 0 else math.nan
-        eta = f"{remaining:5.0f} s left" if math.isfinite(remaining) else "         "
-        width = 28
-        filled = round(width * fraction)
-        bar = "#" * filled + "." * (width - filled)
-        line = (f"{self.description} [{bar}] {self.done}/{self.total} "
-                f"{elapsed:5.0f} s elapsed {eta}")
-        if self._tty:
-            self.stream.write("\r" + line)
-            self.stream.flush()
-        else:
-            decile = int(10 * fraction)
-            if decile != self._last_decile:
-                self._last_decile = decile
-                self.stream.write(line.rstrip() + "\n")
-                self.stream.flush()
-
-    def update(self, n: int = 1) -> None:
-        """Record ``n`` finished tasks."""
-        self.done = min(self.done + n, self.total)
-        self._draw()
-
-    def close(self) -> None:
-        """End the bar (newline on a terminal)."""
-        if self.enabled and self._tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def iterate_with_progress(items: Iterable, progress: Progress):
-    """Yield from ``items``, ticking ``progress`` after each."""
-    try:
-        for item in items:
-            yield item
-            progress.update()
-    finally:
-        progress.close()
-
-
 class AppendEdf(argparse.Action):
     """``--edf PSG``: start a new EDF source (a hypnogram may follow)."""
 
@@ -258,12 +196,15 @@ class AttachHypnogram(argparse.Action):
         namespace.edf = sources
 
 
-def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int):
+def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, *,
+                   quiet: bool = False):
     """``make_pipeline`` for the data's layout, with ``--set key=value`` applied.
 
     Keys among :data:`FACTORY_KEYS` (``smoothing``, ``context``, ...) go to
     ``make_pipeline``; every other key is a pipeline parameter, given in full
     (``classifier__estimator__num_leaves``) or by its unique short name (``num_leaves``).
+    With ``quiet``, the neural models (``lstm``, ``cnn``) get ``verbose=0`` so that skorch
+    prints no per-epoch table (an explicit ``--set verbose=...`` still wins).
 
     Returns
     -------
@@ -280,10 +221,31 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int):
             raise UsageError(f"--set {key}=... is not allowed: the layout comes from the data "
                              "and the model from --pipeline.")
         (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
+    if quiet and model in NEURAL_MODELS and not any(
+            key == "verbose" or key.endswith("__verbose") for key in later):
+        factory["verbose"] = 0  # a classifier parameter: make_pipeline hands it on
     pipeline = make_pipeline(model, **data.layout(), **factory)
     applied = {resolve_param(pipeline, key): value for key, value in later.items()}
     pipeline.set_params(**applied)
     return pipeline, {**factory, **applied}
+
+
+def silence_neural(pipeline) -> dict[str, Any]:
+    """Set ``verbose=0`` on every neural classifier inside ``pipeline`` (for ``--quiet``).
+
+    Used for pipelines that come from a model file; :func:`build_pipeline` does the same for
+    new ones. Returns the parameters that were set.
+    """
+    torch_models = sys.modules.get("sleepstage.models._torch")
+    if torch_models is None:  # never imported: the pipeline holds no neural model
+        return {}
+    params = pipeline.get_params(deep=True)
+    quiet = {f"{name}__verbose": 0 for name, value in params.items()
+             if isinstance(value, torch_models.TorchClassifierBase)}
+    if isinstance(pipeline, torch_models.TorchClassifierBase):
+        quiet["verbose"] = 0
+    pipeline.set_params(**quiet)
+    return quiet
 
 
 def apply_settings(pipeline, settings: Sequence[str] | None) -> dict[str, Any]:

@@ -8,17 +8,16 @@ from pathlib import Path
 from .._version import __version__
 from ._args import example_epilog
 from ._fit import add_pipeline_arguments
+from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._sources import describe_sources, load_data
 
 
 def add_cv_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--cv`` and ``--n-jobs``, shared by evaluate and grid-search."""
+    """``--cv``, shared by evaluate and grid-search."""
     parser.add_argument("--cv", metavar="SCHEME",
                         help="'recording' (leave one recording out) or 'blocks:K' (K "
                              "contiguous time blocks); default: recording when there are "
                              "several recordings, else blocks:5")
-    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
-                        help="parallel jobs (default: 1)")
 
 
 def check_cv(text: str | None) -> None:
@@ -52,6 +51,7 @@ def add_parser(subparsers, parents) -> None:
         epilog=example_epilog(
             "sleepstage evaluate --synthetic 3 --cv recording -o evaluation.json --plot",
             "sleepstage evaluate --sleep-edf 0 --cv blocks:5 --model night.joblib",
+            "sleepstage evaluate --task4 data/ --n-jobs 2",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -60,6 +60,7 @@ def add_parser(subparsers, parents) -> None:
                         help="evaluate the configuration of this model file (refitted in "
                              "every fold) instead of --pipeline")
     add_cv_arguments(parser)
+    add_parallel_arguments(parser, tasks="folds", default="1")
     parser.add_argument("-o", "--out", default="evaluation.json", metavar="FILE",
                         help="JSON results (default: evaluation.json)")
     parser.add_argument("--plot", action="store_true",
@@ -73,7 +74,7 @@ def run(args) -> int:
     from .. import plot
     from ..io import check_writable, load_model, write_json
     from ..pipelines import cross_validate_recordings
-    from ._args import apply_settings, build_pipeline
+    from ._args import apply_settings, build_pipeline, silence_neural
 
     check_cv(args.cv)
     out = Path(args.out)
@@ -83,13 +84,16 @@ def run(args) -> int:
     data = load_data(args, need_labels=True, model=model, purpose="evaluate").data
     if model is not None:
         pipeline = clone(model.pipeline)
+        if args.quiet:
+            silence_neural(pipeline)
         settings = apply_settings(pipeline, args.settings)
         name = model.metadata.get("pipeline_name", str(args.model))
     else:
-        pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed)
+        pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,
+                                            quiet=args.quiet)
         name = args.pipeline
     cv = default_cv(args, data)
-    report = cross_validate_recordings(pipeline, data, cv=cv, n_jobs=args.n_jobs,
+    report = cross_validate_recordings(pipeline, data, cv=cv, n_jobs=resolve_n_jobs(args, 1),
                                        return_predictions=args.plot)
     print(report)
     overall = report.overall

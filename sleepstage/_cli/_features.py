@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from ._args import example_epilog, parse_assignment, parse_value
+from ._args import UsageError, example_epilog, parse_assignment, parse_value
+from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 from ._sources import load_data
 
 
@@ -23,6 +24,8 @@ def add_parser(subparsers, parents) -> None:
             "sleepstage features --synthetic 1 --hours 2 -o features.parquet",
             "sleepstage features --edf eeg.edf --channel 'EEG C3=eeg' \\",
             "    --channel 'EMG EMG1=emg' --epoch-length 30 --set method=multitaper",
+            "sleepstage features --task4 data/ --dask-scheduler tcp://10.0.0.1:8786 \\",
+            "    -o features.parquet",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -32,21 +35,32 @@ def add_parser(subparsers, parents) -> None:
                         help="add per-recording scaling and temporal-context features")
     parser.add_argument("-o", "--out", default="features.csv", metavar="FILE",
                         help="output; .parquet/.pq writes Parquet (default: features.csv)")
+    add_parallel_arguments(parser, tasks="recordings (one recording: threads on its "
+                                         "batches of epochs)", default="-1, every core")
     parser.set_defaults(run=run)
 
 
-def feature_frame(data, settings: dict, *, context: bool):
-    """Features of every epoch as a DataFrame with recording/epoch/onset/stage columns."""
+def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -1):
+    """Features of every epoch as a DataFrame with recording/epoch/onset/stage columns.
+
+    The per-epoch features come from :func:`sleepstage.parallel.extract_features` (one
+    joblib task per recording, ``n_jobs`` at a time, on the active joblib backend); with
+    ``context``, the per-recording scaling and temporal-context steps of the default
+    pipeline follow.
+    """
     import pandas as pd
 
+    from ..parallel import extract_features
     from ..pipelines import make_pipeline
 
-    pipeline = make_pipeline(**data.layout(), scaler=context, context=context,
-                             smoothing=None, features=settings)
-    Xt = data.X
-    for i, (_, step) in enumerate(pipeline.steps[:-1]):  # features, then per-recording steps
-        Xt = step.fit_transform(Xt) if i == 0 else step.fit_transform(Xt, groups=data.groups)
-    names = pipeline[:-1].get_feature_names_out()
+    settings = dict(settings)
+    batch_size = settings.pop("batch_size", 4096)
+    Xt, names = extract_features(data, n_jobs=n_jobs, batch_size=batch_size, **settings)
+    if context:  # the steps between features and classifier of the default pipeline
+        steps = make_pipeline(**data.layout(), scaler=True, context=True, smoothing=None)[1:-1]
+        for _, step in steps.steps:
+            Xt = step.fit_transform(Xt, groups=data.groups)
+        names = steps.get_feature_names_out(names)
     groups = np.asarray(data.groups)
     position = np.arange(len(groups))
     starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
@@ -63,12 +77,16 @@ def run(args) -> int:
     from ..io import check_writable, write_table
 
     check_writable([args.out], force=args.force)
-    data = load_data(args, need_labels=False, purpose="features").data
     settings = {}
     for text in args.settings or []:
         key, value = parse_assignment(text, "--set")
         settings[key] = parse_value(value)
-    table = feature_frame(data, settings, context=args.context)
+    if "n_jobs" in settings:
+        raise UsageError("--set n_jobs=... is not a feature setting here: use --n-jobs N.")
+    n_jobs = resolve_n_jobs(args, -1)
+    data = load_data(args, need_labels=False, purpose="features").data
+    with local_threads(args):
+        table = feature_frame(data, settings, context=args.context, n_jobs=n_jobs)
     write_table(table, args.out, force=args.force)
     n_features = table.shape[1] - (4 if data.y is not None else 3)
     print(f"{data.n_epochs} epochs x {n_features} features from {len(data.recordings)} "

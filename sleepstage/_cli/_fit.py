@@ -1,4 +1,9 @@
-"""``sleepstage fit``: train a stager on scored recordings and write a model file."""
+"""``sleepstage fit``: train a stager on scored recordings and write a model file.
+
+The features of the recordings are computed in parallel (:func:`sleepstage.parallel.fit_pipeline`:
+one task per recording, on threads here or on a Dask cluster), the rest of the pipeline is
+fitted on them in this process.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import time
 
 from ._args import example_epilog
+from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 from ._sources import describe_sources, load_data
 
 PIPELINES = ("lgbm", "hgb", "logreg", "lstm", "cnn")
@@ -36,10 +42,14 @@ def add_parser(subparsers, parents) -> None:
             "    --channel 'EEG Fpz-Cz=eeg' --channel 'EEG Pz-Oz=eeg' \\",
             "    --channel 'EMG submental=emg' --keep-wake-minutes 30 \\",
             "    --set n_estimators=500 -o night.joblib",
+            "sleepstage fit --task4 data/ --dask-scheduler tcp://10.0.0.1:8786 -o mice.joblib",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_pipeline_arguments(parser)
+    add_parallel_arguments(parser, tasks="recordings whose features are computed (one "
+                                         "recording: threads on its batches of epochs)",
+                           default="-1, every core")
     parser.add_argument("-o", "--out", default="model.joblib", metavar="FILE",
                         help="model file to write (default: model.joblib)")
     parser.set_defaults(run=run)
@@ -47,14 +57,17 @@ def add_parser(subparsers, parents) -> None:
 
 def run(args) -> int:
     from ..io import check_writable, save_model
-    from ..pipelines import fit_with_groups
+    from ..parallel import fit_pipeline
     from ._args import build_pipeline
 
     check_writable([args.out], force=args.force)
     data = load_data(args, need_labels=True, purpose="fit").data
-    pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed)
+    pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,
+                                        quiet=args.quiet)
+    n_jobs = resolve_n_jobs(args, -1)
     start = time.perf_counter()
-    fit_with_groups(pipeline, data.X, data.y, data.groups, layout=data.layout())
+    with local_threads(args):
+        fit_pipeline(pipeline, data, n_jobs=n_jobs)
     seconds = time.perf_counter() - start
     save_model(pipeline, args.out, data=data, force=args.force, metadata={
         "pipeline_name": args.pipeline,

@@ -1,9 +1,11 @@
-"""``sleepstage grid-search``: recording-grouped grid search with a progress bar.
+"""``sleepstage grid-search``: recording-grouped grid search.
 
-Every (candidate, fold) pair is an independent joblib task, so ``--n-jobs`` parallelises
-across both and the progress bar advances as tasks finish. Unlike a plain ``GridSearchCV``
-scorer, each held-out fold is predicted with its recording ids, so temporal context and HMM
-smoothing never run across recording or block boundaries.
+A front end to :func:`sleepstage.parallel.grid_search`: every (candidate, fold) pair is an
+independent joblib task, so ``--n-jobs`` (or ``--dask-scheduler``) parallelises across
+both. Unlike a plain ``GridSearchCV`` scorer, each held-out fold is predicted with its
+recording ids, so temporal context and HMM smoothing never run across recording or block
+boundaries; artefact epochs are left out of the training folds and of the refit, as in
+``evaluate`` and ``fit``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,22 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._version import __version__
-from ._args import Progress, example_epilog, iterate_with_progress
+from ._args import example_epilog
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
+from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._sources import describe_sources, load_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Metrics computed for every (candidate, fold); the first ranks the candidates.
+METRICS = ("balanced_accuracy", "kappa")
 
 
 def add_parser(subparsers, parents) -> None:
@@ -46,51 +56,10 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--grid-file", metavar="FILE",
                         help="YAML or JSON grid: {param: [values]} or a list of such grids")
     add_cv_arguments(parser)
+    add_parallel_arguments(parser, tasks="(candidate, fold) fits", default="1")
     parser.add_argument("-o", "--out-dir", default="grid-search", metavar="DIR",
                         help="output folder (default: grid-search)")
     parser.set_defaults(run=run)
-
-
-def _fit_and_score(base, params, X, y, groups, train, test, labels, epoch_length,
-                   candidate, fold, layout=None):
-    """Fit one candidate on one fold and score it (runs in a joblib worker)."""
-    from sklearn.base import clone
-
-    from ..metrics import staging_scores
-    from ..pipelines import fit_with_groups, predict_with_groups
-
-    model = clone(base).set_params(**params)
-    start = time.perf_counter()
-    fit_with_groups(model, X[train], y[train], groups[train], layout=layout)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = predict_with_groups(model, X[test], groups[test])
-    score_time = time.perf_counter() - start
-    scores = staging_scores(y[test], pred, labels=labels, groups=groups[test],
-                            epoch_length=epoch_length)
-    return {"candidate": candidate, "fold": fold, "balanced_accuracy":
-            scores["balanced_accuracy"], "kappa": scores["kappa"], "fit_time": fit_time,
-            "score_time": score_time}
-
-
-def _splits(cv: str, data):
-    """(list of (train, test), groups to route) for 'recording' or 'blocks:K'."""
-    from ..pipelines import BlockSplit, RecordingSplit, block_groups
-    from ._args import UsageError
-
-    groups = np.asarray(data.groups)
-    if cv == "recording":
-        splitter, routed = RecordingSplit(), groups
-    elif cv.startswith("blocks:"):
-        try:
-            k = int(cv.split(":", 1)[1])
-        except ValueError:
-            raise UsageError(f"--cv {cv!r}: use blocks:K with an integer K, e.g. blocks:5.") \
-                from None
-        splitter, routed = BlockSplit(n_blocks=k), block_groups(groups, k)
-    else:
-        raise UsageError(f"--cv must be 'recording' or 'blocks:K', got {cv!r}.")
-    return list(splitter.split(data.X, data.y, groups)), routed
 
 
 def short_params(params: dict) -> dict:
@@ -99,82 +68,61 @@ def short_params(params: dict) -> dict:
     return short if len(short) == len(params) else dict(params)
 
 
-def cv_results_table(candidates, records, n_folds):
-    """GridSearchCV-like ``cv_results`` DataFrame, ranked by mean balanced accuracy."""
+def cv_results_table(search) -> pd.DataFrame:
+    """The search's ``cv_results_`` as the CSV table, ranked by balanced accuracy.
+
+    Columns keep the names of a single-metric ``GridSearchCV`` for the ranking metric
+    (``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
+    ``rank_test_score``), then ``split<k>_test_kappa``, ``mean_test_kappa``, ... and the
+    times; ``params`` is JSON.
+    """
     import pandas as pd
 
-    scores = np.full((len(candidates), n_folds), np.nan)
-    kappas = np.full_like(scores, np.nan)
-    fit_times = np.full_like(scores, np.nan)
-    score_times = np.full_like(scores, np.nan)
-    for r in records:
-        c, f = r["candidate"], r["fold"]
-        scores[c, f], kappas[c, f] = r["balanced_accuracy"], r["kappa"]
-        fit_times[c, f], score_times[c, f] = r["fit_time"], r["score_time"]
+    results = dict(search.cv_results_)
+    first = f"_test_{METRICS[0]}"
     table = pd.DataFrame({
-        "params": [json.dumps(p, default=str) for p in candidates],
-        **{f"param_{k}": [p.get(k) for p in candidates]
-           for k in dict.fromkeys(k for p in candidates for k in p)},
-        **{f"split{f}_test_score": scores[:, f] for f in range(n_folds)},
-        "mean_test_score": scores.mean(axis=1),
-        "std_test_score": scores.std(axis=1),
-        "mean_test_kappa": kappas.mean(axis=1),
-        "mean_fit_time": fit_times.mean(axis=1),
-        "mean_score_time": score_times.mean(axis=1),
+        (key[: -len(first)] + "_test_score" if key.endswith(first) else key): value
+        for key, value in results.items() if key != "params"
     })
-    table["rank_test_score"] = table["mean_test_score"].rank(ascending=False,
-                                                             method="min").astype(int)
+    table.insert(0, "params", [json.dumps(p, default=str) for p in results["params"]])
+    for column in table.columns:
+        if column.startswith("param_"):  # masked arrays of objects -> plain values
+            table[column] = [None if v is np.ma.masked else v for v in results[column]]
     return table
 
 
 def run(args) -> int:
-    from joblib import Parallel, delayed
-    from sklearn.base import clone
-    from sklearn.model_selection import ParameterGrid
-
     from ..io import check_writable, save_model, write_json, write_table
-    from ..pipelines import fit_with_groups
+    from ..parallel import grid_search
     from ._args import build_pipeline, parse_grid
 
     check_cv(args.cv)
+    n_jobs = resolve_n_jobs(args, 1)
     out_dir = Path(args.out_dir)
     paths = {name: out_dir / name for name in
              ("cv_results.csv", "best_params.json", "best_model.joblib")}
     check_writable(paths.values(), force=args.force)
     data = load_data(args, need_labels=True, purpose="grid-search").data
-    base, settings = build_pipeline(args.pipeline, args.settings, data, args.seed)
+    base, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,
+                                    quiet=args.quiet)
     grids = parse_grid(args.grid, args.grid_file, base)
-    candidates = list(ParameterGrid(grids))
     cv = default_cv(args, data)
-    splits, routed = _splits(cv, data)
-    X, y = data.X, np.asarray(data.y)
-    labels = list(np.unique(y))
-    tasks = [(c, f) for c in range(len(candidates)) for f in range(len(splits))]
-    print(f"{len(candidates)} candidate(s) x {len(splits)} folds ({cv}) = {len(tasks)} fits "
-          f"on {data.n_epochs} epochs", flush=True)
-    progress = Progress(len(tasks), "grid search", enabled=not args.quiet)
     start = time.perf_counter()
-    results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(_fit_and_score)(base, candidates[c], X, y, routed, *splits[f], labels,
-                                data.epoch_length, c, f, data.layout())
-        for c, f in tasks
-    )
-    records = list(iterate_with_progress(results, progress))
-    table = cv_results_table(candidates, records, len(splits))
-    best_index = int(table["mean_test_score"].to_numpy().argmax())
-    best_params = candidates[best_index]
-
-    best = clone(base).set_params(**best_params)
-    fit_with_groups(best, X, y, data.groups, layout=data.layout())
+    search = grid_search(base, data, grids, cv=cv, n_jobs=n_jobs, scoring=list(METRICS),
+                         refit=METRICS[0])
     search_seconds = time.perf_counter() - start
+    table = cv_results_table(search)
+    n_candidates, n_folds = len(table), int(search.n_splits_)
+    best_index = int(search.best_index_)
+    best_params = search.best_params_
     summary = {
         "best_params": best_params,
-        "best_score": float(table["mean_test_score"][best_index]),
+        "best_score": float(search.best_score_),
         "best_score_std": float(table["std_test_score"][best_index]),
-        "scoring": "balanced_accuracy",
+        "scoring": METRICS[0],
         "cv": cv,
-        "n_candidates": len(candidates),
-        "n_folds": len(splits),
+        "n_candidates": n_candidates,
+        "n_folds": n_folds,
         "pipeline": args.pipeline,
         "settings": settings,
         "sources": describe_sources(args),
@@ -183,13 +131,14 @@ def run(args) -> int:
     }
     write_table(table, paths["cv_results.csv"], force=args.force)
     write_json(paths["best_params.json"], summary, force=args.force)
-    save_model(best, paths["best_model.joblib"], data=data, force=args.force, metadata={
-        "pipeline_name": args.pipeline,
-        "settings": {**settings, **best_params},
-        "sources": describe_sources(args),
-        "grid_search": {k: summary[k] for k in ("best_score", "best_score_std", "cv",
-                                                 "n_candidates", "scoring")},
-    })
+    save_model(search.best_estimator_, paths["best_model.joblib"], data=data,
+               force=args.force, metadata={
+                   "pipeline_name": args.pipeline,
+                   "settings": {**settings, **best_params},
+                   "sources": describe_sources(args),
+                   "grid_search": {k: summary[k] for k in ("best_score", "best_score_std", "cv",
+                                                            "n_candidates", "scoring")},
+               })
 
     ranked = table.sort_values(["rank_test_score", "mean_test_score"],
                                ascending=[True, False]).head(20)
@@ -197,8 +146,10 @@ def run(args) -> int:
                     "mean_test_kappa", "mean_fit_time"]].rename(columns={
         "rank_test_score": "rank", "mean_test_score": "balanced_acc",
         "std_test_score": "std", "mean_test_kappa": "kappa", "mean_fit_time": "fit_s"})
-    shown["params"] = [json.dumps(short_params(candidates[i]), default=str)
+    shown["params"] = [json.dumps(short_params(search.cv_results_["params"][i]), default=str)
                        for i in ranked.index]
+    print(f"{n_candidates} candidate(s) x {n_folds} folds ({cv}) = {n_candidates * n_folds} "
+          f"fits on {data.n_epochs} epochs in {search_seconds:.1f} s")
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"Best: {json.dumps(best_params, default=str)} (balanced accuracy "
           f"{summary['best_score']:.3f} +/- {summary['best_score_std']:.3f})")

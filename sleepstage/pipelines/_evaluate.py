@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.utils.metadata_routing import get_routing_for_object
@@ -134,7 +134,11 @@ def cross_validate_recordings(
         group-aware splitter is also accepted. Shuffled-epoch splits are not offered:
         consecutive epochs are strongly correlated and would inflate every score.
     n_jobs : int, optional
-        Folds fitted in parallel (joblib).
+        Folds fitted in parallel (joblib semantics; inside
+        ``joblib.parallel_config(backend="dask")`` they run on the Dask cluster). When the
+        folds run in parallel, every nested ``n_jobs`` parameter (LightGBM threads, feature
+        batch threads) is set to 1, so that N folds do not each start their own thread
+        pool on the same cores (see :func:`sleepstage.parallel.limit_threads`).
     return_predictions : bool
         Keep the held-out prediction of every epoch in ``report.predictions``.
     exclude_artefacts : bool
@@ -176,18 +180,29 @@ def cross_validate_recordings(
                 UserWarning, stacklevel=2,
             )
     logger.info("cross-validating %d folds (%s) on %d epochs", len(splits), description, len(y))
+    if effective_n_jobs(n_jobs) != 1 and len(splits) > 1:
+        # imported here: sleepstage.parallel imports this package
+        from ..parallel import limit_threads
 
-    def run_fold(k: int, train: np.ndarray, test: np.ndarray) -> tuple[dict, np.ndarray]:
+        pipeline, changed = limit_threads(pipeline)
+        if changed:
+            logger.info("parallel folds: nested threads set to 1 for %s", sorted(changed))
+    layout, epoch_length = data.layout(), data.epoch_length
+
+    def run_fold(k: int, train: np.ndarray, test: np.ndarray, X, y, routing_groups,
+                 groups) -> tuple[dict, np.ndarray]:
+        # The arrays are arguments, not closure variables, so that joblib can memory-map
+        # them (loky) or send them once to the cluster (Dask) instead of with every fold.
         model = clone(pipeline)
         start = time.perf_counter()
         fit_with_groups(model, X[train], y[train], routing_groups[train],
-                        exclude_artefacts=exclude_artefacts, layout=data.layout())
+                        exclude_artefacts=exclude_artefacts, layout=layout)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         pred = predict_with_groups(model, X[test], routing_groups[test])
         predict_seconds = time.perf_counter() - start
         scores = staging_scores(y[test], pred, labels=labels, groups=routing_groups[test],
-                                epoch_length=data.epoch_length)
+                                epoch_length=epoch_length)
         test_recordings = list(dict.fromkeys(groups[test].tolist()))
         scores.update(fold=k, test_recordings=test_recordings,
                       fit_seconds=fit_seconds, predict_seconds=predict_seconds)
@@ -195,7 +210,8 @@ def cross_validate_recordings(
         return scores, pred
 
     results = Parallel(n_jobs=n_jobs)(
-        delayed(run_fold)(k, train, test) for k, (train, test) in enumerate(splits)
+        delayed(run_fold)(k, train, test, X, y, routing_groups, groups)
+        for k, (train, test) in enumerate(splits)
     )
     predictions = np.empty(len(y), dtype=y.dtype)
     for (_, test), (_, pred) in zip(splits, results, strict=True):
