@@ -254,9 +254,6 @@ def test_empty_input(fitted):
         RecordingScaler().fit(np.empty((0, 4)))
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: HMMSmoother.fit checks the number of "
-                   "classes before the number of epochs, so empty training data is reported as "
-                   "'got one class: []' (sleepstage/models/_hmm.py, HMMSmoother.fit)")
 def test_hmm_smoother_on_empty_training_data():
     with pytest.raises(ValueError, match=r"empty|0 sample"):
         HMMSmoother(NaNClassifier()).fit(np.empty((0, 2)), np.array([]))

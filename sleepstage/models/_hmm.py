@@ -178,14 +178,17 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_option("startprob", self.startprob, ["frequency", "first", "uniform"])
         self._check_floor()
         y = column_or_1d(y, warn=True)
+        n_samples = _num_samples(X)
+        check_consistent_length(X, y)
+        if n_samples == 0:
+            raise ValueError("Found an empty array: HMMSmoother needs at least one epoch "
+                             "(0 samples given).")
         check_classification_targets(y)
         if np.unique(y).size < 2:
             raise ValueError(
                 "HMMSmoother needs at least 2 classes (stages) in y to learn transitions, but "
-                f"got one class: {np.unique(y).tolist()}."
+                f"got 1 class: {np.unique(y).tolist()}."
             )
-        n_samples = _num_samples(X)
-        check_consistent_length(X, y)
         segments = recording_segments(groups, n_samples)
 
         if _routing_enabled():
