@@ -98,6 +98,11 @@ class ArtefactDetector(EpochTransformer):
     ch_names, ch_types : sequence of str or None
         Channel layout of ``X``; None means the reference ``("eeg1", "eeg2", "emg")`` /
         ``("eeg", "eeg", "emg")``.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
     clip_tolerance : float, default 1e-3
         Samples within this fraction of the recording's range (max - min of the channel)
         from its maximum or minimum count as "at the rail".
@@ -157,12 +162,14 @@ class ArtefactDetector(EpochTransformer):
     __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
 
     def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
+        epoch_length=None,
                  clip_tolerance=1e-3, clip_duration=0.05, flat_duration=1.0, flat_ratio=0.01,
                  amplitude_factor=8.0, amplitude_percentile=75.0, amplitude_types=("eeg", "eog"),
                  batch_size=2048):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
         self.clip_tolerance = clip_tolerance
         self.clip_duration = clip_duration
         self.flat_duration = flat_duration
@@ -345,6 +352,7 @@ def detect_artefacts(
     sfreq: float = DEFAULT_SFREQ,
     ch_names: Sequence[str] | None = None,
     ch_types: Sequence[str] | None = None,
+    epoch_length: float | None = None,
     clip_tolerance: float = 1e-3,
     clip_duration: float = 0.05,
     flat_duration: float = 1.0,
@@ -365,8 +373,8 @@ def detect_artefacts(
         Raw epochs, e.g. ``EpochData.X``.
     groups : array-like of shape (n_epochs,), optional
         Recording id of each epoch; None means one recording.
-    sfreq, ch_names, ch_types
-        Channel layout (``**data.layout()`` of an :class:`~sleepstage.data.EpochData`).
+    sfreq, ch_names, ch_types, epoch_length
+        Channel and epoch layout (``**data.layout()`` of an :class:`~sleepstage.data.EpochData`).
     clip_tolerance, clip_duration, flat_duration, flat_ratio, amplitude_factor, \
 amplitude_percentile, amplitude_types
         Detection settings, see :class:`ArtefactDetector`.
@@ -387,7 +395,8 @@ amplitude_percentile, amplitude_types
     ([7], 'emg:flat')
     """
     detector = ArtefactDetector(
-        sfreq=sfreq, ch_names=ch_names, ch_types=ch_types, clip_tolerance=clip_tolerance,
+        sfreq=sfreq, ch_names=ch_names, ch_types=ch_types, epoch_length=epoch_length,
+        clip_tolerance=clip_tolerance,
         clip_duration=clip_duration, flat_duration=flat_duration, flat_ratio=flat_ratio,
         amplitude_factor=amplitude_factor, amplitude_percentile=amplitude_percentile,
         amplitude_types=amplitude_types,

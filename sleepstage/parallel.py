@@ -314,7 +314,7 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
         return fit_with_groups(pipeline, data.X, data.y, data.groups,
                                exclude_artefacts=exclude_artefacts, layout=layout)
     feature_params = {key: value for key, value in params.items()
-                      if key not in (*_LAYOUT_KEYS, "n_jobs", "batch_size")}
+                      if key not in (*_LAYOUT_KEYS, "epoch_length", "n_jobs", "batch_size")}
     features, _ = extract_features(data, n_jobs=n_jobs, batch_size=params["batch_size"],
                                    **feature_params)
     y, groups = np.asarray(data.y), np.asarray(data.groups)

@@ -304,9 +304,14 @@ def test_recording_shorter_than_the_context_window(data, fitted):
     np.testing.assert_allclose(out[:, 1], [1, 1, 1, 4, 4, 4], atol=1e-12)  # whole recording
     np.testing.assert_allclose(out[:, 2], [0, 0.5, 1, 3, 3.5, 4], atol=1e-12)  # so far
     short = data.select(np.arange(5))
+    proba = predict_with_groups(fitted, short.X, short.groups, method="predict_proba")
+    assert np.isfinite(proba).all()
+    # a scaling step (trained on recordings long enough) warns about the short one
+    scaling = fit_with_groups(make_pipeline(scaler=RecordingScaler(min_epochs=100), **FAST),
+                              data.X, data.y, data.groups)
     with pytest.warns(UserWarning, match=r"fewer than min_epochs=100 epochs: "
                                          r"'synthetic-0' \(5 epochs\)"):
-        proba = predict_with_groups(fitted, short.X, short.groups, method="predict_proba")
+        proba = predict_with_groups(scaling, short.X, short.groups, method="predict_proba")
     assert np.isfinite(proba).all()
 
 

@@ -224,7 +224,7 @@ def test_features_table(capsys, tmp_path, suffix):
     status, _, _ = run_main(capsys, "features", "--synthetic", "1", "--hours", "0.1",
                             "--context", "-o", tmp_path / "ctx.csv")
     assert status == 0
-    assert any("__mean_c15" in c for c in pd.read_csv(tmp_path / "ctx.csv").columns)
+    assert any("__mean_c60s" in c for c in pd.read_csv(tmp_path / "ctx.csv").columns)
 
 
 @pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "grid-search",

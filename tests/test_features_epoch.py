@@ -121,6 +121,9 @@ def test_features_separate_the_toy_stages(epochs, fitted):
         ({"batch_size": 0}, (4, 1536), "'batch_size' parameter"),
         ({"batch_size": 2.5}, (4, 1536), "'batch_size' parameter"),
         ({"ch_names": ("eeg1", "eeg2"), "include": ("emg",)}, (4, 1024), "No feature"),
+        ({"epoch_length": 30}, (4, 1536), r"512 samples per channel and epoch, i.e. 4-s epochs "
+                                          r"at 128 Hz, but epoch_length=30 s was declared"),
+        ({"epoch_length": -4}, (4, 1536), "'epoch_length' parameter"),
     ],
 )
 def test_bad_layouts_and_settings_raise_at_fit(params, X_shape, match):

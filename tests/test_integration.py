@@ -46,11 +46,16 @@ def test_sleep_edf_plain_pipeline_blocks(sc4001):
 
 
 def test_sleep_edf_default_pipeline_blocks(sc4001):
-    # Measured: balanced accuracy 0.84 and 2.1 predicted transitions per hour against 4.4 true.
-    # The temporal pipeline does not beat the plain one (0.93) on 168-epoch blocks yet, so
-    # this pins the current level, below the 0.90 target of the temporal-context work.
-    report = cross_validate_recordings(make_pipeline(**sc4001.layout()), sc4001, cv="blocks:5")
-    assert report.mean("balanced_accuracy") >= 0.80
+    # Measured: balanced accuracy 0.927, kappa 0.884; 3.4 predicted transitions per hour
+    # against 4.4 true. The 168-epoch blocks (84 min) are shorter than the scaler's 3 h, so
+    # per-recording scaling turns itself off; context (60 s) and the HMM do the rest.
+    with pytest.warns(UserWarning, match="scaling is off"):
+        report = cross_validate_recordings(make_pipeline(**sc4001.layout()), sc4001,
+                                           cv="blocks:5")
+    assert report.mean("balanced_accuracy") >= 0.90
+    true_rate = report.overall["transitions_per_hour_true"]
+    pred_rate = report.overall["transitions_per_hour_pred"]
+    assert abs(pred_rate - true_rate) <= 0.25 * true_rate
 
 
 def test_reference_layout_fit_predict_with_integer_labels():

@@ -32,15 +32,15 @@ def _recordings(rng, n_rec=3, n=200, n_feat=4):
 
 def test_removes_gain_and_offset_of_each_recording(rng):
     base, X, groups = _recordings(rng)
-    out = RecordingScaler().fit_transform(X, groups=groups)
-    expected = RecordingScaler().fit_transform(base)
+    out = RecordingScaler(min_epochs=10).fit_transform(X, groups=groups)
+    expected = RecordingScaler(min_epochs=10).fit_transform(base)
     for r in range(3):
         np.testing.assert_allclose(out[groups == r], expected, atol=1e-10)
 
 
 def test_median_zero_and_percentile_range_one(rng):
     _, X, groups = _recordings(rng)
-    out = RecordingScaler(quantile_range=(5, 95)).fit_transform(X, groups=groups)
+    out = RecordingScaler(min_epochs=10, quantile_range=(5, 95)).fit_transform(X, groups=groups)
     for r in range(3):
         block = out[groups == r]
         np.testing.assert_allclose(np.median(block, axis=0), 0.0, atol=1e-12)
@@ -50,51 +50,81 @@ def test_median_zero_and_percentile_range_one(rng):
 
 def test_mean_std_options(rng):
     _, X, groups = _recordings(rng)
-    out = RecordingScaler(center="mean", spread="std").fit_transform(X, groups=groups)
+    out = RecordingScaler(min_epochs=10, center="mean", spread="std").fit_transform(
+        X, groups=groups)
     for r in range(3):
         np.testing.assert_allclose(out[groups == r].mean(axis=0), 0.0, atol=1e-12)
         np.testing.assert_allclose(out[groups == r].std(axis=0), 1.0, rtol=1e-10)
-    untouched = RecordingScaler(center=None, spread=None).fit_transform(X, groups=groups)
+    untouched = RecordingScaler(min_epochs=10, center=None, spread=None).fit_transform(
+        X, groups=groups)
     np.testing.assert_array_equal(untouched, X)
 
 
 def test_without_groups_is_one_recording(rng):
     _, X, groups = _recordings(rng)
-    scaler = RecordingScaler()
+    scaler = RecordingScaler(min_epochs=10)
     no_groups = scaler.fit_transform(X)
     assert scaler.n_recordings_ == 1
-    np.testing.assert_array_equal(no_groups, RecordingScaler().fit_transform(X, groups=np.zeros(
+    one = RecordingScaler(min_epochs=10)
+    np.testing.assert_array_equal(no_groups, one.fit_transform(X, groups=np.zeros(
         len(X))))
-    assert not np.allclose(no_groups, RecordingScaler().fit_transform(X, groups=groups))
+    assert not np.allclose(no_groups, one.fit_transform(X, groups=groups))
 
 
 def test_new_recording_uses_its_own_statistics(rng):
     _, X, groups = _recordings(rng)
-    scaler = RecordingScaler().fit(X[groups == 0])
+    scaler = RecordingScaler(min_epochs=10).fit(X[groups == 0])
     new = X[groups == 2]
-    np.testing.assert_array_equal(scaler.transform(new), RecordingScaler().fit_transform(new))
+    np.testing.assert_array_equal(scaler.transform(new),
+                                  RecordingScaler(min_epochs=10).fit_transform(new))
     np.testing.assert_array_equal(scaler.transform(X, groups=groups),
                                   scaler.fit_transform(X, groups=groups))
 
 
 def test_zero_spread_divides_by_one():
     X = np.column_stack([np.full(150, 3.0), np.arange(150.0)])
-    out = RecordingScaler().fit_transform(X)
+    out = RecordingScaler(min_epochs=10).fit_transform(X)
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[:, 0], 0.0)
 
 
-def test_short_recording_warns(rng):
-    X = rng.normal(size=(130, 2))
+def test_short_training_recording_turns_scaling_off(rng):
+    X = rng.normal(size=(130, 2)) * 5 + 3
     groups = np.repeat(["long", "short"], [110, 20])
-    with pytest.warns(UserWarning, match=r"fewer than min_epochs=100.*'short' \(20 epochs\)"):
-        RecordingScaler().fit_transform(X, groups=groups)
+    scaler = RecordingScaler(min_epochs=100)
+    with pytest.warns(UserWarning, match=r"1 of 2 training recording\(s\) have fewer than "
+                                         r"min_epochs=100 epochs \(shortest: 20\).*pass "
+                                         r"through unchanged"):
+        out = scaler.fit_transform(X, groups=groups)
+    assert scaler.scaled_ is False
+    np.testing.assert_array_equal(out, X)
+    new = rng.normal(size=(500, 2)) * 9 - 1  # a long recording at predict time: still unscaled
+    np.testing.assert_array_equal(scaler.transform(new), new)
+
+
+def test_short_recording_at_predict_time_is_scaled_with_a_warning(rng):
+    scaler = RecordingScaler(min_epochs=100).fit(rng.normal(size=(300, 2)))
+    assert scaler.scaled_ is True
+    short = rng.normal(size=(20, 2)) * 4 + 2
+    with pytest.warns(UserWarning, match=r"fewer than min_epochs=100.*\(20 epochs\)"):
+        out = scaler.transform(short)
+    np.testing.assert_allclose(np.median(out, axis=0), 0.0, atol=1e-12)
+
+
+def test_make_pipeline_sets_the_shortest_recording_from_the_epoch_length():
+    from sleepstage.pipelines import make_pipeline
+
+    assert make_pipeline()["scaler"].min_epochs == 2700             # 3 h of 4-s epochs
+    human = make_pipeline(sfreq=100, epoch_length=30)
+    assert human["scaler"].min_epochs == 360                         # 3 h of 30-s epochs
+    assert human["context"].epoch_length == 30
+    assert human["features"].epoch_length == 30
 
 
 def test_float32_preserved_and_names_passed_through(rng):
     frame = pd.DataFrame(rng.normal(size=(120, 2)).astype(np.float32),
                          columns=["eeg1_delta_relpower", "emg_rms_log"])
-    scaler = RecordingScaler()
+    scaler = RecordingScaler(min_epochs=10)
     out = scaler.fit_transform(frame)
     assert out.dtype == np.float32
     assert scaler.feature_names_in_.tolist() == ["eeg1_delta_relpower", "emg_rms_log"]

@@ -96,7 +96,7 @@ def test_epochdata_converts_and_exposes_shape():
     assert data.X.dtype == np.float32 and data.X.flags.c_contiguous
     assert (data.n_epochs, data.n_samples) == (6, 8)
     assert data.ch_names == LAYOUT["ch_names"] and isinstance(data.ch_types, tuple)
-    assert data.layout() == {"sfreq": 2.0, **LAYOUT}
+    assert data.layout() == {"sfreq": 2.0, **LAYOUT, "epoch_length": data.epoch_length}
     assert data.onsets.dtype == float
 
 

@@ -116,14 +116,19 @@ class EpochData:
         return self.X.reshape(self.n_epochs, -1)
 
     def layout(self) -> dict:
-        """Keyword arguments describing the channel layout, for feature extractors.
+        """Keyword arguments describing the channel and epoch layout.
+
+        Accepted by the feature extractors, :func:`~sleepstage.artefacts.detect_artefacts`
+        and :func:`~sleepstage.pipelines.make_pipeline`: ``make_pipeline(**data.layout())``
+        builds a pipeline for this sampling rate, these channels and this epoch length.
 
         Returns
         -------
         dict
-            ``{"sfreq": ..., "ch_names": ..., "ch_types": ...}``.
+            ``{"sfreq": ..., "ch_names": ..., "ch_types": ..., "epoch_length": ...}``.
         """
-        return {"sfreq": self.sfreq, "ch_names": self.ch_names, "ch_types": self.ch_types}
+        return {"sfreq": self.sfreq, "ch_names": self.ch_names, "ch_types": self.ch_types,
+                "epoch_length": self.epoch_length}
 
     def select(self, mask: np.ndarray) -> EpochData:
         """Return the epochs where ``mask`` (boolean or integer index) selects."""

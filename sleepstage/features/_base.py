@@ -35,12 +35,19 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
         layout ``("eeg1", "eeg2", "emg")``.
     ch_types : sequence of str or None
         ``"eeg"``, ``"emg"`` or ``"eog"`` per channel; None means ``("eeg", "eeg", "emg")``.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
     """
 
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None):
+    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
+                 epoch_length=None):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
 
     # -- layout -----------------------------------------------------------------------------
     def _resolve_layout(self) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
@@ -67,6 +74,7 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
         self.ch_names_ = ch_names
         self.ch_types_ = ch_types
         self.n_samples_ = X3.shape[2]
+        _check_epoch_length(self.epoch_length, sfreq, X3.shape[2])
         self.n_features_in_ = X3.shape[1] * X3.shape[2]
         self._check_params(X3.shape[2])
         self.feature_names_out_ = np.asarray(self._feature_names(ch_names, ch_types), dtype=object)
@@ -121,6 +129,20 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
         """Names of the output columns, ``<channel>_<feature>``."""
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_.copy()
+
+
+def _check_epoch_length(epoch_length, sfreq: float, n_samples: int) -> None:
+    """Refuse epochs whose duration differs from the declared ``epoch_length``."""
+    if epoch_length is None:
+        return
+    declared = check_positive("epoch_length", epoch_length)
+    if abs(n_samples - declared * sfreq) >= 1.0:
+        raise ValueError(
+            f"X holds {n_samples} samples per channel and epoch, i.e. {n_samples / sfreq:g}-s "
+            f"epochs at {sfreq:g} Hz, but epoch_length={declared:g} s was declared "
+            f"({declared * sfreq:g} samples). Declare the epoch length of the data (e.g. "
+            "make_pipeline(epoch_length=...), or **data.layout())."
+        )
 
 
 def _guess_types(ch_names: Sequence[str]) -> tuple[str, ...]:

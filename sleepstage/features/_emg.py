@@ -46,6 +46,11 @@ class EMGFeatures(PSDFeatureFamily):
         Sampling frequency in Hz.
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
     high_band : (float, float), default (20, 60)
         Half-open ``[lo, hi)`` band in Hz for the high-frequency EMG power; ``hi`` is capped
         at Nyquist, and ``lo`` at or above Nyquist raises ``ValueError``.
@@ -81,6 +86,7 @@ class EMGFeatures(PSDFeatureFamily):
         sfreq=DEFAULT_SFREQ,
         ch_names=None,
         ch_types=None,
+        epoch_length=None,
         high_band=(20.0, 60.0),
         percentiles=(10, 50, 90),
         method="welch",
@@ -91,6 +97,7 @@ class EMGFeatures(PSDFeatureFamily):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
         self.high_band = high_band
         self.percentiles = percentiles
         self.method = method

@@ -43,6 +43,11 @@ class EpochFeatures(FeatureFamily):
         Channel layout; None means the reference ``("eeg1", "eeg2", "emg")`` /
         ``("eeg", "eeg", "emg")``; names given without types are typed by name ("emg"/"eog"
         in the name, else "eeg").
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
     bands, method, window, overlap, bandwidth, ratios, edge, fmin, fmax, spectral_types
         Spectral settings, see :class:`SpectralFeatures` (``method``, ``window``,
         ``overlap``, ``bandwidth`` also set the PSD behind the EMG high band).
@@ -92,6 +97,7 @@ class EpochFeatures(FeatureFamily):
         sfreq=DEFAULT_SFREQ,
         ch_names=None,
         ch_types=None,
+        epoch_length=None,
         bands="auto",
         method="welch",
         window=2.0,
@@ -111,6 +117,7 @@ class EpochFeatures(FeatureFamily):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
         self.bands = bands
         self.method = method
         self.window = window

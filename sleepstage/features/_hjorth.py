@@ -33,6 +33,11 @@ class HjorthFeatures(FeatureFamily):
         Sampling frequency in Hz.
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
 
     Examples
     --------
@@ -44,10 +49,12 @@ class HjorthFeatures(FeatureFamily):
     10.0
     """
 
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None):
+    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
+                 epoch_length=None):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
 
     def _check_params(self, n_samples: int) -> None:
         if n_samples < 4:

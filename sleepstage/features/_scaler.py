@@ -45,9 +45,15 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     quantile_range : tuple of two floats, default=(5.0, 95.0)
         Lower and upper percentiles (0-100) of the "percentile" spread. With the default,
         the central 90 % of a recording's epochs span about one unit.
-    min_epochs : int, default=100
-        Recordings with fewer epochs are still scaled, but with a ``UserWarning``: their
-        statistics are unreliable (100 epochs are about 7 min of 4-s epochs).
+    min_epochs : int, default=2700
+        Shortest recording whose own statistics are trusted (2700 epochs are 3 h of 4-s
+        epochs; :func:`~sleepstage.pipelines.make_pipeline` converts 3 h with its
+        ``epoch_length``, e.g. 360 epochs of 30 s). If any training recording is shorter,
+        :meth:`fit` turns scaling off with a ``UserWarning`` and the step passes features
+        through unchanged, at fit and at predict time (``scaled_`` is False): the centre and
+        spread of a short stretch are set by its stage mix, not by the electrodes. A
+        recording shorter than ``min_epochs`` met at predict time by a scaling step is
+        scaled, with a ``UserWarning``.
 
     Attributes
     ----------
@@ -57,6 +63,9 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Names of the features seen in :meth:`fit`, when ``X`` was a DataFrame.
     n_recordings_ : int
         Number of recordings seen in :meth:`fit`.
+    scaled_ : bool
+        Whether the step scales (every training recording had ``min_epochs`` epochs or more)
+        or passes the features through.
 
     Notes
     -----
@@ -89,7 +98,7 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
 
     def __init__(self, *, center="median", spread="percentile", quantile_range=(5.0, 95.0),
-                 min_epochs=100):
+                 min_epochs=2700):
         self.center = center
         self.spread = spread
         self.quantile_range = quantile_range
@@ -179,7 +188,21 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=True)
         segments = recording_segments(groups, X.shape[0])
         self.n_recordings_ = len(segments)
+        short = segments.lengths < self.min_epochs
+        self.scaled_ = not short.any()
+        if not self.scaled_:
+            warnings.warn(
+                f"RecordingScaler: {int(short.sum())} of {len(segments)} training recording(s) "
+                f"have fewer than min_epochs={self.min_epochs} epochs (shortest: "
+                f"{int(segments.lengths.min())}); statistics of such short stretches follow "
+                "their stage mix, so scaling is off and features pass through unchanged.",
+                UserWarning,
+                stacklevel=3,
+            )
         return X, segments
+
+    def _apply(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+        return self._scale(X, segments) if self.scaled_ else X
 
     def transform(self, X, groups=None) -> np.ndarray:
         """Scale every feature with the statistics of its own recording.
@@ -197,7 +220,7 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_recordings_")
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._scale(X, recording_segments(groups, X.shape[0]))
+        return self._apply(X, recording_segments(groups, X.shape[0]))
 
     def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
         """Fit and transform in one pass, with the same ``groups`` for both.
@@ -216,7 +239,7 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_epochs, n_features)
         """
         X, segments = self._fit(X, groups)
-        return self._scale(X, segments)
+        return self._apply(X, segments)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -179,6 +179,11 @@ class SpectralFeatures(PSDFeatureFamily):
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference ``("eeg1", "eeg2", "emg")`` /
         ``("eeg", "eeg", "emg")``.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
     bands : {"auto", "rodent", "human"} or dict
         Frequency bands, a preset of :data:`DEFAULT_BANDS` or ``{name: (lo, hi)}`` in Hz.
         ``"auto"``: ``"rodent"`` for epochs shorter than 10 s, ``"human"`` otherwise.
@@ -241,6 +246,7 @@ class SpectralFeatures(PSDFeatureFamily):
         sfreq=DEFAULT_SFREQ,
         ch_names=None,
         ch_types=None,
+        epoch_length=None,
         bands="auto",
         method="welch",
         window=2.0,
@@ -255,6 +261,7 @@ class SpectralFeatures(PSDFeatureFamily):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
         self.bands = bands
         self.method = method
         self.window = window

@@ -38,6 +38,11 @@ class TimeFeatures(FeatureFamily):
         Sampling frequency in Hz.
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
+    epoch_length : float, optional
+        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
+        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
+        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
+        instead of being described with the wrong time scale.
 
     Examples
     --------
@@ -48,10 +53,12 @@ class TimeFeatures(FeatureFamily):
     ['eeg1_std_log', 'eeg1_iqr_log', 'eeg1_skewness']
     """
 
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None):
+    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
+                 epoch_length=None):
         self.sfreq = sfreq
         self.ch_names = ch_names
         self.ch_types = ch_types
+        self.epoch_length = epoch_length
 
     def _feature_table(self, ch_names, ch_types) -> list[tuple[str, str]]:
         names = (

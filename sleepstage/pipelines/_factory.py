@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from .._validation import check_option
+from .._validation import check_option, check_positive
 from ..features import EpochFeatures, RecordingScaler, TemporalContext
 from ..features._base import DEFAULT_SFREQ
 from ..models import HMMSmoother
 
-__all__ = ["DEFAULT_CONTEXT", "MODELS", "make_classifier", "make_pipeline"]
+__all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCH_LENGTH", "MODELS", "SCALER_MIN_HOURS",
+           "make_classifier", "make_pipeline"]
 
 #: Models :func:`make_pipeline` knows.
 MODELS: tuple[str, ...] = ("lgbm", "hgb", "logreg", "lstm", "cnn")
 _NEURAL = ("lstm", "cnn")
 
-#: Default temporal context: centred and past-only windows, in epochs.
-DEFAULT_CONTEXT: dict[str, Any] = {"windows": (15,), "past_windows": (15,)}
+#: Default temporal context: a centred and a past-only window of 60 s each (15 epochs of
+#: 4 s; with 30-s epochs, 3 centred and 2 past epochs).
+DEFAULT_CONTEXT: dict[str, Any] = {"windows": (60.0,), "past_windows": (60.0,),
+                                   "unit": "seconds"}
+
+#: Recordings shorter than this (in hours) are not scaled by their own statistics (see
+#: :class:`~sleepstage.features.RecordingScaler`, ``min_epochs``).
+SCALER_MIN_HOURS: float = 3.0
+
+#: Epoch length of the reference rodent layout, in seconds.
+DEFAULT_EPOCH_LENGTH: float = 4.0
 
 
 def make_classifier(model: str = "lgbm", *, random_state: int | None = 0, n_channels: int = 3,
@@ -76,6 +87,7 @@ def make_pipeline(
     sfreq: float = DEFAULT_SFREQ,
     ch_names: Sequence[str] | None = None,
     ch_types: Sequence[str] | None = None,
+    epoch_length: float = DEFAULT_EPOCH_LENGTH,
     plain: bool = False,
     scaler: bool | RecordingScaler = True,
     context: bool | Mapping[str, Any] | TemporalContext | None = True,
@@ -100,15 +112,23 @@ def make_pipeline(
         Sampling frequency of the epochs in Hz (reference layout: 128).
     ch_names, ch_types : sequence of str, optional
         Channel layout of ``X`` (reference layout: ``eeg1, eeg2, emg`` / ``eeg, eeg, emg``).
+    epoch_length : float, default=4.0
+        Epoch length in seconds (``make_pipeline(**data.layout())`` passes the data's). It
+        sets the time scale of the context windows and of the scaler's shortest recording,
+        and the feature step refuses epochs of another length.
     plain : bool
         Shortcut for ``scaler=False, context=False, smoothing=None``.
     scaler : bool or RecordingScaler
-        Robust standardisation of every feature within each recording.
+        Robust standardisation of every feature within each recording; recordings shorter
+        than :data:`SCALER_MIN_HOURS` are not a sound basis for it, and a training set
+        holding one turns the scaling off (see :class:`~sleepstage.features.RecordingScaler`).
     context : bool, dict or TemporalContext
         Rolling statistics over neighbouring epochs; a dict gives TemporalContext parameters
-        (default :data:`DEFAULT_CONTEXT`).
+        (default :data:`DEFAULT_CONTEXT`: 60-s centred and past-only windows of means).
     smoothing : {"hmm", None}
-        Wrap the classifier in :class:`~sleepstage.models.HMMSmoother`.
+        Wrap the classifier in :class:`~sleepstage.models.HMMSmoother` with uniform priors:
+        every classifier here is trained with balanced class weights, so its posteriors are
+        already prior-free scaled likelihoods.
     features : dict, optional
         Parameters of :class:`~sleepstage.features.EpochFeatures` (bands, method, ...);
         extraction uses every core (``n_jobs=-1``) unless this says otherwise.
@@ -142,21 +162,26 @@ def make_pipeline(
     n_channels = 3 if ch_names is None else len(ch_names)
     classifier = make_classifier(model, random_state=random_state, n_channels=n_channels,
                                  **params)
+    epoch_length = check_positive("epoch_length", epoch_length)
     if smoothing == "hmm":
-        classifier = HMMSmoother(classifier)
+        classifier = HMMSmoother(classifier, priors="uniform")
     steps: list[tuple[str, Any]] = []
     if model not in _NEURAL:
         feature_params = {"n_jobs": -1, **dict(features or {})}
         steps.append(("features", EpochFeatures(sfreq=sfreq, ch_names=ch_names,
-                                                ch_types=ch_types, **feature_params)))
+                                                ch_types=ch_types, epoch_length=epoch_length,
+                                                **feature_params)))
         if scaler:
+            min_epochs = math.ceil(SCALER_MIN_HOURS * 3600 / epoch_length)
             steps.append(("scaler", scaler if isinstance(scaler, RecordingScaler)
-                          else RecordingScaler()))
+                          else RecordingScaler(min_epochs=min_epochs)))
         if context is not None and context is not False:
             if isinstance(context, TemporalContext):
                 steps.append(("context", context))
             else:
                 settings = DEFAULT_CONTEXT if context is True else dict(context)
+                if settings.get("unit") == "seconds":
+                    settings = {"epoch_length": epoch_length, **settings}
                 steps.append(("context", TemporalContext(**settings)))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
