@@ -57,7 +57,7 @@ def make_classifier(model: str = "lgbm", *, random_state: int | None = 0, n_chan
     if model == "lgbm":
         from lightgbm import LGBMClassifier
 
-        defaults = dict(n_estimators=300, learning_rate=0.05, num_leaves=31,
+        defaults = dict(n_estimators=150, learning_rate=0.1, num_leaves=31,
                         min_child_samples=20, subsample=0.8, subsample_freq=1,
                         colsample_bytree=0.8, class_weight="balanced",
                         random_state=random_state, n_jobs=2, verbose=-1)
