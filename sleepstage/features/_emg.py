@@ -162,5 +162,5 @@ class EMGFeatures(PSDFeatureFamily):
         out[:, 1::stride] = safe_log(high * self.psd_plan_.df, POWER_FLOOR)
         fractions = self._percentiles / 100
         for k, ch in enumerate(channels):
-            quantiles = abs_linear_quantiles(batch.sorted(ch), fractions)
+            quantiles = abs_linear_quantiles(batch.sorted(ch), fractions, batch.workspace)
             out[:, k * stride + 2 : (k + 1) * stride] = safe_log(quantiles, AMPLITUDE_FLOOR)

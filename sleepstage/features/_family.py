@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_epochs, check_finite
@@ -66,67 +65,60 @@ def linear_quantiles(sorted_x: np.ndarray, quantiles: Sequence[float]) -> np.nda
     return low + (high - low) * fraction
 
 
-def abs_linear_quantiles(sorted_rows: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+def abs_linear_quantiles(
+    sorted_rows: np.ndarray, quantiles: Sequence[float], workspace: Workspace | None = None
+) -> np.ndarray:
     """Quantiles of ``|x|`` from rows of ``x`` sorted ascending, without sorting ``|x|``.
 
-    ``|x|`` in ascending order is the merge of the negative values (reversed, negated) and
-    the non-negative ones; each order statistic is found by a vectorised binary search over
-    that merge (the classic k-th element of two sorted arrays): ``log2(n)`` gathers per row
-    and quantile instead of a second sort.
+    The ``k + 1`` smallest ``|x|`` are the values closest to 0, a contiguous window
+    ``x[s : s + k + 1]`` of the sorted row, whose largest ``|x|`` is
+    ``max(-x[s], x[s + k])``. So the ``k``-th smallest ``|x|`` (from 0) is the minimum of
+    that expression over all windows: one elementwise maximum and one ``argmin`` over the
+    rows per rank, instead of a second sort. The next order statistic is the nearer of the
+    two values that extend the best window, but at least the ``k``-th: when tied ``|x|``
+    let the best window leave out a smaller value, the two are equal.
 
     Parameters
     ----------
     sorted_rows : numpy.ndarray, shape (n_rows, n_samples)
-        Each row sorted in ascending order.
+        Each row sorted in ascending order (rows may be strided, e.g. one channel of a
+        ``(n_epochs, n_channels, n_samples)`` buffer).
     quantiles : sequence of float
         Fractions in ``[0, 1]``.
+    workspace : Workspace or None
+        Scratch buffers reused between calls (see :mod:`sleepstage.features._batch`).
 
     Returns
     -------
     numpy.ndarray, shape (n_rows, len(quantiles)), float64
-        Equal to ``np.quantile(np.abs(x), quantiles, axis=-1).T`` (method ``"linear"``).
+        Equal to ``np.quantile(np.abs(x), quantiles, axis=-1).T`` (method ``"linear"``):
+        the order statistics are samples of ``|x|``, interpolated in float64.
     """
     n_rows, n = sorted_rows.shape
     position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
-    rank = np.floor(position).astype(np.intp)  # (Q,): the rank-th and (rank+1)-th are needed
+    rank = np.floor(position).astype(np.intp)  # the rank-th and (rank+1)-th are needed
     fraction = position - rank
-    itemsize = sorted_rows.itemsize
-    row_step, column_step = sorted_rows.strides
-    if column_step != itemsize or row_step % itemsize or row_step < n * itemsize:
-        sorted_rows = np.ascontiguousarray(sorted_rows)
-        row_step = n * itemsize
-    # A flat read-only view over the rows' memory (rows may be strided, e.g. one channel of
-    # a (n_epochs, n_channels, n_samples) buffer): gathers then index it without a copy.
-    span = (n_rows - 1) * (row_step // itemsize) + n
-    flat = as_strided(sorted_rows, shape=(span,), strides=(itemsize,), writeable=False)
-    offsets = (np.arange(n_rows) * (row_step // itemsize))[:, None]
-    n_neg = np.count_nonzero(sorted_rows < 0, axis=1)[:, None]  # (R, 1)
-    n_pos = n - n_neg
-
-    def at(index: np.ndarray) -> np.ndarray:
-        return flat.take(offsets + np.minimum(np.maximum(index, 0), n - 1))
-
-    def neg(i: np.ndarray) -> np.ndarray:  # i-th smallest |x| among the negative x
-        return -at(n_neg - 1 - i)
-
-    def pos(j: np.ndarray) -> np.ndarray:  # j-th smallest of the non-negative x
-        return at(n_neg + j)
-
-    # Take i of the rank + 1 smallest |x| from the negatives and j = rank + 1 - i from the
-    # rest; the right i is the smallest with pos(j - 1) <= neg(i) (a monotone condition).
-    lo = np.maximum(0, rank + 1 - n_pos)  # (R, Q)
-    hi = np.minimum(n_neg, rank + 1)
-    for _ in range(int(n).bit_length() + 1):
-        mid = (lo + hi) // 2
-        too_few = (lo < hi) & (pos(rank - mid) > neg(mid))
-        lo = np.where(too_few, mid + 1, lo)
-        hi = np.where(too_few | (lo >= hi), hi, mid)
-    i, j = lo, rank + 1 - lo
-    value = np.maximum(np.where(i > 0, neg(i - 1), -np.inf), np.where(j > 0, pos(j - 1), -np.inf))
-    following = np.minimum(np.where(i < n_neg, neg(i), np.inf),
-                           np.where(j < n_pos, pos(j), np.inf))
-    following = np.where(np.isfinite(following), following, value).astype(np.float64)
-    value = value.astype(np.float64)
+    if workspace is None:
+        workspace = Workspace()
+    negated = np.negative(sorted_rows, out=workspace.array("abs_q_negated", (n_rows, n),
+                                                          sorted_rows.dtype))
+    rows = np.arange(n_rows)
+    value = np.empty((n_rows, rank.size), dtype=np.float64)
+    following = np.empty_like(value)
+    for q, k in enumerate(rank.tolist()):
+        width = n - k  # windows x[s : s + k + 1] for s in [0, width)
+        largest = np.maximum(negated[:, :width], sorted_rows[:, k:],
+                             out=workspace.array("abs_q_window", (n_rows, width),
+                                                 sorted_rows.dtype))
+        start = largest.argmin(axis=1)
+        value[:, q] = largest[rows, start]
+        before = np.abs(sorted_rows[rows, np.maximum(start - 1, 0)])
+        after = np.abs(sorted_rows[rows, np.minimum(start + k + 1, n - 1)])
+        nearest = np.minimum(np.where(start > 0, before, np.inf),
+                             np.where(start + k + 1 < n, after, np.inf))
+        # No value beyond the window (k = n - 1): the fraction is 0 there anyway.
+        following[:, q] = np.where(np.isfinite(nearest), np.maximum(nearest, value[:, q]),
+                                   value[:, q])
     return value + (following - value) * fraction
 
 
