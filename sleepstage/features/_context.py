@@ -5,19 +5,13 @@ from __future__ import annotations
 import logging
 import numbers
 from collections.abc import Sequence
-from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import (
-    FLOAT_DTYPES,
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from .._groups import Segments, recording_segments
+from .._groups import Segments
 from .._validation import check_option, check_positive
+from ._recording import RecordingTransformer
 
 __all__ = ["TemporalContext"]
 
@@ -26,7 +20,7 @@ logger = logging.getLogger(__name__)
 _STATS = ("mean", "std")
 
 
-class TemporalContext(TransformerMixin, BaseEstimator):
+class TemporalContext(RecordingTransformer):
     """Append rolling statistics and lagged copies of every feature over neighbouring epochs.
 
     Sleep stages last minutes while epochs last seconds: the stage of an epoch is better
@@ -106,9 +100,7 @@ class TemporalContext(TransformerMixin, BaseEstimator):
     [3.0, 3.0, 1.5, 0.0, 6.0]
     """
 
-    # recording ids are requested by default, so users need not call set_*_request
-    __metadata_request__fit: ClassVar[dict[str, bool]] = {"groups": True}
-    __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
+    _fitted_attribute = "windows_"
 
     def __init__(self, *, windows=(15,), past_windows=(15,), lags=(), unit="epochs",
                  epoch_length=None, stats=("mean",)):
@@ -236,67 +228,11 @@ class TemporalContext(TransformerMixin, BaseEstimator):
             col += 2 * n_feat
         return out
 
-    # -- scikit-learn API ---------------------------------------------------------------------
-    def fit(self, X, y=None, groups=None):
-        """Resolve the window lengths and check the data; learns nothing from the values.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-            Feature matrix, epochs of each recording contiguous and in time order.
-        y : ignored
-        groups : array-like of shape (n_epochs,), optional
-            Recording id of each epoch; None means one recording.
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, groups)
-        return self
-
-    def _fit(self, X, groups) -> tuple[np.ndarray, Segments]:
-        self._check_params()
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=True)
-        return X, recording_segments(groups, X.shape[0])
-
-    def transform(self, X, groups=None) -> np.ndarray:
-        """Append the context features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-        groups : array-like of shape (n_epochs,), optional
-            Recording id of each epoch; None means one recording.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_epochs, n_features * (1 + n_context))
-            Original features first, then the context blocks (see Notes).
-        """
-        check_is_fitted(self, "windows_")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._context(X, recording_segments(groups, X.shape[0]))
-
-    def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
-        """Fit and transform in one pass, with the same ``groups`` for both.
-
-        Defined explicitly (rather than inherited) so that a
-        :class:`~sklearn.pipeline.Pipeline` passes ``groups`` to the transform step too.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-        y : ignored
-        groups : array-like of shape (n_epochs,), optional
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_epochs, n_features * (1 + n_context))
-        """
-        X, segments = self._fit(X, groups)
+    # -- RecordingTransformer hooks --------------------------------------------------------
+    def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         return self._context(X, segments)
 
+    # -- scikit-learn API ---------------------------------------------------------------------
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Input names followed by the context names, e.g. ``eeg1_delta_relpower__mean_c15``.
 
@@ -315,8 +251,3 @@ class TemporalContext(TransformerMixin, BaseEstimator):
         for suffix in self._suffixes():
             out += [f"{name}__{suffix}" for name in names]
         return np.asarray(out, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.base import OneToOneFeatureMixin
 
-from .._groups import Segments, recording_segments
+from .._groups import Segments
 from .._validation import check_option
+from ._recording import RecordingTransformer
 
 __all__ = ["RecordingScaler"]
 
@@ -22,7 +21,7 @@ logger = logging.getLogger(__name__)
 _TINY = 10 * np.finfo(np.float64).eps
 
 
-class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
     """Robust standardisation of each feature within each recording.
 
     Every feature is centred and scaled with statistics of the recording it belongs to —
@@ -93,9 +92,7 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     [-0.5, 0.0, 0.5, -0.5, 0.0, 0.5]
     """
 
-    # recording ids are requested by default, so users need not call set_*_request
-    __metadata_request__fit: ClassVar[dict[str, bool]] = {"groups": True}
-    __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
+    _fitted_attribute = "scaled_"
 
     def __init__(self, *, center="median", spread="percentile", quantile_range=(5.0, 95.0),
                  min_epochs=2700):
@@ -164,29 +161,8 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             out[part] = (block - location) / scale
         return out
 
-    # -- scikit-learn API ---------------------------------------------------------------------
-    def fit(self, X, y=None, groups=None):
-        """Check the parameters and the data; learns no statistics (see Notes).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-            Feature matrix, epochs of each recording contiguous and in time order.
-        y : ignored
-        groups : array-like of shape (n_epochs,), optional
-            Recording id of each epoch; None means one recording.
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, groups)
-        return self
-
-    def _fit(self, X, groups) -> tuple[np.ndarray, Segments]:
-        self._check_params()
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=True)
-        segments = recording_segments(groups, X.shape[0])
+    # -- RecordingTransformer hooks --------------------------------------------------------
+    def _fit_segments(self, X: np.ndarray, segments: Segments) -> None:
         self.n_recordings_ = len(segments)
         short = segments.lengths < self.min_epochs
         self.scaled_ = not short.any()
@@ -197,51 +173,8 @@ class RecordingScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"{int(segments.lengths.min())}); statistics of such short stretches follow "
                 "their stage mix, so scaling is off and features pass through unchanged.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return X, segments
 
-    def _apply(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+    def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         return self._scale(X, segments) if self.scaled_ else X
-
-    def transform(self, X, groups=None) -> np.ndarray:
-        """Scale every feature with the statistics of its own recording.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-        groups : array-like of shape (n_epochs,), optional
-            Recording id of each epoch; None means one recording.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_epochs, n_features)
-            Same float dtype as ``X`` (float32 stays float32).
-        """
-        check_is_fitted(self, "n_recordings_")
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._apply(X, recording_segments(groups, X.shape[0]))
-
-    def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
-        """Fit and transform in one pass, with the same ``groups`` for both.
-
-        Defined explicitly (rather than inherited) so that a
-        :class:`~sklearn.pipeline.Pipeline` passes ``groups`` to the transform step too.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, n_features)
-        y : ignored
-        groups : array-like of shape (n_epochs,), optional
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_epochs, n_features)
-        """
-        X, segments = self._fit(X, groups)
-        return self._apply(X, segments)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
