@@ -150,6 +150,10 @@ class EMGFeatures(PSDFeatureFamily):
         per_channel += [f"abs_p{q:g}_log" for q in self._percentiles]
         return [(ch_names[i], name, "emg") for i in self.channels_ for name in per_channel]
 
+    def _prefetch(self, batch: EpochBatch) -> None:
+        super()._prefetch(batch)
+        batch.prefetch_sorted(self.channels_)  # for the percentiles of |x|
+
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         if not self.channels_:
             return

@@ -66,6 +66,9 @@ class TimeFeatures(FeatureFamily):
         )
         return [(ch, name, "time") for ch in ch_names for name in names]
 
+    def _prefetch(self, batch: EpochBatch) -> None:
+        batch.prefetch_sorted(range(batch.x.shape[1]))  # for the inter-quartile ranges
+
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         k = _N_PER_CHANNEL
         duration = batch.n_samples / self.sfreq_
