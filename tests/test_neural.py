@@ -249,6 +249,31 @@ def test_integer_labels_round_trip(fitted_lstm, test_data):
     assert set(pred.tolist()) <= {1, 2, 3}
 
 
+
+@needs_torch
+@pytest.mark.parametrize("model", ["lstm", "cnn"])
+def test_flat_and_3d_inputs_train_the_same_model(model, train_data, test_data):
+    X, y, _ = train_data
+    X_test, _ = test_data
+    build = _lstm if model == "lstm" else _cnn
+    flat = build(max_epochs=2).fit(X[:120].reshape(120, -1), y[:120])  # (n, c * t)
+    cube = build(max_epochs=2).fit(X[:120], y[:120])  # (n, c, t)
+    assert flat.n_features_in_ == cube.n_features_in_ == 3 * N_SAMPLES
+    np.testing.assert_array_equal(flat.predict_proba(X_test), cube.predict_proba(X_test))
+
+
+@needs_torch
+def test_arbitrary_integer_labels_returned_as_given(train_data, test_data):
+    X, y, _ = train_data
+    X_test, _ = test_data
+    codes = np.array([0, 42, -7, 1000])[y]  # WAKE=42, NREM=-7, REM=1000: unsorted, negative
+    clf = _cnn(max_epochs=2).fit(X, codes)
+    assert clf.classes_.tolist() == [-7, 42, 1000]
+    pred = clf.predict(X_test)
+    assert pred.dtype.kind == "i" and set(pred.tolist()) <= {-7, 42, 1000}
+    proba = clf.predict_proba(X_test)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], pred)
+
 @needs_torch
 def test_two_classes_and_other_channel_counts():
     rng = np.random.default_rng(0)
@@ -370,6 +395,47 @@ def test_joblib_round_trip(fitted_lstm, test_data, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X_test), fitted_lstm.predict_proba(X_test))
     assert loaded.get_params() == fitted_lstm.get_params()
 
+
+
+@needs_torch
+@pytest.mark.parametrize("model", ["lstm", "cnn"])
+def test_make_pipeline_neural_with_hmm_smoother(model, test_data, tmp_path):
+    from sleepstage.models import ConvNetClassifier, HMMSmoother, LSTMClassifier
+    from sleepstage.pipelines import make_pipeline
+
+    cls = LSTMClassifier if model == "lstm" else ConvNetClassifier
+    fast = dict(max_epochs=12, batch_size=32, lr=5e-3 if model == "lstm" else 1e-2,
+                patience=4, verbose=0, n_threads=1)
+    if model == "lstm":
+        fast["downsample"] = 2
+    plain = make_pipeline(model, smoothing=None, **fast)
+    assert [name for name, _ in plain.steps] == ["classifier"]  # raw epochs, no feature step
+    assert type(plain.named_steps["classifier"]) is cls
+    pipe = make_pipeline(model, **fast)
+    assert [name for name, _ in pipe.steps] == ["classifier"]
+    hmm = pipe.named_steps["classifier"]
+    assert isinstance(hmm, HMMSmoother) and type(hmm.estimator) is cls
+    assert hmm.estimator.get_params()["max_epochs"] == 12
+    X, y, groups = make_epochs(5, 72, seed=5)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y, groups=groups)
+    hmm = pipe.named_steps["classifier"]
+    # groups reached both the HMM (transitions within recordings) and the network
+    # (a whole recording held out for early stopping)
+    assert hmm.transition_counts_.sum() == len(y) - 5
+    assert hmm.estimator_.validation_recordings_.size == 1
+    X_test, y_test = test_data
+    test_groups = np.repeat([0, 1], [75, 75])
+    pred = pipe.predict(X_test, groups=test_groups)
+    assert balanced_accuracy_score(y_test, pred) > 0.7
+    proba = pipe.predict_proba(X_test, groups=test_groups)
+    assert proba.shape == (len(X_test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    path = tmp_path / f"{model}_hmm.joblib"
+    joblib.dump(pipe, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(loaded.predict(X_test, groups=test_groups), pred)
+    np.testing.assert_array_equal(loaded.predict_proba(X_test, groups=test_groups), proba)
 
 @needs_torch
 def test_sklearn_estimator_checks_that_need_no_data():

@@ -32,6 +32,18 @@ class SpyScaler(RecordingScaler):
         return super().transform(X, groups=groups)
 
 
+
+class SpyContext(TemporalContext):
+    """TemporalContext that records whether it received recording ids."""
+
+    def fit_transform(self, X, y=None, groups=None):
+        CALLS.append(("context.fit_transform", None if groups is None else len(set(groups))))
+        return super().fit_transform(X, y, groups=groups)
+
+    def transform(self, X, groups=None):
+        CALLS.append(("context.transform", None if groups is None else len(set(groups))))
+        return super().transform(X, groups=groups)
+
 class GroupsSpyClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression that asks for ``groups`` in fit and keeps what it got."""
 
@@ -173,3 +185,38 @@ def test_lightgbm_inside_routed_pipeline():
     with sklearn.config_context(enable_metadata_routing=True):
         scores = cross_val_score(pipe, X, y, cv=GroupKFold(2), params={"groups": groups})
     assert scores.min() > 0.8
+
+
+@pytest.mark.parametrize("scoring", [None, "staging"])
+def test_default_pipeline_in_grid_search_with_group_kfold(scoring):
+    """make_pipeline's own steps (features -> scaler -> context -> HMM) under GridSearchCV.
+
+    Held-out folds keep their recording ids when scored by the pipeline's own ``score``
+    (``scoring=None``) or by ``StagingScorer``; a string scorer such as
+    ``"balanced_accuracy"`` calls ``predict(X)`` without them (scikit-learn 1.9).
+    """
+    from sleepstage.data import make_synthetic
+    from sleepstage.parallel import StagingScorer
+    from sleepstage.pipelines import DEFAULT_CONTEXT, make_pipeline
+
+    data = make_synthetic(n_recordings=4, hours=0.1, random_state=0)  # 4 x 90 epochs
+    context = SpyContext(**DEFAULT_CONTEXT, epoch_length=data.epoch_length)
+    pipe = make_pipeline(scaler=SpyScaler(min_epochs=10), context=context,
+                         features={"n_jobs": 1}, n_estimators=10, num_leaves=7, n_jobs=1,
+                         **data.layout())
+    assert [name for name, _ in pipe.steps] == ["features", "scaler", "context", "classifier"]
+    scorer = StagingScorer("balanced_accuracy") if scoring == "staging" else None
+    search = GridSearchCV(pipe, {"classifier__pseudocount": [0.5, 2.0]}, cv=GroupKFold(2),
+                          scoring=scorer)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(data.X, data.y, groups=data.groups)
+    # 2 candidates x 2 folds: fit on 2 recordings, score on the other 2; then refit on all 4
+    scaler_calls = [n for name, n in CALLS if not name.startswith("context.")]
+    context_calls = [n for name, n in CALLS if name.startswith("context.")]
+    assert scaler_calls == context_calls == [2] * 8 + [4]
+    best = search.best_estimator_
+    assert best.named_steps["scaler"].n_recordings_ == 4
+    assert best.named_steps["context"].get_feature_names_out()[-1].endswith("__mean_p60s")
+    hmm = best.named_steps["classifier"]
+    assert hmm.transition_counts_.sum() == data.n_epochs - 4  # no pair across recordings
+    assert search.cv_results_["mean_test_score"].min() > 0.7  # sanity only: routing is the point
