@@ -109,19 +109,31 @@ class EpochBatch:
     def standardised_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Skewness ``m3 / m2**1.5`` and excess kurtosis ``m4 / m2**2 - 3``, float64.
 
-        Computed on the standardised signal, so that fourth powers neither overflow nor
-        underflow float32 whatever the units; 0 for a flat channel (variance <= 1e-30).
+        ``m3`` and ``m4`` are float32 sums of ``c**2 * c`` and ``c**2 * c**2`` (``c`` the
+        centred signal), from one array of squares. Since ``sum(c**4) <= (n * m2)**2``, the
+        fourth powers neither overflow nor fall into subnormals while ``m2`` lies in
+        ``[1e-15, 1e18 / n]`` units² (volts, microvolts and ADC counts all do); rows outside
+        that range are recomputed on the standardised signal ``c / sqrt(m2)``. 0 for a flat
+        channel (variance <= 1e-30).
         """
         variance = self.variance
-        varies = variance > POWER_FLOOR
-        inv_std = np.divide(1.0, np.sqrt(variance), where=varies, out=np.zeros_like(variance))
-        z = np.multiply(self.centred, inv_std.astype(np.float32)[..., None],
-                        out=self._scratch("standardised"))
-        squared = np.multiply(z, z, out=self._scratch("squared"))
+        c = self.centred
         n = self.n_samples
-        skewness = np.vecdot(squared, z).astype(np.float64) / n
-        kurtosis = np.vecdot(squared, squared).astype(np.float64) / n - 3.0
-        return skewness, np.where(varies, kurtosis, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):  # such rows are redone below
+            squared = np.multiply(c, c, out=self._scratch("squared"))
+            m3 = np.vecdot(squared, c).astype(np.float64) / n
+            m4 = np.vecdot(squared, squared).astype(np.float64) / n
+        varies = variance > POWER_FLOOR
+        m2 = np.where(varies, variance, 1.0)
+        skewness = np.where(varies, m3 / m2**1.5, 0.0)
+        kurtosis = np.where(varies, m4 / (m2 * m2) - 3.0, 0.0)
+        rescale = varies & ((variance < 1e-15) | (variance > 1e18 / n))
+        if rescale.any():
+            z = c[rescale] / np.sqrt(variance[rescale]).astype(np.float32)[:, None]
+            z2 = z * z
+            skewness[rescale] = np.vecdot(z2, z).astype(np.float64) / n
+            kurtosis[rescale] = np.vecdot(z2, z2).astype(np.float64) / n - 3.0
+        return skewness, kurtosis
 
     @cached_property
     def mean_square(self) -> np.ndarray:
