@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "DataError",
     "UsageError",
+    "add_subcommand",
     "example_epilog",
     "parse_assignment",
     "parse_grid",
@@ -39,6 +40,15 @@ class DataError(Exception):
 def example_epilog(*lines: str) -> str:
     """The 'example' block shown at the end of a subcommand's ``--help``."""
     return "example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def add_subcommand(subparsers, name: str, parents, *, help: str, description: str,
+                   examples: tuple[str, ...]) -> argparse.ArgumentParser:
+    """A subcommand parser whose ``--help`` ends with ``examples`` (lines kept as written)."""
+    return subparsers.add_parser(
+        name, parents=parents, help=help, description=description,
+        epilog=example_epilog(*examples), formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def parse_value(text: str) -> Any:

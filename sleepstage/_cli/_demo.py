@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-
-from ._args import example_epilog
+from ._args import add_subcommand
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "demo", parents,
         help="train and evaluate the default stager on synthetic mice and Sleep-EDF",
         description="The main job of the README: leave-one-animal-out evaluation of the "
                     "default pipeline on SYNTHETIC mice, then 5-block evaluation on the "
                     "Sleep-EDF night SC4001 when it is found in --data-dir.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage demo",
             "sleepstage demo --synthetic 3 --hours 6 --data-dir ../shared/data -o demo.csv",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--synthetic", type=int, default=3, metavar="N",
                         help="synthetic animals (default: 3)")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .._version import __version__
-from ._args import example_epilog
+from ._args import add_subcommand
 from ._fit import add_pipeline_arguments
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._sources import describe_sources, load_data
@@ -40,20 +40,18 @@ def default_cv(args, data) -> str:
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "evaluate", parents,
         help="cross-validate a pipeline across recordings or time blocks",
         description="Cross-validate a staging pipeline, leaving out whole recordings (or "
                     "contiguous time blocks of a single recording), never shuffled epochs. "
                     "Prints a table and writes JSON with balanced accuracy, Cohen's kappa, "
                     "per-class F1, the confusion matrix and transitions per hour.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage evaluate --synthetic 3 --cv recording -o evaluation.json --plot",
             "sleepstage evaluate --sleep-edf 0 --cv blocks:5 --model night.joblib",
             "sleepstage evaluate --task4 data/ --n-jobs 2",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_pipeline_arguments(parser)
     parser.add_argument("--model", metavar="FILE",

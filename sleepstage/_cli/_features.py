@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from ._args import UsageError, example_epilog, parse_assignment, parse_value
+from ._args import UsageError, add_subcommand, parse_assignment, parse_value
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 from ._sources import load_data
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "features",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "features", parents,
         help="write the named per-epoch feature table (CSV or Parquet)",
         description="Compute the per-epoch features (band powers, spectral shape, EMG, Hjorth, "
                     "time statistics; optionally per-recording scaling and temporal context "
                     "as in the default pipeline) and write one row per epoch with columns "
                     "recording, epoch, onset, stage (when scored) and one column per feature.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage features --synthetic 1 --hours 2 -o features.parquet",
             "sleepstage features --edf eeg.edf --channel 'EEG C3=eeg' \\",
             "    --channel 'EMG EMG1=emg' --epoch-length 30 --set method=multitaper",
             "sleepstage features --task4 data/ --dask-scheduler tcp://10.0.0.1:8786 \\",
             "    -o features.parquet",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--set", action="append", dest="settings", metavar="KEY=VALUE",
                         help="EpochFeatures parameter (repeatable), e.g. method=multitaper")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ._args import example_epilog
+from ._args import add_subcommand
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 from ._sources import describe_sources, load_data
 
@@ -29,14 +29,13 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "fit",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "fit", parents,
         help="train a stager and save it as a model file",
         description="Train a staging pipeline on scored recordings and write a model file "
                     "(joblib) carrying its metadata: versions, sampling rate, channels, "
                     "epoch length, classes, feature names, training-data summary, parameters.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage fit --synthetic 3 --hours 24 -o mice.joblib",
             "sleepstage fit --edf SC4001E0-PSG.edf --hypnogram SC4001EC-Hypnogram.edf \\",
             "    --channel 'EEG Fpz-Cz=eeg' --channel 'EEG Pz-Oz=eeg' \\",
@@ -44,7 +43,6 @@ def add_parser(subparsers, parents) -> None:
             "    --set n_estimators=500 -o night.joblib",
             "sleepstage fit --task4 data/ --dask-scheduler tcp://10.0.0.1:8786 -o mice.joblib",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_pipeline_arguments(parser)
     add_parallel_arguments(parser, tasks="recordings whose features are computed (one "

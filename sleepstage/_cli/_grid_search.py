@@ -10,7 +10,6 @@ boundaries; artefact epochs are left out of the training folds and of the refit,
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
-from ._args import example_epilog
+from ._args import add_subcommand
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
 from ._parallel import add_parallel_arguments, resolve_n_jobs
@@ -33,22 +32,20 @@ METRICS = ("balanced_accuracy", "kappa")
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "grid-search",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "grid-search", parents,
         help="tune hyper-parameters with recording-grouped cross-validation",
         description="Grid search scored by balanced accuracy with recording-grouped (or "
                     "block-wise) cross-validation. Writes cv_results.csv, best_params.json "
                     "and best_model.joblib (the best candidate refitted on all data) to "
                     "--out-dir, and prints a ranked table. Parameter names may be short "
                     "(num_leaves) or full (classifier__estimator__num_leaves).",
-        epilog=example_epilog(
+        examples=(
             "sleepstage grid-search --synthetic 3 --hours 6 \\",
             "    --grid num_leaves=15,31 --grid learning_rate=0.05,0.1 --n-jobs 2",
             "sleepstage grid-search --task4 data/ --grid-file grid.yaml -o tuning/",
             "  (grid.yaml:  num_leaves: [15, 31]\\n              n_estimators: [200, 400])",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_pipeline_arguments(parser)
     parser.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from ._args import DataError, UsageError, example_epilog
+from ._args import DataError, UsageError, add_subcommand
 from ._sources import has_source, load_data
 
 _KINDS = ("gain", "split", "permutation")
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "importances",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "importances", parents,
         help="feature importances by feature, channel and family",
         description="LightGBM gain and split importances of a model file and, given scored "
                     "held-out data, permutation importance (drop in balanced accuracy when "
@@ -22,12 +20,11 @@ def add_parser(subparsers, parents) -> None:
                     "summed by channel and by feature family (band power, EMG, Hjorth, time "
                     "statistics, spectral shape, context) are printed and written as CSV, "
                     "with a bar chart PNG.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage importances mice.joblib -o importances/",
             "sleepstage importances mice.joblib --synthetic 1 --seed 7 --hours 6 \\",
             "    --kind gain,permutation --n-repeats 3",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="model file written by 'sleepstage fit'")
     parser.add_argument("--kind", metavar="KINDS",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._args import example_epilog, safe_name
+from ._args import add_subcommand, safe_name
 from ._sources import load_data
 
 #: Preferred column order of the stage probabilities.
@@ -22,9 +21,8 @@ _EDF_TEXT = {"WAKE": "Sleep stage W", "REM": "Sleep stage R", "NREM": "Sleep sta
 
 
 def add_parser(subparsers, parents) -> None:
-    parser = subparsers.add_parser(
-        "predict",
-        parents=parents,
+    parser = add_subcommand(
+        subparsers, "predict", parents,
         help="score recordings with a model file (hypnogram CSV, EDF+, plot)",
         description="Score every epoch of the given recordings with a model file. Each "
                     "recording gets <id>_hypnogram.csv with columns epoch, onset (s), stage, "
@@ -34,12 +32,11 @@ def add_parser(subparsers, parents) -> None:
                     "and, for scored data, scored. Recordings are matched to "
                     "the model: channels by name (see --rename), resampled to the model's "
                     "rate, cut into the model's epoch length.",
-        epilog=example_epilog(
+        examples=(
             "sleepstage predict night.joblib --edf eeg.edf \\",
             "    --rename 'EEG C3=EEG Fpz-Cz' --rename 'EEG O1=EEG Pz-Oz' \\",
             "    --rename 'EMG EMG1=EMG submental' --annotations --plot -o scored/",
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="model file written by 'sleepstage fit'")
     parser.add_argument("-o", "--out-dir", default=".", metavar="DIR",
