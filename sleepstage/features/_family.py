@@ -100,16 +100,14 @@ def abs_linear_quantiles(
     fraction = position - rank
     if workspace is None:
         workspace = Workspace()
-    negated = np.negative(sorted_rows, out=workspace.array("abs_q_negated", (n_rows, n),
-                                                          sorted_rows.dtype))
+    negated = np.negative(sorted_rows, out=workspace.scratch(0, (n_rows, n), sorted_rows.dtype))
     rows = np.arange(n_rows)
     value = np.empty((n_rows, rank.size), dtype=np.float64)
     following = np.empty_like(value)
     for q, k in enumerate(rank.tolist()):
         width = n - k  # windows x[s : s + k + 1] for s in [0, width)
         largest = np.maximum(negated[:, :width], sorted_rows[:, k:],
-                             out=workspace.array("abs_q_window", (n_rows, width),
-                                                 sorted_rows.dtype))
+                             out=workspace.scratch(1, (n_rows, width), sorted_rows.dtype))
         start = largest.argmin(axis=1)
         value[:, q] = largest[rows, start]
         before = np.abs(sorted_rows[rows, np.maximum(start - 1, 0)])

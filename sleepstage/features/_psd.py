@@ -227,7 +227,7 @@ def compute_psd(
         workspace = Workspace()
     n, c = X.shape[:2]
     n_frames = plan.n_segments * plan.n_tapers
-    tapered = workspace.array("psd_tapered", (n, c, n_frames, plan.nperseg))
+    tapered = workspace.scratch(0, (n, c, n_frames, plan.nperseg))
     # einsum's reductions and products beat ufunc reductions and broadcasting on these
     # strided, short-row views by 2-4x (measured); they accumulate in float32.
     if plan.method == "welch":
@@ -255,7 +255,7 @@ def compute_psd(
     else:
         bins = plan.dc_bins
         spectrum[..., bins] -= means * plan.taper_fft[:, bins]
-    power = np.abs(spectrum, out=workspace.array("psd_power", spectrum.shape))
+    power = np.abs(spectrum, out=workspace.scratch(1, spectrum.shape))
     del spectrum
     np.square(power, out=power)
     psd = np.einsum("ncsf->ncf", power)  # sum over segments / tapers

@@ -382,7 +382,7 @@ class SpectralFeatures(PSDFeatureFamily):
         n, k, m = psd.shape
         size = _EDGE_BLOCK
         n_blocks = -(-m // size)
-        padded = workspace.array("spectral_padded", (n, k, n_blocks, size))
+        padded = workspace.scratch(0, (n, k, n_blocks, size))
         padded.reshape(n, k, -1)[..., :m] = psd
         padded.reshape(n, k, -1)[..., m:] = 0
         blocks = np.einsum("nkbj->nkb", padded, dtype=np.float64)
@@ -412,9 +412,9 @@ class SpectralFeatures(PSDFeatureFamily):
                  workspace) -> np.ndarray:
         scale = np.where(flat, 0.0, self.psd_plan_.df / np.where(flat, 1.0, total))
         p = np.multiply(psd, scale.astype(np.float32)[..., None],
-                        out=workspace.array("spectral_p", psd.shape))  # normalised spectrum
+                        out=workspace.scratch(0, psd.shape))  # normalised spectrum
         # -sum(p log p), with 0 log 0 = 0 (the floor only meets p == 0).
-        log_p = np.maximum(p, POWER_FLOOR, out=workspace.array("spectral_log_p", psd.shape))
+        log_p = np.maximum(p, POWER_FLOOR, out=workspace.scratch(1, psd.shape))
         np.log(log_p, out=log_p)
         entropy = -np.vecdot(p, log_p).astype(np.float64)
         if psd.shape[-1] < 2:  # a single bin: its spectrum cannot be spread, entropy 0
