@@ -89,6 +89,7 @@ class EpochBatch:
         self.fft_workers = fft_workers
         self.workspace = Workspace() if workspace is None else workspace
         self._psd: list[tuple[PSDPlan, list[int], np.ndarray]] = []
+        self._psd_requests: list[tuple[PSDPlan, Sequence[int]]] = []
         self._sorted: dict[int, np.ndarray] = {}
         self._sort_requests: set[int] = set()
 
@@ -242,21 +243,25 @@ class EpochBatch:
         """PSD of the given channels, shape (n, len(channels), n_freqs), float32.
 
         Reuses a block computed earlier with an equal plan when it holds all ``channels``
-        (a view when they are consecutive in it); otherwise computes them in one call.
+        (a view when they are consecutive in it); otherwise computes them in one call,
+        together with the channels declared for that plan by :meth:`prefetch_psd`.
         """
         channels = list(channels)
         for known, block_channels, block in self._psd:
             if known == plan and set(channels) <= set(block_channels):
                 positions = [block_channels.index(ch) for ch in channels]
                 return _take(block, positions)
-        block = compute_psd(_take(self.x, channels), plan, workers=self.fft_workers,
+        declared = {ch for known, chs in self._psd_requests if known == plan for ch in chs}
+        held = {ch for known, chs, _ in self._psd if known == plan for ch in chs}
+        block_channels = sorted(set(channels) | (declared - held))
+        block = compute_psd(_take(self.x, block_channels), plan, workers=self.fft_workers,
                             workspace=self.workspace)
-        self._psd.append((plan, channels, block))
-        return block
+        self._psd.append((plan, block_channels, block))
+        return _take(block, [block_channels.index(ch) for ch in channels])
 
     def prefetch_psd(self, plan: PSDPlan, channels: Sequence[int]) -> None:
-        """Compute the PSD of all ``channels`` in one call, for several later consumers."""
-        self.psd(plan, sorted(set(channels)))
+        """Declare channels whose PSD will be asked for, to compute them all in one call."""
+        self._psd_requests.append((plan, list(channels)))
 
 
 def _take(x: np.ndarray, channels: Sequence[int]) -> np.ndarray:
