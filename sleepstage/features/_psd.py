@@ -31,6 +31,10 @@ PSD_METHODS: tuple[str, ...] = ("welch", "multitaper")
 # treated as zero when the segment mean is removed in the frequency domain.
 _SPARSE_TOL = 1e-7
 
+# Samples of windowed frames per chunk in compute_psd (2 MB of float32): 256 reference
+# epochs of 3 channels x 3 Welch segments; 256 to 512 epochs measured fastest.
+_CHUNK_SAMPLES = 1 << 19
+
 
 @dataclass(frozen=True)
 class PSDPlan:
@@ -226,6 +230,21 @@ def compute_psd(
 
         workspace = Workspace()
     n, c = X.shape[:2]
+    psd = np.empty((n, c, plan.n_freqs), dtype=np.float32)
+    # Epochs are processed in chunks whose frames, spectrum and power (~6 MB together) stay
+    # in cache from one step to the next: ~15 % faster than whole 1024-epoch batches.
+    frame_samples = c * plan.n_segments * plan.n_tapers * plan.nperseg
+    chunk = max(1, _CHUNK_SAMPLES // frame_samples)
+    for start in range(0, n, chunk):
+        _psd_chunk(X[start : start + chunk], plan, workers, workspace, psd[start : start + chunk])
+    return psd
+
+
+def _psd_chunk(
+    X: np.ndarray, plan: PSDPlan, workers: int, workspace: Workspace, out: np.ndarray
+) -> None:
+    """:func:`compute_psd` of a few epochs, written into ``out``."""
+    n, c = X.shape[:2]
     n_frames = plan.n_segments * plan.n_tapers
     tapered = workspace.scratch(0, (n, c, n_frames, plan.nperseg))
     # einsum's reductions and products beat ufunc reductions and broadcasting on these
@@ -258,6 +277,5 @@ def compute_psd(
     power = np.abs(spectrum, out=workspace.scratch(1, spectrum.shape))
     del spectrum
     np.square(power, out=power)
-    psd = np.einsum("ncsf->ncf", power)  # sum over segments / tapers
-    psd *= plan.scale
-    return psd
+    np.einsum("ncsf->ncf", power, out=out)  # sum over segments / tapers
+    out *= plan.scale
