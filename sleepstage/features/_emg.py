@@ -152,7 +152,9 @@ class EMGFeatures(PSDFeatureFamily):
 
     def _prefetch(self, batch: EpochBatch) -> None:
         super()._prefetch(batch)
-        batch.prefetch_sorted(self.channels_)  # for the percentiles of |x|
+        if self.channels_:
+            batch.prefetch_sorted(self.channels_)  # for the percentiles of |x|
+            batch.prefetch_statistics(("variance",))  # for the RMS
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         if not self.channels_:

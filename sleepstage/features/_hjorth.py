@@ -66,6 +66,9 @@ class HjorthFeatures(FeatureFamily):
         names = ("hjorth_activity_log", "hjorth_mobility", "hjorth_complexity")
         return [(ch, name, "hjorth") for ch in ch_names for name in names]
 
+    def _prefetch(self, batch: EpochBatch) -> None:
+        batch.prefetch_statistics(("variance", "diff_variance", "diff2_variance"))
+
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         var0 = batch.variance
         var1 = batch.diff_variance

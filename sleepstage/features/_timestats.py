@@ -68,6 +68,9 @@ class TimeFeatures(FeatureFamily):
 
     def _prefetch(self, batch: EpochBatch) -> None:
         batch.prefetch_sorted(range(batch.x.shape[1]))  # for the inter-quartile ranges
+        batch.prefetch_statistics(
+            ("variance", "standardised_moments", "zero_crossings", "abs_diff_sum")
+        )
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         k = _N_PER_CHANNEL
