@@ -73,10 +73,12 @@ def abs_linear_quantiles(
     The ``k + 1`` smallest ``|x|`` are the values closest to 0, a contiguous window
     ``x[s : s + k + 1]`` of the sorted row, whose largest ``|x|`` is
     ``max(-x[s], x[s + k])``. So the ``k``-th smallest ``|x|`` (from 0) is the minimum of
-    that expression over all windows: one elementwise maximum and one ``argmin`` over the
-    rows per rank, instead of a second sort. The next order statistic is the nearer of the
-    two values that extend the best window, but at least the ``k``-th: when tied ``|x|``
-    let the best window leave out a smaller value, the two are equal.
+    that expression over the windows: one elementwise maximum and one ``argmin`` over the
+    rows per rank, instead of a second sort. Moving a window towards 0 never makes it worse,
+    so only starts within ``k + 1`` of the first non-negative value need a look (for
+    non-negative signals, such as EMG envelopes, one start). The next order statistic is
+    the nearer of the two values that extend the best window, but at least the ``k``-th:
+    when tied ``|x|`` let the best window leave out a smaller value, the two are equal.
 
     Parameters
     ----------
@@ -100,16 +102,22 @@ def abs_linear_quantiles(
     fraction = position - rank
     if workspace is None:
         workspace = Workspace()
-    negated = np.negative(sorted_rows, out=workspace.scratch(0, (n_rows, n), sorted_rows.dtype))
+    # Fewest and most negative values in a row: as rows are sorted, the columns' maxima and
+    # minima are sorted too, and a row has at least j negatives iff its column j - 1 is < 0.
+    fewest = int(np.searchsorted(sorted_rows.max(axis=0), 0.0))
+    most = int(np.searchsorted(sorted_rows.min(axis=0), 0.0))
     rows = np.arange(n_rows)
     value = np.empty((n_rows, rank.size), dtype=np.float64)
     following = np.empty_like(value)
     for q, k in enumerate(rank.tolist()):
-        width = n - k  # windows x[s : s + k + 1] for s in [0, width)
-        largest = np.maximum(negated[:, :width], sorted_rows[:, k:],
-                             out=workspace.scratch(1, (n_rows, width), sorted_rows.dtype))
-        start = largest.argmin(axis=1)
-        value[:, q] = largest[rows, start]
+        # Windows x[s : s + k + 1]; in every row a best one starts in [first, last].
+        first, last = max(0, fewest - k - 1), min(n - k - 1, most)
+        largest = np.negative(sorted_rows[:, first : last + 1],
+                              out=workspace.scratch(0, (n_rows, last + 1 - first),
+                                                    sorted_rows.dtype))
+        np.maximum(largest, sorted_rows[:, first + k : last + k + 1], out=largest)
+        start = first + largest.argmin(axis=1)
+        value[:, q] = largest[rows, start - first]
         before = np.abs(sorted_rows[rows, np.maximum(start - 1, 0)])
         after = np.abs(sorted_rows[rows, np.minimum(start + k + 1, n - 1)])
         nearest = np.minimum(np.where(start > 0, before, np.inf),
