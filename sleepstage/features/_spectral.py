@@ -380,33 +380,32 @@ class SpectralFeatures(PSDFeatureFamily):
         by up to ~1e-3 Hz (near the edge, bins hold a small fraction of the total).
         """
         n, k, m = psd.shape
+        r = n * k  # one row per epoch and channel; plain (row, column) indexing below
+        rows = np.arange(r)
         size = _EDGE_BLOCK
         n_blocks = -(-m // size)
-        padded = workspace.scratch(0, (n, k, n_blocks, size))
-        padded.reshape(n, k, -1)[..., :m] = psd
-        padded.reshape(n, k, -1)[..., m:] = 0
-        blocks = np.einsum("nkbj->nkb", padded, dtype=np.float64)
+        padded = workspace.scratch(0, (r, n_blocks, size))
+        padded.reshape(r, -1)[:, :m] = psd.reshape(r, m)
+        padded.reshape(r, -1)[:, m:] = 0
+        blocks = np.einsum("rbj->rb", padded, dtype=np.float64)
         cumulative = np.cumsum(blocks, axis=-1)
-        target = self._edge * cumulative[..., -1:]
-        block = np.argmax(cumulative >= target, axis=-1)[..., None]  # (n, k, 1)
-        start = (np.take_along_axis(cumulative, block, axis=-1)
-                 - np.take_along_axis(blocks, block, axis=-1))  # power below the block
-        inside = np.take_along_axis(padded, block[..., None], axis=2)[..., 0, :]  # (n, k, B)
-        running = np.cumsum(inside, axis=-1, dtype=np.float64) + start
-        reached = running >= target
+        target = self._edge * cumulative[:, -1]
+        block = np.argmax(cumulative >= target[:, None], axis=-1)
+        start = cumulative[rows, block] - blocks[rows, block]  # power below the block
+        inside = padded[rows, block]  # (r, size)
+        running = np.cumsum(inside, axis=-1, dtype=np.float64) + start[:, None]
+        reached = running >= target[:, None]
         # Rounding may leave the block's last real bin a hair below the target: it crosses.
-        last = np.minimum(size, m - block * size) - 1
-        np.put_along_axis(reached, last, True, axis=-1)
-        within = np.argmax(reached, axis=-1)[..., None]
-        power = np.take_along_axis(inside, within, axis=-1).astype(np.float64)
-        before = np.take_along_axis(running, within, axis=-1) - power
+        reached[rows, np.minimum(size, m - block * size) - 1] = True
+        within = np.argmax(reached, axis=-1)
+        power = inside[rows, within].astype(np.float64)
+        before = running[rows, within] - power
         df = self.psd_plan_.df
         # power == 0 only for a flat channel, or where the rounding guard above lands on an
         # empty bin: the edge is then that bin's upper edge.
         fraction = np.divide(target - before, power, where=power > 0, out=np.ones_like(power))
-        crossing = block * size + within
-        sef = self.freqs_[crossing] - df / 2 + df * fraction
-        return np.where(flat, 0.0, sef[..., 0])
+        sef = self.freqs_[block * size + within] - df / 2 + df * fraction
+        return np.where(flat, 0.0, sef.reshape(n, k))
 
     def _entropy(self, psd: np.ndarray, total: np.ndarray, flat: np.ndarray,
                  workspace) -> np.ndarray:
