@@ -100,6 +100,10 @@ def abs_linear_quantiles(
     position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
     rank = np.floor(position).astype(np.intp)  # the rank-th and (rank+1)-th are needed
     fraction = position - rank
+    value = np.empty((n_rows, rank.size), dtype=np.float64)
+    following = np.empty_like(value)
+    if n_rows == 0:
+        return value
     if workspace is None:
         workspace = Workspace()
     # Fewest and most negative values in a row: as rows are sorted, the columns' maxima and
@@ -107,8 +111,6 @@ def abs_linear_quantiles(
     fewest = int(np.searchsorted(sorted_rows.max(axis=0), 0.0))
     most = int(np.searchsorted(sorted_rows.min(axis=0), 0.0))
     rows = np.arange(n_rows)
-    value = np.empty((n_rows, rank.size), dtype=np.float64)
-    following = np.empty_like(value)
     for q, k in enumerate(rank.tolist()):
         # Windows x[s : s + k + 1]; in every row a best one starts in [first, last].
         first, last = max(0, fewest - k - 1), min(n - k - 1, most)
