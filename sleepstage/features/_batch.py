@@ -362,10 +362,13 @@ def run_batches(
 ) -> None:
     """Call ``func(start, stop, fft_workers, workspace)`` for consecutive batches of epochs.
 
-    With more than one job the batches run on threads (``func`` must write disjoint
-    output rows), each thread with its own :class:`Workspace` and a single FFT thread. With
-    one batch, the FFT itself uses ``n_jobs`` threads.
+    The batches hold at most ``batch_size`` epochs and as equal numbers as possible, so
+    that threads finish together. With more than one job the batches run on threads
+    (``func`` must write disjoint output rows), each thread with its own :class:`Workspace`
+    and a single FFT thread. With one batch, the FFT itself uses ``n_jobs`` threads.
     """
+    n_batches = max(1, -(-n_epochs // batch_size))
+    batch_size = -(-n_epochs // n_batches)
     starts = range(0, n_epochs, batch_size)
     jobs = effective_n_jobs(n_jobs)
     if len(starts) == 1 or jobs == 1:

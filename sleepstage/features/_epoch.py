@@ -26,14 +26,15 @@ class EpochFeatures(FeatureFamily):
     The output is exactly ``np.hstack`` of :class:`SpectralFeatures`,
     :class:`EMGFeatures`, :class:`HjorthFeatures` and :class:`TimeFeatures` (in the order of
     ``include``) configured alike, but every intermediate is computed once per batch: one
-    PSD per channel serves both the spectral bands and the EMG high band, one centred copy
-    serves the moments and zero crossings, one first difference serves Hjorth and the line
-    length. Epochs are processed in batches of ``batch_size`` into a preallocated float32
-    output, so memory stays proportional to ``batch_size`` (about 10 float32 copies of a
-    batch per worker, ~70 MB at the default on the reference layout), not to the recording.
-    Scratch arrays are reused from batch to batch, and ``n_jobs`` threads work on batches
-    in parallel. All arithmetic on samples is float32; per-epoch statistics are finished
-    in float64.
+    PSD per channel serves both the spectral bands and the EMG high band, one pass over the
+    centred signal serves the moments and zero crossings, one over the first difference
+    serves Hjorth and the line length, one sort serves the inter-quartile ranges and the EMG
+    percentiles. Epochs are processed in batches of at most ``batch_size`` into a
+    preallocated float32 output, so memory stays proportional to ``batch_size`` (about 3
+    float32 copies of a batch per worker, ~18 MB at the default on the reference layout),
+    not to the recording. Scratch arrays are reused from batch to batch, and ``n_jobs``
+    threads work on batches in parallel. All arithmetic on samples is float32; per-epoch
+    statistics are finished in float64.
 
     Parameters
     ----------
@@ -56,10 +57,11 @@ class EpochFeatures(FeatureFamily):
     include : sequence of str, default ("spectral", "emg", "hjorth", "time")
         Families to compute, in output order.
     batch_size : int, default 1024
-        Epochs per batch. At 1024 reference epochs (6 MB per float32 copy) even the FFT
-        output, which cannot be preallocated, is recycled by the allocator instead of being
-        mapped afresh (page faults) for every batch; 4096 measured no faster and needs 4x
-        the memory (see ``benchmarks/bench_features.py``).
+        Largest number of epochs per batch; the epochs are split into batches of equal
+        size, so that threads finish together. At 1024 reference epochs (6 MB per float32
+        copy) even the FFT output, which cannot be preallocated, is recycled by the
+        allocator instead of being mapped afresh (page faults) for every batch; 4096
+        measured no faster and needs 4x the memory (see ``benchmarks/bench_features.py``).
     n_jobs : int or None, default None
         Threads working on batches in parallel (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). With one batch, the FFT uses
