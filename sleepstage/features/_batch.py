@@ -22,7 +22,6 @@ from functools import cached_property
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from numpy.lib.stride_tricks import as_strided
 
 from ._psd import PSDPlan, compute_psd
 
@@ -340,10 +339,7 @@ def _lagged(flat: np.ndarray, out: np.ndarray, op=np.subtract) -> np.ndarray:
 
 def _rows(flat: np.ndarray, shape: tuple[int, int, int], lag: int) -> np.ndarray:
     """View of a flat ``(n, c, t)`` array as (n, c, t - lag), skipping row-straddling values."""
-    n, c, t = shape
-    step = flat.itemsize
-    return as_strided(flat, shape=(n, c, t - lag), strides=(c * t * step, t * step, step),
-                      writeable=False)
+    return flat.reshape(shape)[..., : shape[-1] - lag]
 
 
 def _variance_from_sums(sum_sq: np.ndarray, total: np.ndarray, n: int) -> np.ndarray:

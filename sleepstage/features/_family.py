@@ -106,10 +106,10 @@ def abs_linear_quantiles(
         return value
     if workspace is None:
         workspace = Workspace()
-    # Fewest and most negative values in a row: as rows are sorted, the columns' maxima and
-    # minima are sorted too, and a row has at least j negatives iff its column j - 1 is < 0.
-    fewest = int(np.searchsorted(sorted_rows.max(axis=0), 0.0))
-    most = int(np.searchsorted(sorted_rows.min(axis=0), 0.0))
+    # Fewest and most negative values in a row: the first column whose maximum (minimum)
+    # over the rows is >= 0.
+    fewest = _first_nonnegative_column(sorted_rows, np.max)
+    most = _first_nonnegative_column(sorted_rows, np.min)
     rows = np.arange(n_rows)
     for q, k in enumerate(rank.tolist()):
         # Windows x[s : s + k + 1]; in every row a best one starts in [first, last].
@@ -128,6 +128,22 @@ def abs_linear_quantiles(
         following[:, q] = np.where(np.isfinite(nearest), np.maximum(nearest, value[:, q]),
                                    value[:, q])
     return value + (following - value) * fraction
+
+
+def _first_nonnegative_column(sorted_rows: np.ndarray, reduce) -> int:
+    """First column whose ``reduce`` (max or min) over the rows is >= 0, or the row length.
+
+    With every row sorted, the column maxima and minima are sorted too: a binary search
+    reads log2(n) columns instead of the whole array.
+    """
+    lo, hi = 0, sorted_rows.shape[1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if reduce(sorted_rows[:, mid]) >= 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
