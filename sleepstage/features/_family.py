@@ -108,8 +108,8 @@ def abs_linear_quantiles(
         workspace = Workspace()
     # Fewest and most negative values in a row: the first column whose maximum (minimum)
     # over the rows is >= 0.
-    fewest = _first_nonnegative_column(sorted_rows, np.max)
-    most = _first_nonnegative_column(sorted_rows, np.min)
+    fewest = _first_nonnegative_column(sorted_rows, np.ndarray.max)
+    most = _first_nonnegative_column(sorted_rows, np.ndarray.min)
     rows = np.arange(n_rows)
     for q, k in enumerate(rank.tolist()):
         # Windows x[s : s + k + 1]; in every row a best one starts in [first, last].
