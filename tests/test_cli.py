@@ -448,7 +448,8 @@ def night_model(workdir, sleep_edf_files) -> Path:
 
 
 @pytest.mark.slow
-def test_sleep_edf_chain(capsys, night_model, sleep_edf_files, tmp_path):
+def test_sleep_edf_chain(night_model, sleep_edf_files, tmp_path):
+    """fit (fixture) -> predict -> evaluate -> grid-search -> importances, each a subprocess."""
     psg, hyp = sleep_edf_files
     model = load_model(night_model)
     assert model.sfreq == 100.0 and model.epoch_length == 30.0
@@ -457,32 +458,28 @@ def test_sleep_edf_chain(capsys, night_model, sleep_edf_files, tmp_path):
                                                               "WAKE": 187}
     data = ["--edf", psg, "--hypnogram", hyp, "--keep-wake-minutes", "30"]
     # predict: channels picked from the model by name, no --channel needed
-    status, out, err = run_main(capsys, "predict", night_model, *data, "--annotations",
-                                "-o", tmp_path / "pred")
-    assert status == 0, err
+    run_cli("predict", night_model, *data, "--annotations", "-o", tmp_path / "pred",
+            cwd=tmp_path)
     csv = tmp_path / "pred" / "SC4001E0-PSG_hypnogram.csv"
     table = check_hypnogram_csv(csv, 840, ["WAKE", "NREM", "REM"], scored=True)
     assert (table.stage == table.scored).mean() > 0.8  # resubstitution, sanity only
     annotations = mne.read_annotations(csv.with_suffix(".edf"))
     assert annotations.onset[0] == pytest.approx(table.onset[0])
     # evaluate in 3 contiguous blocks
-    status, out, err = run_main(capsys, "evaluate", *data, *SLEEP_EDF_CHANNELS, *FAST,
-                                "--cv", "blocks:3", "-o", tmp_path / "eval.json")
-    assert status == 0, err
+    run_cli("evaluate", *data, *SLEEP_EDF_CHANNELS, *FAST, "--cv", "blocks:3",
+            "-o", tmp_path / "eval.json", cwd=tmp_path)
     results = json.loads((tmp_path / "eval.json").read_text())
     assert results["cv"] == "blocks:3" and len(results["folds"]) == 3
     assert results["overall"]["balanced_accuracy"] > 0.5
     # grid search 2 x 2, blocks
-    status, out, err = run_main(capsys, "grid-search", *data, *SLEEP_EDF_CHANNELS, *FAST,
-                                "--cv", "blocks:2", "--grid", "num_leaves=4,7",
-                                "--grid", "min_child_samples=10,20", "-o", tmp_path / "gs")
-    assert status == 0, err
+    run_cli("grid-search", *data, *SLEEP_EDF_CHANNELS, *FAST, "--cv", "blocks:2",
+            "--grid", "num_leaves=4,7", "--grid", "min_child_samples=10,20",
+            "-o", tmp_path / "gs", cwd=tmp_path)
     assert len(pd.read_csv(tmp_path / "gs" / "cv_results.csv")) == 4
     # importances with permutation on the scored night
-    status, out, err = run_main(capsys, "importances", night_model, *data, "--kind",
-                                "gain,permutation", "--n-repeats", "1", "-o", tmp_path / "imp")
-    assert status == 0, err
-    assert "features by permutation" in out
+    done = run_cli("importances", night_model, *data, "--kind", "gain,permutation",
+                   "--n-repeats", "1", "-o", tmp_path / "imp", cwd=tmp_path)
+    assert "features by permutation" in done.stdout
     by_channel = pd.read_csv(tmp_path / "imp" / "importances_by_channel.csv")
     assert set(by_channel.channel) == {"EEG Fpz-Cz", "EEG Pz-Oz", "EMG submental"}
 
