@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -106,6 +105,7 @@ class EpochBatch:
         self._sort_requests: set[int] = set()
         self._stats: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
         self._stat_requests: set[str] = set()
+        self._mean: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -116,11 +116,23 @@ class EpochBatch:
         n, c, t = self.x.shape
         return self.workspace.array(name, (n, c, t if last is None else last), dtype)
 
-    @cached_property
+    # Intermediates are cached by hand: functools.cached_property holds one lock per
+    # property, shared by all instances, before Python 3.12, which would serialise the
+    # threads of run_batches.
+    @property
     def mean(self) -> np.ndarray:
-        """Mean of every epoch and channel, shape (n, c), float32."""
-        # einsum: 2-3x faster than ufunc reductions over short rows (measured), float32.
-        return np.einsum("nct->nc", self.x) / np.float32(self.n_samples)
+        """Mean of every epoch and channel, shape (n, c), float32.
+
+        With statistics over samples declared, it comes from their pass, which then reads
+        each chunk of samples from memory once for both.
+        """
+        if self._mean is None:
+            pending = self._stat_requests - self._stats.keys()
+            if pending:
+                self._compute_statistics(pending)
+            else:
+                self._mean = _mean(self.x)
+        return self._mean
 
     # -- statistics over samples ------------------------------------------------------------
     # They come from one pass over the batch (_compute_statistics), chunk by chunk, computing
@@ -185,17 +197,27 @@ class EpochBatch:
         return self._stats[name]
 
     def _compute_statistics(self, names: set[str]) -> None:
-        """Compute the statistics ``names`` in one pass over chunks of epochs.
-
-        Within a chunk (~340 reference epochs) the centred signal, its squares and signs and
-        the first and second differences stay in cache from one step to the next: ~20 %
-        faster than whole-batch arrays, measured. Sums over samples are float32; every sum
-        is over one row, so the values do not depend on the chunking.
-        """
+        """Compute the statistics ``names`` (and the mean, if not known yet) in one pass."""
         if "standardised_moments" in names:
             names = names | {"variance"}
-        x, mean = self.x, self.mean
+        # Overflowing fourth powers are redone in _finish_moments; non-finite samples are
+        # reported by check_batch_finite, huge ones by check_features_finite.
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = self._sums_over_samples(names)
+            self._finish_statistics(names, sums)
+
+    def _sums_over_samples(self, names: set[str]) -> dict[str, np.ndarray]:
+        """Float32 sums over samples behind the statistics ``names``, chunk by chunk.
+
+        Within a chunk (~340 reference epochs) the samples, the centred signal, its squares
+        and signs and the first and second differences stay in cache from one step to the
+        next: ~20 % faster than whole-batch arrays, measured. Every sum is over one row, so
+        the values do not depend on the chunking.
+        """
+        x = self.x
         n, c, t = x.shape
+        known_mean = self._mean is not None
+        mean = self._mean if known_mean else np.empty((n, c), dtype=np.float32)
         sums = {name: np.empty((n, c), dtype=np.float32) for name in names}
         if "standardised_moments" in names:
             sums["m4"] = np.empty((n, c), dtype=np.float32)
@@ -207,15 +229,16 @@ class EpochBatch:
             rows = slice(start, start + step)
             chunk = x[rows]
             shape, flat_shape = chunk.shape, (chunk.size,)
+            if not known_mean:
+                mean[rows] = _mean(chunk)
             if names & {"variance", "zero_crossings"}:
                 centred = np.subtract(chunk, mean[rows, :, None], out=scratch(0, shape))
             if "variance" in names:
                 sums["variance"][rows] = np.vecdot(centred, centred)
             if "standardised_moments" in names:
-                with np.errstate(over="ignore", invalid="ignore"):  # rows redone below
-                    squared = np.multiply(centred, centred, out=scratch(1, shape))
-                    sums["standardised_moments"][rows] = np.vecdot(squared, centred)
-                    sums["m4"][rows] = np.vecdot(squared, squared)
+                squared = np.multiply(centred, centred, out=scratch(1, shape))
+                sums["standardised_moments"][rows] = np.vecdot(squared, centred)
+                sums["m4"][rows] = np.vecdot(squared, squared)
             if "zero_crossings" in names:
                 negative = np.signbit(centred, out=scratch(1, shape, bool)).reshape(-1)
                 changes = _lagged(negative, scratch(2, flat_shape, bool), np.not_equal)
@@ -232,7 +255,12 @@ class EpochBatch:
             if "abs_diff_sum" in names:
                 magnitude = np.abs(diff, out=scratch(1, flat_shape))
                 sums["abs_diff_sum"][rows] = np.einsum("nct->nc", _rows(magnitude, shape, 1))
-        stats = self._stats
+        self._mean = mean
+        return sums
+
+    def _finish_statistics(self, names: set[str], sums: dict[str, np.ndarray]) -> None:
+        """The statistics ``names`` in float64 from their float32 sums."""
+        x, t, stats = self.x, self.n_samples, self._stats
         if "variance" in names:
             stats["variance"] = sums["variance"].astype(np.float64) / t
         if "standardised_moments" in names:
@@ -323,6 +351,12 @@ def _take(x: np.ndarray, channels: Sequence[int]) -> np.ndarray:
     if channels and channels == list(range(channels[0], channels[-1] + 1)):
         return x[:, channels[0] : channels[-1] + 1]
     return x[:, channels]
+
+
+def _mean(x: np.ndarray) -> np.ndarray:
+    """Mean along the last axis in float32 (einsum: 2-3x faster than ufunc reductions over
+    short rows, measured)."""
+    return np.einsum("nct->nc", x) / np.float32(x.shape[-1])
 
 
 def _lagged(flat: np.ndarray, out: np.ndarray, op=np.subtract) -> np.ndarray:

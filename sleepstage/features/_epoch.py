@@ -195,9 +195,9 @@ class EpochFeatures(FeatureFamily):
 
         def work(start: int, stop: int, fft_workers: int, workspace: Workspace) -> None:
             batch = EpochBatch(X[start:stop], fft_workers=fft_workers, workspace=workspace)
-            check_batch_finite(batch, X)
             for _, family in self.transformers_:
                 family._prefetch(batch)
+            check_batch_finite(batch, X)  # after the declarations: see check_batch_finite
             for (_, family), lo, hi in zip(self.transformers_, bounds[:-1], bounds[1:],
                                            strict=True):
                 family._fill(batch, out[start:stop, lo:hi])

@@ -151,7 +151,8 @@ def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
 
     A NaN or inf sample makes its epoch mean non-finite; only then is the whole of ``X``
     scanned, for a message naming the first bad value (a huge but finite epoch whose sum
-    overflows passes that scan).
+    overflows passes that scan). Called after the families' ``_prefetch``, the mean comes
+    from the pass over the declared statistics, which reads the samples once for both.
     """
     if not np.isfinite(batch.mean).all():
         check_finite(X)
@@ -225,8 +226,8 @@ class FeatureFamily(EpochTransformer):
 
         def work(start: int, stop: int, fft_workers: int, workspace: Workspace) -> None:
             batch = EpochBatch(X[start:stop], fft_workers=fft_workers, workspace=workspace)
-            check_batch_finite(batch, X)
             self._prefetch(batch)
+            check_batch_finite(batch, X)  # after the declarations: see check_batch_finite
             self._fill(batch, out[start:stop])
 
         run_batches(X.shape[0], STANDALONE_BATCH_SIZE, work, n_jobs=1)
