@@ -166,6 +166,9 @@ def test_grid_search_two_by_two(workdir):
                    "--grid", "learning_rate=0.1,0.2", "-o", "tuning", cwd=workdir)
     assert "4 candidate(s) x 2 folds (recording) = 8 fits on 900 epochs" in done.stdout
     assert "grid search: 4 candidate(s) x 2 folds" in done.stderr  # progress on stderr
+    assert "totalling 8 fits" in done.stderr
+    assert sum("] END " in line for line in done.stderr.splitlines()) == 8  # one per fit
+    assert "] END " not in done.stdout
     out = workdir / "tuning"
     results = pd.read_csv(out / "cv_results.csv")
     assert len(results) == 4
@@ -541,3 +544,17 @@ def test_gain_importances_ignore_unscored_data(capsys, night_model, tmp_path, na
     assert status == 0, err
     assert (tmp_path / "imp" / "importances.csv").stat().st_size > 0
     assert "by gain" in out
+
+
+def test_grid_search_quiet_prints_no_progress(workdir):
+    done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7", "--quiet",
+                   "-o", "tuning_quiet", cwd=workdir)
+    assert "] END " not in done.stderr and "totalling" not in done.stderr
+    assert "2 candidate(s) x 2 folds" in done.stdout
+
+
+def test_grid_search_progress_with_worker_processes(workdir):
+    done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7",
+                   "--n-jobs", "2", "-o", "tuning_parallel", cwd=workdir)
+    assert "Done   4 out of   4" in done.stderr  # joblib's count of finished fits
+    assert "] END " not in done.stdout and "Done" not in done.stdout

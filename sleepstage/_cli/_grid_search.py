@@ -10,7 +10,9 @@ boundaries; artefact epochs are left out of the training folds and of the refit,
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,8 +107,17 @@ def run(args) -> int:
     grids = parse_grid(args.grid, args.grid_file, base)
     cv = default_cv(args, data)
     start = time.perf_counter()
-    search = grid_search(base, data, grids, cv=cv, n_jobs=n_jobs, scoring=list(METRICS),
-                         refit=METRICS[0])
+    # progress on stderr, one line per finished (candidate, fold) fit: scikit-learn's
+    # "[CV f/F] END params; scores" when fits run here, joblib's "Done k out of N" when they
+    # run in worker processes (whose own prints would land on stdout)
+    import joblib
+
+    in_process = n_jobs == 1 and not getattr(args, "dask_scheduler", None)
+    with contextlib.redirect_stdout(sys.stderr), joblib.parallel_config(
+            verbose=0 if args.quiet or in_process else 11):
+        search = grid_search(base, data, grids, cv=cv, n_jobs=n_jobs, scoring=list(METRICS),
+                             refit=METRICS[0],
+                             verbose=3 if in_process and not args.quiet else 0)
     search_seconds = time.perf_counter() - start
     table = cv_results_table(search)
     n_candidates, n_folds = len(table), int(search.n_splits_)
