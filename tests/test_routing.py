@@ -16,33 +16,37 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sleepstage.features import RecordingScaler, TemporalContext
 from sleepstage.models import HMMSmoother
 
-#: (method, number of recordings seen) for every call of SpyScaler, in call order
+#: (method, number of recordings seen) for every call of a spy step, in call order
 CALLS: list[tuple[str, int | None]] = []
 
 
-class SpyScaler(RecordingScaler):
+def _recordings_seen(groups) -> int | None:
+    return None if groups is None else len(set(groups))
+
+
+class _SpyMixin:
+    """Records, in ``CALLS``, how many recordings each fit_transform/transform received."""
+
+    _call_prefix = ""
+
+    def fit_transform(self, X, y=None, groups=None):
+        CALLS.append((f"{self._call_prefix}fit_transform", _recordings_seen(groups)))
+        return super().fit_transform(X, y, groups=groups)
+
+    def transform(self, X, groups=None):
+        CALLS.append((f"{self._call_prefix}transform", _recordings_seen(groups)))
+        return super().transform(X, groups=groups)
+
+
+class SpyScaler(_SpyMixin, RecordingScaler):
     """RecordingScaler that records whether it received recording ids."""
 
-    def fit_transform(self, X, y=None, groups=None):
-        CALLS.append(("fit_transform", None if groups is None else len(set(groups))))
-        return super().fit_transform(X, y, groups=groups)
 
-    def transform(self, X, groups=None):
-        CALLS.append(("transform", None if groups is None else len(set(groups))))
-        return super().transform(X, groups=groups)
-
-
-
-class SpyContext(TemporalContext):
+class SpyContext(_SpyMixin, TemporalContext):
     """TemporalContext that records whether it received recording ids."""
 
-    def fit_transform(self, X, y=None, groups=None):
-        CALLS.append(("context.fit_transform", None if groups is None else len(set(groups))))
-        return super().fit_transform(X, y, groups=groups)
+    _call_prefix = "context."
 
-    def transform(self, X, groups=None):
-        CALLS.append(("context.transform", None if groups is None else len(set(groups))))
-        return super().transform(X, groups=groups)
 
 class GroupsSpyClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression that asks for ``groups`` in fit and keeps what it got."""
