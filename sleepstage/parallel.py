@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import numbers
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,12 +42,12 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._groups import recording_segments
 from .artefacts import detect_artefacts
 from .data._epochs import EpochData
 from .features import EpochFeatures
 from .metrics import staging_scores
 from .pipelines import fit_with_groups, predict_with_groups
+from .pipelines._evaluate import training_epochs
 from .pipelines._splits import block_groups, resolve_cv
 
 __all__ = [
@@ -319,13 +318,8 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
                                    **feature_params)
     y, groups = np.asarray(data.y), np.asarray(data.groups)
     if exclude_artefacts:
-        keep = ~_artefact_mask(data, groups)
-        if not keep.any():
-            raise ValueError(
-                f"All {keep.size} training epochs are flagged as artefacts; check the "
-                "recordings (a dead or saturated channel?) or fit with exclude_artefacts=False."
-            )
-        _warn_many_artefacts(~keep, groups)
+        flags = detect_artefacts(data.X, groups, **data.layout())
+        keep = training_epochs(flags, groups, stacklevel=2)
         features, y, groups = features[keep], y[keep], groups[keep]
     first.fit(data.X[:1])  # stateless: fitting validates the layout and reads no values
     fit_with_groups(pipeline[1:], features, y, groups, exclude_artefacts=False)
@@ -334,24 +328,6 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
 
 def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else value
-
-
-def _warn_many_artefacts(flagged: np.ndarray, groups: np.ndarray) -> None:
-    """Warn as ``fit_with_groups`` does when over a quarter of a recording is flagged."""
-    if not flagged.any():
-        return
-    segments = recording_segments(groups, flagged.size)
-    share = np.add.reduceat(flagged.astype(np.int64), segments.starts) / segments.lengths
-    if (share > 0.25).any():
-        worst = int(share.argmax())
-        warnings.warn(
-            f"{int((share > 0.25).sum())} recording(s) have more than 25 % of their epochs "
-            f"flagged as artefacts (recording {segments.ids.tolist()[worst]!r}: "
-            f"{share[worst]:.0%}); they are excluded from training. Check those recordings.",
-            UserWarning, stacklevel=3,
-        )
-    logger.info("excluding %d of %d training epochs flagged as artefacts", int(flagged.sum()),
-                flagged.size)
 
 
 # -- scoring ---------------------------------------------------------------------------------

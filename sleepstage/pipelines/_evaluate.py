@@ -312,12 +312,37 @@ def _raw_layout(estimator, layout: Mapping[str, Any] | None) -> dict | None:
     return None
 
 
-def _drop_artefacts(X, y, groups, layout: dict):
-    """``X, y, groups`` without the epochs flagged by :func:`detect_artefacts`."""
-    flags = detect_artefacts(X, groups, **layout)
+def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.ndarray:
+    """Epochs fit to train on: those that ``flags`` does not mark as artefacts.
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        Output of :func:`~sleepstage.artefacts.detect_artefacts` for the training epochs.
+    groups : array-like of shape (n_epochs,) or None
+        Recording id of each epoch; None means one recording.
+    stacklevel : int
+        The ``stacklevel`` the caller would give :func:`warnings.warn` itself, so that the
+        warning points at the user's call.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_epochs,)
+        True for the epochs to keep.
+
+    Raises
+    ------
+    ValueError
+        If every epoch is flagged.
+
+    Warns
+    -----
+    UserWarning
+        If more than a quarter of the epochs of a recording are flagged.
+    """
     bad = flags["artefact"].to_numpy()
     if not bad.any():
-        return X, y, groups
+        return ~bad
     n_epochs = bad.size
     if bad.all():
         counts = ", ".join(f"{reason} {int(flags[reason].sum())}" for reason in ARTEFACT_REASONS)
@@ -334,11 +359,18 @@ def _drop_artefacts(X, y, groups, layout: dict):
             f"{int((share > 0.25).sum())} recording(s) have more than 25 % of their epochs "
             f"flagged as artefacts (recording {name!r}: {share[worst]:.0%}); "
             "they are excluded from training. Check those recordings.",
-            UserWarning, stacklevel=3,
+            UserWarning, stacklevel=stacklevel + 1,
         )
     logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
                 n_epochs)
-    keep = ~bad
+    return ~bad
+
+
+def _drop_artefacts(X, y, groups, layout: dict):
+    """``X, y, groups`` without the epochs flagged by :func:`detect_artefacts`."""
+    keep = training_epochs(detect_artefacts(X, groups, **layout), groups, stacklevel=3)
+    if keep.all():
+        return X, y, groups
     X = X[keep] if hasattr(X, "shape") else np.asarray(X)[keep]
     groups = None if groups is None else np.asarray(groups)[keep]
     return X, np.asarray(y)[keep], groups
