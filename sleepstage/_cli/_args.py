@@ -25,9 +25,6 @@ __all__ = [
 #: Keyword arguments of ``make_pipeline`` that ``--set`` may give (the layout comes from data).
 FACTORY_KEYS = ("plain", "scaler", "context", "smoothing", "features", "random_state")
 
-#: Pipelines whose classifier is a skorch network (prints a table per epoch unless quiet).
-NEURAL_MODELS = ("lstm", "cnn")
-
 
 class UsageError(Exception):
     """The command line itself is wrong (exit status 2)."""
@@ -231,20 +228,19 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
             raise UsageError(f"--set {key}=... is not allowed: the layout comes from the data "
                              "and the model from --pipeline.")
         (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
-    if quiet and model in NEURAL_MODELS and not any(
-            key == "verbose" or key.endswith("__verbose") for key in later):
-        factory["verbose"] = 0  # a classifier parameter: make_pipeline hands it on
     pipeline = make_pipeline(model, **data.layout(), **factory)
+    explicit = any(key == "verbose" or key.endswith("__verbose") for key in later)
+    silenced = silence_neural(pipeline) if quiet and not explicit else {}
     applied = {resolve_param(pipeline, key): value for key, value in later.items()}
     pipeline.set_params(**applied)
-    return pipeline, {**factory, **applied}
+    return pipeline, {**factory, **silenced, **applied}
 
 
 def silence_neural(pipeline) -> dict[str, Any]:
     """Set ``verbose=0`` on every neural classifier inside ``pipeline`` (for ``--quiet``).
 
-    Used for pipelines that come from a model file; :func:`build_pipeline` does the same for
-    new ones. Returns the parameters that were set.
+    Used for new pipelines (:func:`build_pipeline`) and for those from a model file.
+    Returns the parameters that were set.
     """
     torch_models = sys.modules.get("sleepstage.models._torch")
     if torch_models is None:  # never imported: the pipeline holds no neural model
