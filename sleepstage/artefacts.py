@@ -161,8 +161,7 @@ class ArtefactDetector(EpochTransformer):
     __metadata_request__fit: ClassVar[dict[str, bool]] = {"groups": True}
     __metadata_request__transform: ClassVar[dict[str, bool]] = {"groups": True}
 
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
-        epoch_length=None,
+    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None, epoch_length=None,
                  clip_tolerance=1e-3, clip_duration=0.05, flat_duration=1.0, flat_ratio=0.01,
                  amplitude_factor=8.0, amplitude_percentile=75.0, amplitude_types=("eeg", "eog"),
                  batch_size=2048):
@@ -396,8 +395,8 @@ amplitude_percentile, amplitude_types
     """
     detector = ArtefactDetector(
         sfreq=sfreq, ch_names=ch_names, ch_types=ch_types, epoch_length=epoch_length,
-        clip_tolerance=clip_tolerance,
-        clip_duration=clip_duration, flat_duration=flat_duration, flat_ratio=flat_ratio,
+        clip_tolerance=clip_tolerance, clip_duration=clip_duration,
+        flat_duration=flat_duration, flat_ratio=flat_ratio,
         amplitude_factor=amplitude_factor, amplitude_percentile=amplitude_percentile,
         amplitude_types=amplitude_types,
     )
