@@ -21,9 +21,9 @@ import mne
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_runner import run_main
 
 from sleepstage.artefacts import ARTEFACT_CONFIDENCE_FACTOR
-from sleepstage.cli import main
 from sleepstage.data import make_synthetic
 from sleepstage.io import load_model
 from sleepstage.pipelines import predict_with_groups
@@ -47,13 +47,6 @@ def run_cli(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess
         raise AssertionError(f"exit {done.returncode}\nstdout:\n{done.stdout}\n"
                              f"stderr:\n{done.stderr}")
     return done
-
-
-def run_main(capsys, *args) -> tuple[int, str, str]:
-    """Run ``main(args)`` in-process; returns (status, stdout, stderr)."""
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def check_hypnogram_csv(path: Path, n_epochs: int, classes, *, scored: bool) -> pd.DataFrame:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_runner import run_main
 
-from sleepstage.cli import main
 from sleepstage.data import make_synthetic
 from sleepstage.io import load_model
 from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
@@ -26,12 +26,6 @@ from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_gr
 FAST = ["--set", "n_jobs=1", "--set", "n_estimators=10", "--set", "num_leaves=7"]
 SYNTH = ["--synthetic", "2", "--hours", "0.25"]  # 2 x 225 epochs
 PARALLEL_COMMANDS = ["fit", "evaluate", "grid-search", "features"]
-
-
-def run_main(capsys, *args) -> tuple[int, str, str]:
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.mark.parametrize("command", PARALLEL_COMMANDS)

@@ -14,8 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _cli_runner import run_main
 
-from sleepstage.cli import main
 from sleepstage.data import make_synthetic
 from sleepstage.io import load_model
 from sleepstage.pipelines import predict_with_groups
@@ -35,8 +35,7 @@ def cluster():
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
-    status = main([str(a) for a in args])
-    out, err = capsys.readouterr()
+    status, out, err = run_main(capsys, *args)
     assert status == 0, err
     return status, out, err
 
