@@ -1,0 +1,131 @@
+"""Sleep architecture of a hypnogram: time in each stage, bouts and their durations.
+
+A *bout* is a maximal run of consecutive epochs of one stage within one recording; a run
+never continues across a recording boundary (``groups``), and the first and last bouts of a
+recording count even though the recording cuts them. These are the numbers a sleep study
+reports (minutes of each stage, bout counts and durations, transitions), so a stager is
+judged on them as well as on epoch agreement. :func:`sleepstage.metrics.staging_scores`
+compares them between a true and a predicted hypnogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._groups import recording_segments
+
+__all__ = ["sleep_architecture", "stage_bouts"]
+
+
+def _bout_starts(y: np.ndarray, groups: Any) -> np.ndarray:
+    """Index of the first epoch of every bout."""
+    first = recording_segments(groups, y.size).first_epochs()
+    first[1:] |= y[1:] != y[:-1]
+    return np.flatnonzero(first)
+
+
+def stage_bouts(
+    y: Sequence[Any], groups: Sequence[Any] | None = None, *, epoch_length: float | None = None
+) -> pd.DataFrame:
+    """The bouts of a hypnogram: maximal runs of one stage within a recording.
+
+    Parameters
+    ----------
+    y : array-like, shape (n_epochs,)
+        Stages in time order.
+    groups : array-like, shape (n_epochs,), optional
+        Recording of each epoch (epochs of one recording contiguous); a bout never runs
+        across two recordings. None means one recording.
+    epoch_length : float, optional
+        Epoch duration in seconds; adds a ``duration`` column (s).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bout in time order: ``recording`` (its id, 0 without ``groups``),
+        ``stage``, ``first_epoch`` (index into ``y``), ``n_epochs`` and, with
+        ``epoch_length``, ``duration``.
+
+    Examples
+    --------
+    >>> stage_bouts(["W", "W", "N", "N", "N", "W"], epoch_length=4).values.tolist()
+    [[0, 'W', 0, 2, 8.0], [0, 'N', 2, 3, 12.0], [0, 'W', 5, 1, 4.0]]
+    >>> bouts = stage_bouts(["W", "W", "W"], groups=["a", "a", "b"])
+    >>> bouts[["recording", "n_epochs"]].values.tolist()
+    [['a', 2], ['b', 1]]
+    """
+    y = np.asarray(y)
+    starts = _bout_starts(y, groups)
+    lengths = np.diff(np.append(starts, y.size))
+    recording = (np.zeros(starts.size, dtype=int) if groups is None
+                 else np.asarray(groups)[starts])
+    table = pd.DataFrame({"recording": recording, "stage": y[starts], "first_epoch": starts,
+                          "n_epochs": lengths})
+    if epoch_length is not None:
+        table["duration"] = lengths * float(epoch_length)
+    return table
+
+
+def sleep_architecture(
+    y: Sequence[Any],
+    labels: Sequence[Any],
+    *,
+    epoch_length: float | None = None,
+    groups: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Time in each stage, bouts per hour and mean bout duration of a hypnogram.
+
+    Parameters
+    ----------
+    y : array-like, shape (n_epochs,)
+        Stages in time order.
+    labels : sequence
+        Stages to report, in order; a stage absent from ``y`` gets 0 % time, 0 bouts per
+        hour and a mean bout duration of NaN (no bout to average).
+    epoch_length : float, optional
+        Epoch duration in seconds; needed for the rates and durations.
+    groups : array-like, shape (n_epochs,), optional
+        Recording of each epoch; bouts never run across recordings.
+
+    Returns
+    -------
+    dict
+        ``percent_time`` (dict stage -> % of epochs, equal to % of time since epochs have
+        one length) and, with ``epoch_length``, ``bouts_per_hour`` and
+        ``mean_bout_seconds`` (dicts stage -> value). Rates are per hour of all epochs
+        together (every recording in ``groups``).
+
+    Examples
+    --------
+    >>> arch = sleep_architecture(["W"] * 450 + ["N"] * 450, ["W", "N", "R"], epoch_length=4)
+    >>> arch["percent_time"], arch["bouts_per_hour"]["W"], arch["mean_bout_seconds"]["W"]
+    ({'W': 50.0, 'N': 50.0, 'R': 0.0}, 1.0, 1800.0)
+    """
+    y = np.asarray(y)
+    n = y.size
+    keys = [_plain(label) for label in labels]
+    percent = {key: 100.0 * int(np.count_nonzero(y == label)) / n if n else float("nan")
+               for key, label in zip(keys, labels, strict=True)}
+    result: dict[str, Any] = {"percent_time": percent}
+    if epoch_length is None:
+        return result
+    bouts = stage_bouts(y, groups)
+    hours = n * float(epoch_length) / 3600.0
+    per_hour, mean_seconds = {}, {}
+    for key, label in zip(keys, labels, strict=True):
+        lengths = bouts["n_epochs"].to_numpy()[bouts["stage"].to_numpy() == label]
+        per_hour[key] = lengths.size / hours if hours > 0 else float("nan")
+        mean_seconds[key] = (float(lengths.mean()) * float(epoch_length) if lengths.size
+                             else float("nan"))
+    result["bouts_per_hour"] = per_hour
+    result["mean_bout_seconds"] = mean_seconds
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalar -> Python scalar (for JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
