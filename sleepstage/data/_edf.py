@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import itertools
 import logging
 import os
 import warnings
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import check_finite, check_positive
+from ._edf_header import EdfHeader, read_edf_header, record_onsets
 from ._epochs import CH_TYPES, EpochData
 from ._stages import RK_TO_3CLASS, UNSCORED, map_labels
 
@@ -98,8 +101,16 @@ def _open_raw(path: Path, include: Sequence[str] | None = None) -> mne.io.BaseRa
     return raw
 
 
-def _read_hypnogram(path: Path, meas_date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Onsets (s from the start of the PSG), durations and descriptions of the annotations."""
+def _read_hypnogram(
+    path: Path, psg_start: _dt.datetime | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, _dt.datetime | None]:
+    """Onsets (s from the start of the PSG), durations, descriptions and the file's start.
+
+    The start of an EDF/EDF+ hypnogram comes from its header (MNE returns none for it), that
+    of other formats from :attr:`mne.Annotations.orig_time`. When both the hypnogram and the
+    PSG have a start, onsets are shifted by the difference; otherwise they are taken as
+    seconds from the PSG start.
+    """
     if not path.is_file():
         raise ValueError(f"Hypnogram file not found: {path}.")
     try:
@@ -113,10 +124,14 @@ def _read_hypnogram(path: Path, meas_date) -> tuple[np.ndarray, np.ndarray, np.n
             f"The hypnogram {path} holds no annotations: it is empty or not an annotation file."
         )
     onset = np.asarray(annotations.onset, dtype=float)
-    if annotations.orig_time is not None and meas_date is not None:
-        onset = onset + (annotations.orig_time - meas_date).total_seconds()
+    header = read_edf_header(path)
+    start = header.start if header is not None else annotations.orig_time
+    if start is not None and psg_start is not None:
+        onset = onset + (start - psg_start).total_seconds()
+    elif start is None:
+        logger.info("%s has no start time: its onsets count from the PSG start.", path.name)
     descriptions = np.array([str(d) for d in annotations.description], dtype=object)
-    return onset, np.asarray(annotations.duration, dtype=float), descriptions
+    return onset, np.asarray(annotations.duration, dtype=float), descriptions, start
 
 
 def _expand_stages(
@@ -174,6 +189,78 @@ def _sleep_window(
     low = onsets[sleep[0]] - minutes * 60.0 - _ALIGN_TOL
     high = onsets[sleep[-1]] + minutes * 60.0 + _ALIGN_TOL
     return (onsets >= low) & (onsets + epoch_length <= high)
+
+
+def _segments(
+    fields: EdfHeader | None, sfreq: float, n_times: int, path: Path
+) -> list[tuple[float, int, int]]:
+    """Continuous stretches of the file as ``(onset in s, first sample, number of samples)``.
+
+    Samples index MNE's reading of the file, which puts the data records end to end; the
+    onsets are the true times from the header start. A continuous file is one stretch; an
+    EDF+D file is cut wherever a data record does not start where the previous one ended.
+    """
+    if fields is None or not fields.is_discontinuous:
+        return [(0.0, 0, n_times)]
+    onsets = record_onsets(fields)
+    per_record = fields.record_duration * sfreq
+    if abs(per_record - round(per_record)) > 1e-6 or round(per_record) < 1:
+        raise ValueError(
+            f"The data records of the EDF+D file {path.name} last {fields.record_duration:g} s, "
+            f"not a whole number of samples at {sfreq:g} Hz."
+        )
+    per_record = round(per_record)
+    breaks = np.flatnonzero(np.diff(onsets) > fields.record_duration + _ALIGN_TOL) + 1
+    firsts = np.concatenate([[0], breaks])
+    lasts = np.concatenate([breaks, [len(onsets)]])
+    segments = []
+    for first, last in zip(firsts, lasts, strict=True):
+        sample = int(first) * per_record
+        n = min(int(last - first) * per_record, n_times - sample)
+        if n > 0:
+            segments.append((float(onsets[first]), sample, n))
+    for (t_a, _, n_a), (t_b, _, _) in itertools.pairwise(segments):
+        logger.info("%s: gap of %g s in the recording at %g s (EDF+D); no epoch spans it.",
+                    path.name, t_b - t_a - n_a / sfreq, t_a + n_a / sfreq)
+    return segments
+
+
+def _grid_in_segments(
+    segments: list[tuple[float, int, int]],
+    t0: float,
+    epoch_length: float,
+    n_grid: int,
+    sfreq: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid epochs ``t0 + k * epoch_length`` lying wholly within one stretch of signal.
+
+    Returns the epoch numbers ``k`` (increasing) and the sample (in MNE's reading) at which
+    each starts.
+    """
+    ks, samples = [], []
+    for seg_time, seg_sample, seg_n in segments:
+        seg_end = seg_time + seg_n / sfreq
+        k_lo = max(0, int(np.ceil((seg_time - t0) / epoch_length - _ALIGN_TOL / epoch_length)))
+        k_hi = min(n_grid, int(np.floor((seg_end - t0) / epoch_length + _ALIGN_TOL / epoch_length)))
+        if k_hi <= k_lo:
+            continue
+        k = np.arange(k_lo, k_hi)
+        ks.append(k)
+        samples.append(seg_sample + np.round((t0 + k * epoch_length - seg_time) * sfreq))
+    if not ks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(ks), np.concatenate(samples).astype(np.int64)
+
+
+def _read_span(raw, picked: Mapping[str, str], start: int, stop: int, path: Path) -> np.ndarray:
+    """Samples ``start:stop`` of the picked channels, as MNE reads them."""
+    with warnings.catch_warnings():
+        # edge effects of upsampling slow channels are confined to the margins
+        warnings.filterwarnings("ignore", message=_MIXED_RATES, category=RuntimeWarning)
+        try:
+            return raw.get_data(picks=list(picked), start=start, stop=stop)
+        except Exception as exc:
+            raise ValueError(f"Could not read the samples of {path}: {exc}") from exc
 
 
 def _resample_ratio(sfreq: float, target: float) -> tuple[int, int]:
@@ -293,14 +380,21 @@ def read_edf(
         out_sfreq = check_positive("resample", resample)
         up, down = _resample_ratio(sfreq, out_sfreq)
         _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
+    fields = read_edf_header(psg_path)
+    segments = _segments(fields, sfreq, n_times, psg_path)
+    psg_start = fields.start if fields is not None else None
+    if psg_start is None:
+        psg_start = raw.info["meas_date"]
 
     # -- epoch grid and stages ------------------------------------------------------------
+    hyp_start = None
     if hypnogram_path is None:
-        t0, stages, covered = 0.0, None, None
-        n_grid = n_times // spe
+        t0, stages, covered = segments[0][0], None, None
+        end = segments[-1][0] + segments[-1][2] / sfreq
+        n_grid = int(np.floor((end - t0) / epoch_length + 1e-9))
     else:
         hypnogram_path = Path(hypnogram_path)
-        onset, duration, description = _read_hypnogram(hypnogram_path, raw.info["meas_date"])
+        onset, duration, description, hyp_start = _read_hypnogram(hypnogram_path, psg_start)
         mapped = map_labels(
             description, label_mapping, what=f"annotation descriptions in {hypnogram_path.name}"
         )
@@ -308,25 +402,28 @@ def read_edf(
             onset, duration, mapped, description, epoch_length, hypnogram_path
         )
         n_grid = stages.size
-    s0 = round(t0 * sfreq)
-    k_min = max(0, -(s0 // spe))  # first grid epoch starting at or after sample 0
-    k_max = min(n_grid, (n_times - s0) // spe)  # epochs ending at or before the last sample
-    if k_max <= k_min or (covered is not None and not covered[k_min:k_max].any()):
+    grid, first_sample = _grid_in_segments(segments, t0, epoch_length, n_grid, sfreq)
+    if grid.size == 0 or (covered is not None and not covered[grid].any()):
         if hypnogram_path is None:
             raise ValueError(
                 f"{psg_path.name} holds {n_times / sfreq:g} s, less than one {epoch_length:g}-s "
                 "epoch."
             )
+        starts = ""
+        if hyp_start is not None and psg_start is not None:
+            starts = (f" The hypnogram's header starts at {hyp_start:%Y-%m-%d %H:%M:%S}, the "
+                      f"recording's at {psg_start:%Y-%m-%d %H:%M:%S}: is it the scoring of "
+                      "another recording?")
         raise ValueError(
             f"The hypnogram {hypnogram_path.name} (scoring {t0:g} to "
             f"{t0 + n_grid * epoch_length:g} s) does not overlap the recording "
-            f"{psg_path.name} (0 to {n_times / sfreq:g} s)."
+            f"{psg_path.name} ({segments[0][0]:g} to "
+            f"{segments[-1][0] + segments[-1][2] / sfreq:g} s).{starts}"
         )
-    grid = np.arange(k_min, k_max)
     keep = np.ones(grid.size, dtype=bool)
     n_unscored = 0
     if stages is not None:
-        stages = stages[k_min:k_max]
+        stages = stages[grid]
         if keep_wake_minutes is not None:
             keep &= _sleep_window(
                 stages, t0 + grid * epoch_length, epoch_length, keep_wake_minutes
@@ -337,32 +434,36 @@ def read_edf(
             keep &= ~unscored
         if not keep.any():
             raise ValueError(f"No scored epoch of {psg_path.name} is left to return.")
-    epochs = grid[keep]
 
-    # -- read only the needed span, with margins ------------------------------------------
-    spe_in = spe
-    first, last = int(epochs[0]), int(epochs[-1]) + 1
-    start, stop = s0 + first * spe, s0 + last * spe
+    # -- read only the needed spans, with margins, one continuous segment at a time -------
+    spe_out = _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
     pad = int(_PAD_SECONDS * sfreq) // down * down
-    pad_before, pad_after = min(pad, start) // down * down, min(pad, n_times - stop)
-    with warnings.catch_warnings():
-        # edge effects of upsampling slow channels are confined to the margins
-        warnings.filterwarnings("ignore", message=_MIXED_RATES, category=RuntimeWarning)
-        try:
-            signal = raw.get_data(
-                picks=list(picked), start=start - pad_before, stop=stop + pad_after
-            )
-        except Exception as exc:
-            raise ValueError(f"Could not read the samples of {psg_path}: {exc}") from exc
-    if (up, down) != (1, 1):
-        from scipy.signal import resample_poly  # imported here: scipy.signal loads slowly
+    pieces = []
+    for _, seg_sample, seg_n in segments:
+        inside = keep & (first_sample >= seg_sample) & (first_sample < seg_sample + seg_n)
+        if not inside.any():
+            continue
+        starts_in = first_sample[inside]
+        start, stop = int(starts_in[0]), int(starts_in[-1]) + spe
+        pad_before = min(pad, start - seg_sample) // down * down
+        pad_after = min(pad, seg_sample + seg_n - stop)
+        signal = _read_span(raw, picked, start - pad_before, stop + pad_after, psg_path)
+        if (up, down) != (1, 1):
+            from scipy.signal import resample_poly  # imported here: scipy.signal loads slowly
 
-        signal = resample_poly(signal, up, down, axis=-1)
-        pad_before = pad_before * up // down
-        spe = _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
-    span = signal[:, pad_before : pad_before + (last - first) * spe].astype(np.float32)
-    X = span.reshape(len(picked), last - first, spe).transpose(1, 0, 2)[epochs - first]
+            signal = resample_poly(signal, up, down, axis=-1)
+            pad_before = pad_before * up // down
+        offsets = (starts_in - start) // spe * spe_out + pad_before
+        index = offsets[:, None] + np.arange(spe_out)
+        pieces.append(signal.astype(np.float32, copy=False)[:, index].transpose(1, 0, 2))
+    X = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     check_finite(X, what=f"The signal of {psg_path.name}")
+    epochs = grid[keep]
+    onsets = np.empty(epochs.size)
+    sample = first_sample[keep]
+    for seg_time, seg_sample, seg_n in segments:
+        inside = (sample >= seg_sample) & (sample < seg_sample + seg_n)
+        onsets[inside] = seg_time + (sample[inside] - seg_sample) / sfreq
 
     rid = psg_path.stem if recording_id is None else recording_id
     y = None if stages is None else stages[keep].astype(str)
@@ -379,7 +480,7 @@ def read_edf(
         ch_names=tuple(picked),
         ch_types=tuple(picked.values()),
         epoch_length=epoch_length,
-        onsets=(s0 + epochs * spe_in) / sfreq,
+        onsets=onsets,
         info={
             "source": "edf",
             "psg_file": str(psg_path),
