@@ -300,8 +300,10 @@ def read_edf(
         Scoring as annotations in any file :func:`mne.read_annotations` reads (EDF+ such as
         Sleep-EDF's ``*-Hypnogram.edf``, MNE ``.txt``/``.csv``/``.fif``). Each annotation
         covers a whole number of epochs; later annotations win where two overlap. Onsets
-        are aligned to the PSG through the files' start times when both have one, else
-        taken as seconds from the PSG start. None gives unlabelled epochs (``y`` None).
+        are aligned to the PSG through the files' start times when both have one (for an
+        EDF/EDF+ hypnogram, the start date and time of its header; an EDF+ header saying
+        ``Startdate X`` has none), else taken as seconds from the PSG start. A hypnogram
+        that does not overlap the recording is refused. None gives unlabelled epochs.
     channels : dict, list of str or None
         ``{name: type}`` with types ``"eeg"``, ``"emg"``, ``"eog"``; or a list of names
         whose types are guessed (``"EMG"`` in the name -> emg, ``"EOG"`` -> eog, else eeg);
@@ -332,7 +334,8 @@ def read_edf(
     Returns
     -------
     EpochData
-        ``X`` in volts (float32), ``onsets`` in seconds from the PSG start, and ``info``
+        ``X`` in volts (float32), ``onsets`` in seconds from the PSG's header start time
+        (true times, also across the gaps of an EDF+D file), and ``info``
         with the file names, ``orig_sfreq``, the ``channels`` mapping and counts.
 
     Raises
@@ -344,6 +347,11 @@ def read_edf(
 
     Notes
     -----
+    A discontinuous EDF+ file (``EDF+D``) is read with its gaps: the onset of each data
+    record comes from its time-keeping annotation, epochs lie on one grid of true times
+    and never straddle a gap (partial epochs at the edges of a gap are left out), and
+    ``onsets`` are true times. MNE itself reads such files as if the records were contiguous.
+
     When an EDF holds channels at different rates, MNE upsamples the slower ones to the
     fastest picked rate on reading; Sleep-EDF's ``EMG submental`` (a 1 Hz envelope) thus
     arrives at 100 Hz. Only the span of the kept epochs (plus a 60-s margin that absorbs
