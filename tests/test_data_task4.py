@@ -117,7 +117,8 @@ def test_missing_file(folder, name):
 
 def test_ids_that_disagree(folder):
     edit(folder / "train_eeg2.csv", lambda f: f.assign(Id=f["Id"].where(f["Id"] != 3, 99)))
-    with pytest.raises(ValueError, match=r"Ids of train_eeg2.csv disagree .* row 3 \(99 vs 3\)"):
+    with pytest.raises(ValueError, match=r"Ids of train_eeg2.csv disagree .*lacks Id\(s\) "
+                                         r"\[3\] and holds Id\(s\) \[99\]"):
         load_task4_csv(folder)
 
 
@@ -125,7 +126,8 @@ def test_string_ids_that_disagree(folder):
     for name in ("train_eeg1.csv", "train_eeg2.csv", "train_emg.csv", "train_labels.csv"):
         edit(folder / name, lambda f: f.assign(Id="e" + f["Id"].astype(str)))
     edit(folder / "train_emg.csv", lambda f: f.assign(Id=f["Id"].where(f.index != 1, "zz")))
-    with pytest.raises(ValueError, match=r"train_emg.csv disagree .* row 1 \('zz' vs 'e1'\)"):
+    with pytest.raises(ValueError, match=r"train_emg.csv disagree .*lacks Id\(s\) "
+                                         r"\['e1'\] and holds Id\(s\) \['zz'\]"):
         load_task4_csv(folder)
 
 

@@ -3,8 +3,10 @@
 A data set ``<subset>`` consists of ``<subset>_<channel>.csv`` files (``train_eeg1.csv``,
 ``train_eeg2.csv``, ``train_emg.csv``) with a header row, an ``Id`` column and one column per
 sample (512 for 4-s epochs at 128 Hz), and for the training subset ``train_labels.csv`` with
-columns ``Id,y`` where ``y`` is 1 = WAKE, 2 = NREM, 3 = REM. Rows are epochs in time order;
-the recordings (animals) follow one another in blocks of a fixed number of epochs.
+columns ``Id,y`` where ``y`` is 1 = WAKE, 2 = NREM, 3 = REM. The ``Id`` of a row numbers the
+epoch: epochs are put in Id order (numerically), whatever the order of the rows, and every
+file of a subset must hold the same Ids, each once. The recordings (animals) follow one
+another in blocks of a fixed number of epochs.
 """
 
 from __future__ import annotations
@@ -128,19 +130,78 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _check_same_ids(reference: np.ndarray, ref_name: str, ids: np.ndarray, name: str) -> None:
-    if len(ids) != len(reference):
+def _shown(values, limit: int = 5) -> str:
+    values = [_plain(v) for v in values]
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{values[:limit]}{more}"
+
+
+def _id_keys(ids: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
+    """The Ids of one file as keys: integers when every Id is one (numeric text too), else text.
+
+    Raises ``ValueError`` naming duplicate Ids.
+    """
+    import pandas as pd
+
+    series = pd.Series(ids)
+    numeric = pd.to_numeric(series, errors="coerce")
+    is_numeric = bool(numeric.notna().all()) and bool(
+        (numeric == np.round(numeric)).all()
+    )
+    keys = numeric.to_numpy(dtype=np.int64) if is_numeric else series.astype(str).to_numpy()
+    duplicated = pd.Series(keys).duplicated()
+    if duplicated.any():
+        repeated = pd.unique(keys[duplicated.to_numpy()])
         raise ValueError(
-            f"{name} has {len(ids)} rows but {ref_name} has {len(reference)}: the files of "
+            f"{path.name} holds duplicate Id(s) {_shown(repeated)}: each epoch must appear "
+            "once."
+        )
+    return keys, is_numeric
+
+
+def _reference_order(keys: np.ndarray, is_numeric: bool, path: Path) -> np.ndarray:
+    """The epoch order: integer Ids sorted numerically (no gap allowed), else file order."""
+    if not is_numeric:
+        return keys
+    ordered = np.sort(keys)
+    gaps = np.flatnonzero(np.diff(ordered) != 1)
+    if gaps.size:
+        missing = [v for g in gaps[:5] for v in range(ordered[g] + 1, ordered[g + 1])][:5]
+        raise ValueError(
+            f"The Ids of {path.name} skip {_shown(missing)}: the Ids must be consecutive "
+            "integers (missing epochs would shift every later epoch of its recording, since "
+            "recordings are consecutive blocks of recording_length epochs)."
+        )
+    return ordered
+
+
+def _rows_in_order(
+    order: np.ndarray, ref_name: str, keys: np.ndarray, name: str
+) -> np.ndarray | None:
+    """Row of ``keys`` holding each Id of ``order``; None when they are already in order.
+
+    Raises ``ValueError`` when the file does not hold exactly the Ids of the reference.
+    """
+    import pandas as pd
+
+    if len(keys) != len(order):
+        raise ValueError(
+            f"{name} has {len(keys)} rows but {ref_name} has {len(order)}: the files of "
             "one subset must hold the same epochs."
         )
-    same = reference == ids
-    if not np.all(same):
-        row = int(np.flatnonzero(~np.asarray(same, dtype=bool))[0])
+    if keys.dtype == order.dtype and np.array_equal(keys, order):
+        return None
+    index = pd.Index(keys)
+    rows = index.get_indexer(order) if keys.dtype == order.dtype else np.full(len(order), -1)
+    if (rows < 0).any():
+        reference = pd.Index(order)
+        lacking = reference.difference(index, sort=False) if keys.dtype == order.dtype else order
+        extra = index.difference(reference, sort=False) if keys.dtype == order.dtype else keys
         raise ValueError(
-            f"The Ids of {name} disagree with those of {ref_name}: first difference at row "
-            f"{row} ({_plain(ids[row])!r} vs {_plain(reference[row])!r})."
+            f"The Ids of {name} disagree with those of {ref_name}: {name} lacks Id(s) "
+            f"{_shown(lacking)} and holds Id(s) {_shown(extra)} that {ref_name} lacks."
         )
+    return rows
 
 
 def _recording_groups(n_epochs: int, recording_length: int | None) -> np.ndarray:
@@ -182,7 +243,9 @@ def load_task4_csv(
     ----------
     directory : path-like
         Folder holding ``<subset>_<channel>.csv`` for every channel in ``ch_names`` and, for
-        ``subset="train"``, ``train_labels.csv``.
+        ``subset="train"``, ``train_labels.csv``. Rows are matched across files by ``Id``
+        and put in Id order: integer Ids (also written as text) sort numerically and must
+        be consecutive; other Ids keep the order of the first channel file.
     subset : {"train", "test"}
         Which files to read. The test files carry no labels (``y`` is None).
     recording_length : int or None
@@ -214,7 +277,8 @@ def load_task4_csv(
     ------
     ValueError
         Naming the file: a missing file, a wrong number of sample columns, files whose row
-        counts or ``Id`` columns disagree, NaN or non-numeric samples, unknown labels.
+        counts or ``Id`` sets disagree (naming the Ids), duplicate Ids, gaps in integer
+        Ids, NaN or non-numeric samples, unknown labels.
 
     Examples
     --------
@@ -270,22 +334,29 @@ def load_task4_csv(
         if not path.is_file():
             raise ValueError(f"Missing file {path}: the {subset!r} subset needs it.")
 
-    ref_ids: np.ndarray | None = None
+    order: np.ndarray | None = None  # the Ids in epoch order
     X: np.ndarray | None = None
+    reordered = False
     for index, path in enumerate(signal_files):
         ids, values = _read_signal_csv(path, n_samples, engine)
-        if ref_ids is None:
-            ref_ids = ids
+        keys, is_numeric = _id_keys(ids, path)
+        if order is None:
+            order = _reference_order(keys, is_numeric, path)
             X = np.empty((values.shape[0], len(ch_names), n_samples), dtype=np.float32)
-        else:
-            _check_same_ids(ref_ids, signal_files[0].name, ids, path.name)
+        rows = _rows_in_order(order, signal_files[0].name, keys, path.name)
         check_finite(values, what=str(path))
-        X[:, index, :] = values
+        X[:, index, :] = values if rows is None else values[rows]
+        reordered |= rows is not None
         del values
     y = None
     if label_file is not None:
         label_ids, y = _read_labels(label_file)
-        _check_same_ids(ref_ids, signal_files[0].name, label_ids, label_file.name)
+        keys, _ = _id_keys(label_ids, label_file)
+        rows = _rows_in_order(order, signal_files[0].name, keys, label_file.name)
+        y = y if rows is None else y[rows]
+        reordered |= rows is not None
+    if reordered:
+        logger.info("Rows of %s put in Id order.", directory)
 
     n_epochs = X.shape[0]
     groups = _recording_groups(n_epochs, recording_length)
