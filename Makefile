@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
+# The project's folder of real recordings, when present: the demo and the benchmarks read
+# Sleep-EDF from it (otherwise the package looks in MNE's data folder).
+ifneq ($(wildcard ../shared/data),)
+export SLEEPSTAGE_DATA_DIR ?= $(abspath ../shared/data)
+endif
 
 .PHONY: demo test lint benchmarks clean
 

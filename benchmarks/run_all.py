@@ -1,7 +1,7 @@
 """Run every benchmark script in ``benchmarks/`` in sequence (``make benchmarks``).
 
-Each script runs in its own process from the project root, so that the default data
-folder (``../shared/data``) resolves as in the tests; scripts that only write
+Each script runs in its own process from the project root, with ``SLEEPSTAGE_DATA_DIR``
+defaulting to the tests' data folder (``../shared/data``) when it exists; scripts that only write
 ``docs/benchmarks.md`` when asked (a ``--write`` option) are asked to. A failing script
 does not stop the others; the exit code is 1 if any failed.
 
@@ -29,6 +29,15 @@ def scripts() -> list[Path]:
     """Benchmark scripts: every ``benchmarks/*.py`` except helpers (``_*.py``) and this one."""
     return sorted(path for path in HERE.glob("*.py")
                   if not path.name.startswith("_") and path.name != Path(__file__).name)
+
+
+def environment() -> dict[str, str]:
+    """The scripts' environment: ``SLEEPSTAGE_DATA_DIR`` set as in the tests if unset."""
+    env = dict(os.environ)
+    shared = ROOT.parent / "shared" / "data"
+    if "SLEEPSTAGE_DATA_DIR" not in env and shared.is_dir():
+        env["SLEEPSTAGE_DATA_DIR"] = str(shared)
+    return env
 
 
 def command(path: Path) -> list[str]:
@@ -68,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         print(f"\n=== {' '.join(cmd[1:])} (load average {load:.1f}) ===", flush=True)
         start = time.perf_counter()
-        code = subprocess.call(cmd, cwd=ROOT)
+        code = subprocess.call(cmd, cwd=ROOT, env=environment())
         results.append((path.name, code, time.perf_counter() - start))
         print(f"=== {path.name}: exit {code} after {results[-1][2]:.0f} s ===", flush=True)
 

@@ -47,7 +47,7 @@ def run_demo(
        leave-one-animal-out.
     2. Sleep-EDF SC4001 (30-s epochs, EEG Fpz-Cz + Pz-Oz + EMG, sleep period +/- 30 min),
        5 contiguous time blocks — only when the files are found in ``data_dir``
-       (default ``$SLEEPSTAGE_DATA_DIR`` or ``../shared/data``) or MNE's data folder.
+       (default ``$SLEEPSTAGE_DATA_DIR``, else MNE's data folder; nothing is downloaded).
 
     Parameters
     ----------
@@ -90,7 +90,8 @@ def run_demo(
         rows.append(_row("Sleep-EDF SC4001", night, report, time.perf_counter() - start))
         echo(str(report))
     else:
-        echo(f"\nSleep-EDF SC4001 not found at {psg}; set SLEEPSTAGE_DATA_DIR to include it.")
+        echo(f"\nSleep-EDF SC4001 not found at {psg}; give --data-dir or set "
+             "SLEEPSTAGE_DATA_DIR to the folder holding physionet-sleep-data/ to include it.")
 
     table = pd.DataFrame(rows)
     echo("\nSummary (means over folds):")

@@ -24,7 +24,7 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="folder holding physionet-sleep-data/ "
-                             "(default: $SLEEPSTAGE_DATA_DIR or ../shared/data)")
+                             "(default: $SLEEPSTAGE_DATA_DIR, else MNE's data folder)")
     parser.add_argument("-o", "--out", metavar="FILE",
                         help="also write the summary table as CSV")
     parser.set_defaults(run=run)

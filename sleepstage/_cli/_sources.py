@@ -47,8 +47,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sleep-edf-recording", default="1", metavar="NIGHTS",
                        help="Sleep-EDF nights per subject, e.g. 1,2 (default: 1)")
     group.add_argument("--data-dir", metavar="DIR",
-                       help="folder holding physionet-sleep-data/ "
-                            "(default: $SLEEPSTAGE_DATA_DIR or ../shared/data)")
+                       help="folder holding physionet-sleep-data/ (default: "
+                            "$SLEEPSTAGE_DATA_DIR, else MNE's data folder: "
+                            "PHYSIONET_SLEEP_PATH, MNE_DATA or ~/mne_data)")
     group.add_argument("--channel", action="append", metavar="NAME[=TYPE]",
                        help="channel to use and its type (eeg, emg, eog), e.g. "
                             "'EEG Fpz-Cz=eeg' (repeatable; default: all EEG/EMG/EOG channels, "

@@ -2,7 +2,7 @@
 
 from ._edf import read_edf
 from ._epochs import CH_TYPES, EpochData
-from ._paths import DATA_DIR_ENV, get_data_dir
+from ._paths import DATA_DIR_ENV, get_data_dir, mne_data_dir
 from ._sleep_edf import load_sleep_edf
 from ._stages import (
     RK_TO_3CLASS,
@@ -31,6 +31,7 @@ __all__ = [
     "load_task4_csv",
     "make_synthetic",
     "map_labels",
+    "mne_data_dir",
     "read_edf",
     "write_task4_csv",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 from .._validation import check_option
 from ._edf import read_edf
 from ._epochs import EpochData
-from ._paths import get_data_dir
+from ._paths import DATA_DIR_ENV, get_data_dir
 from ._stages import RK_TO_3CLASS, RK_TO_5CLASS
 
 __all__ = ["SLEEP_EDF_CHANNELS", "load_sleep_edf"]
@@ -40,18 +40,20 @@ def _int_list(name: str, values: int | Iterable[int]) -> list[int]:
     return [int(value) for value in values]
 
 
-def _resolve_path(path: str | os.PathLike | None) -> str | None:
-    """The folder holding ``physionet-sleep-data/``; None lets MNE use its own location."""
-    if path is not None:
-        return str(path)
-    default = get_data_dir()
-    if (default / _SUBFOLDER).is_dir():
-        return str(default)
-    logger.info(
-        "%s not found; using MNE's data location (PHYSIONET_SLEEP_PATH or ~/mne_data).",
-        default / _SUBFOLDER,
+def _resolve_path(path: str | os.PathLike | None) -> Path:
+    """The folder holding (or to receive) ``physionet-sleep-data/``."""
+    return get_data_dir() if path is None else Path(path).expanduser()
+
+
+def _where(root: Path, given: bool) -> str:
+    """How ``root`` was chosen, and how to choose another, for error messages."""
+    how = "the path given" if given else (
+        f"${DATA_DIR_ENV}" if os.environ.get(DATA_DIR_ENV) else "MNE's data folder"
     )
-    return None
+    return (
+        f"{root / _SUBFOLDER} ({how}). Point to the folder holding {_SUBFOLDER}/ with "
+        f"path= (--data-dir on the command line) or the {DATA_DIR_ENV} environment variable"
+    )
 
 
 def load_sleep_edf(
@@ -79,9 +81,9 @@ def load_sleep_edf(
         Night numbers, 1 and/or 2.
     path : path-like, optional
         Folder holding (or to receive) ``physionet-sleep-data/``. None uses
-        :func:`get_data_dir` (``$SLEEPSTAGE_DATA_DIR``, default ``../shared/data``) when it
-        holds that subfolder, else MNE's own location (``PHYSIONET_SLEEP_PATH`` or
-        ``~/mne_data``). Files already present are used without any download.
+        :func:`get_data_dir`: ``$SLEEPSTAGE_DATA_DIR`` when set, else MNE's own location
+        (``PHYSIONET_SLEEP_PATH``, ``MNE_DATA`` or ``~/mne_data``). Files already present
+        are used without any download.
     channels : dict or list of str, optional
         As in :func:`read_edf`; None means ``EEG Fpz-Cz`` and ``EEG Pz-Oz`` (eeg) and
         ``EMG submental`` (emg). The EMG channel is a 1 Hz amplitude envelope in the files;
@@ -108,8 +110,9 @@ def load_sleep_edf(
     Raises
     ------
     ValueError
-        Bad parameters, no matching night, files that are missing and cannot be downloaded,
-        or any error of :func:`read_edf`.
+        Bad parameters, no matching night, files that are missing and cannot be downloaded
+        (naming the folder searched and how to point to another), or any error of
+        :func:`read_edf`.
 
     Examples
     --------
@@ -125,17 +128,18 @@ def load_sleep_edf(
     n_classes = check_option("n_classes", n_classes, tuple(_MAPPINGS))
     check_option("on_missing", on_missing, ("warn", "raise", "ignore"))
     root = _resolve_path(path)
+    logger.info("Looking for Sleep-EDF files in %s (missing ones are downloaded).",
+                root / _SUBFOLDER)
     try:
         pairs = fetch_data(
-            subjects=subjects, recording=recordings, path=root, on_missing=on_missing
+            subjects=subjects, recording=recordings, path=str(root), on_missing=on_missing
         )
     except ValueError:
         raise
     except Exception as exc:  # network or file-system errors of the download
-        where = root if root is not None else "MNE's data folder"
         raise ValueError(
             f"Sleep-EDF files for subjects {subjects}, recordings {recordings} are not in "
-            f"{where} and could not be downloaded: {exc}"
+            f"{_where(root, path is not None)}. They could not be downloaded: {exc}"
         ) from exc
     if not pairs:
         raise ValueError(
