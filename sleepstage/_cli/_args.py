@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,8 @@ __all__ = [
     "safe_name",
     "split_list",
 ]
+
+logger = logging.getLogger("sleepstage.cli")
 
 #: Keyword arguments of ``make_pipeline`` that ``--set`` may give (the layout comes from data).
 FACTORY_KEYS = ("plain", "scaler", "context", "smoothing", "features", "random_state")
@@ -150,13 +153,29 @@ def parse_grid(
             grids.append({str(k): v if isinstance(v, list) else [v] for k, v in grid.items()})
     if assignments:
         command_line: dict[str, list] = {}
+        given: dict[str, str] = {}  # full parameter name -> the --grid text that set it
         for text in assignments:
             key, values = parse_assignment(text, "--grid")
-            command_line[key] = [parse_value(v) for v in split_list(values)]
-            if not command_line[key]:
+            full_key = resolve_param(estimator, key)
+            if full_key in given:
+                raise UsageError(
+                    f"--grid {given[full_key]!r} and --grid {text!r} both set {full_key!r}; "
+                    "give each parameter once, with all its values (--grid KEY=V1,V2)."
+                )
+            given[full_key] = text
+            command_line[full_key] = [parse_value(v) for v in split_list(values)]
+            if not command_line[full_key]:
                 raise UsageError(f"--grid {text!r} gives no values.")
         if grids:
-            grids = [{**grid, **command_line} for grid in grids]
+            merged = []
+            for grid in grids:
+                resolved_grid = _resolve_grid_keys(grid, estimator, "the grid file")
+                overridden = sorted(set(resolved_grid) & set(command_line))
+                if overridden:
+                    logger.warning("--grid replaces the values of %s given in the grid file.",
+                                   ", ".join(map(repr, overridden)))
+                merged.append({**resolved_grid, **command_line})
+            grids = merged
         else:
             grids = [command_line]
     if not grids:
@@ -165,13 +184,27 @@ def parse_grid(
     for grid in grids:
         if not grid:
             raise DataError("The parameter grid is empty.")
-        full = {}
         for key, values in grid.items():
             if not values:
                 raise DataError(f"The grid gives no values for {key!r}.")
-            full[resolve_param(estimator, key)] = list(values)
-        resolved.append(full)
+        resolved.append(_resolve_grid_keys(grid, estimator, "the grid file"))
     return resolved
+
+
+def _resolve_grid_keys(grid: Mapping[str, list], estimator, source: str) -> dict[str, list]:
+    """``grid`` with full parameter names; two keys naming one parameter are an error."""
+    full: dict[str, list] = {}
+    names: dict[str, str] = {}
+    for key, values in grid.items():
+        full_key = resolve_param(estimator, key)
+        if full_key in names:
+            raise UsageError(
+                f"{source} gives {names[full_key]!r} and {key!r}, which both name "
+                f"{full_key!r}; give each parameter once."
+            )
+        names[full_key] = key
+        full[full_key] = list(values)
+    return full
 
 
 def safe_name(value: Any) -> str:

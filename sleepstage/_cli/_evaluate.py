@@ -73,12 +73,15 @@ def run(args) -> int:
     from ..io import check_writable, load_model, write_json
     from ..pipelines import cross_validate_recordings
     from ._args import apply_settings, build_pipeline, silence_neural
+    from ._settings import check_settings
 
     check_cv(args.cv)
     out = Path(args.out)
     png = out.with_name(f"{out.stem}_confusion.png")
     check_writable([out, *([png] if args.plot else [])], force=args.force)
     model = load_model(args.model) if args.model else None
+    if model is None:
+        check_settings(args.pipeline, args.settings, args)
     data = load_data(args, need_labels=True, model=model, purpose="evaluate").data
     if model is not None:
         pipeline = clone(model.pipeline)

@@ -57,8 +57,10 @@ def run(args) -> int:
     from ..io import check_writable, save_model
     from ..parallel import fit_pipeline
     from ._args import build_pipeline
+    from ._settings import check_settings
 
     check_writable([args.out], force=args.force)
+    check_settings(args.pipeline, args.settings, args)
     data = load_data(args, need_labels=True, purpose="fit").data
     pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,
                                         quiet=args.quiet)

@@ -94,6 +94,7 @@ def run(args) -> int:
     from ..io import check_writable, save_model, write_json, write_table
     from ..parallel import grid_search
     from ._args import build_pipeline, parse_grid
+    from ._settings import check_settings
 
     check_cv(args.cv)
     n_jobs = resolve_n_jobs(args, 1)
@@ -101,6 +102,8 @@ def run(args) -> int:
     paths = {name: out_dir / name for name in
              ("cv_results.csv", "best_params.json", "best_model.joblib")}
     check_writable(paths.values(), force=args.force)
+    check_settings(args.pipeline, args.settings, args,
+                   grid=lambda pipeline: parse_grid(args.grid, args.grid_file, pipeline))
     data = load_data(args, need_labels=True, purpose="grid-search").data
     base, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,
                                     quiet=args.quiet)

@@ -57,7 +57,8 @@ def add_parallel_arguments(parser: argparse.ArgumentParser, *, tasks: str,
 def resolve_n_jobs(args: argparse.Namespace, local_default: int | None) -> int | None:
     """The ``n_jobs`` to give the library for this command.
 
-    ``--n-jobs`` if given, else ``local_default``. With ``--dask-scheduler`` it is always
+    ``--n-jobs`` if given (capped at the number of CPU cores, with a warning), else
+    ``local_default``. With ``--dask-scheduler`` it is always
     -1: joblib's Dask backend runs as many tasks at once as the cluster has worker threads
     whatever ``n_jobs`` says, and -1 tells the library that the tasks run in parallel (so
     that nested LightGBM / feature threads are set to 1 on the workers).
@@ -71,6 +72,16 @@ def resolve_n_jobs(args: argparse.Namespace, local_default: int | None) -> int |
             logger.warning("--n-jobs %d is ignored with --dask-scheduler: the cluster's "
                            "worker threads set how many tasks run at once.", n_jobs)
         return -1
+    if n_jobs is not None and n_jobs > 1:
+        from joblib import cpu_count
+
+        cores = cpu_count()
+        if n_jobs > cores:
+            # more workers than cores only adds threads and memory: 100 000 of them exhaust
+            # the process's threads before any work is done
+            logger.warning("--n-jobs %d is more than the %d CPU core(s) of this machine; "
+                           "using %d.", n_jobs, cores, cores)
+            n_jobs = cores
     return local_default if n_jobs is None else n_jobs
 
 
