@@ -44,7 +44,8 @@ examples:
   sleepstage importances mice.joblib --synthetic 1 --seed 7 --hours 6
   sleepstage features --edf night.edf --channel 'EEG Fpz-Cz=eeg' -o features.parquet
 
-Model files are pickles: load them only from sources you trust.
+Model files are checked before their pipeline is read; the neural models' files hold a
+pickle, which runs code when loaded (--trust-pickle): only load files you made or trust.
 Run 'sleepstage COMMAND --help' for the options and an example of each command."""
 
 

@@ -191,11 +191,12 @@ def test_quiet_silences_skorch_epoch_table(capsys, tmp_path):
     for text in ("train_loss", "valid_loss", "epoch ", "Restoring best model"):
         assert text not in out and text not in err
     assert out.startswith("Fitted cnn on 90 epochs")
-    model = load_model(tmp_path / "quiet.joblib")
+    model = load_model(tmp_path / "quiet.joblib", trust_pickle=True)  # neural: a pickle
     assert model.pipeline.get_params()["classifier__estimator__verbose"] == 0
     # a model file refitted under --quiet (evaluate --model) is silenced too
     status, out, err = run_main(capsys, "evaluate", "--model", tmp_path / "loud.joblib",
-                                "--synthetic", "2", "--hours", "0.05", "--quiet",
+                                "--trust-pickle", "--synthetic", "2", "--hours", "0.05",
+                                "--quiet",
                                 "-o", tmp_path / "e.json")
     assert status == 0, err
     assert "train_loss" not in out and "train_loss" not in err

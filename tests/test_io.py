@@ -8,10 +8,12 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _model_files import doctored
 from lightgbm import LGBMClassifier
 from sklearn.pipeline import Pipeline
 
 import sleepstage.io as ssio
+from sleepstage import _model_file
 from sleepstage.data import EpochData
 from sleepstage.features import EpochTransformer
 from sleepstage.io import (
@@ -162,8 +164,9 @@ def test_describe_training_data():
 
 def test_save_load_round_trip(tmp_path, data, fitted):
     path = save_model(fitted, tmp_path / "m.joblib", data=data, metadata={"note": "unit test"})
-    model = load_model(path)
+    model = load_model(path, trust_pickle=True)  # a test-module estimator: pickled
     assert isinstance(model, ModelFile)
+    assert model.serializer == "pickle"
     np.testing.assert_array_equal(model.pipeline.predict(data.X), fitted.predict(data.X))
     np.testing.assert_array_equal(model.pipeline.predict_proba(data.X),
                                   fitted.predict_proba(data.X))
@@ -188,7 +191,7 @@ def test_save_load_round_trip(tmp_path, data, fitted):
 
 
 def test_layout_read_from_fitted_extractor(tmp_path, fitted):
-    model = load_model(save_model(fitted, tmp_path / "m.joblib"))
+    model = load_model(save_model(fitted, tmp_path / "m.joblib"), trust_pickle=True)
     assert model.sfreq == 32.0
     assert model.epoch_length == 4.0
     assert model.ch_names == ["eeg1", "eeg2", "emg"]
@@ -206,37 +209,38 @@ def test_save_model_does_not_overwrite(tmp_path, fitted):
 
 def test_load_model_rejects_foreign_files(tmp_path):
     joblib.dump({"pipeline": None}, tmp_path / "other.joblib")
-    with pytest.raises(ValueError, match=r"not a sleepstage model file.*trust"):
-        load_model(tmp_path / "other.joblib")
+    with pytest.raises(ValueError, match=r"not a sleepstage model file.*Nothing in it was "):
+        load_model(tmp_path / "other.joblib", trust_pickle=True)
     (tmp_path / "text.joblib").write_text("epoch,stage\n0,WAKE\n")
-    with pytest.raises(ValueError, match=r"not a readable sleepstage model file.*trust"):
+    with pytest.raises(ValueError, match=r"not a sleepstage model file: it is not a model "
+                                         r"container"):
         load_model(tmp_path / "text.joblib")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "missing.joblib")
 
 
-def test_load_model_checks_format_version(tmp_path):
-    payload = {"format": ssio.MODEL_FORMAT, "format_version": ssio.MODEL_FORMAT_VERSION + 1,
-               "pipeline": None, "metadata": {"sleepstage_version": ssio.__version__}}
-    joblib.dump(payload, tmp_path / "future.joblib")
-    with pytest.raises(ValueError, match=r"format version 2.*Upgrade sleepstage"):
-        load_model(tmp_path / "future.joblib")
+def test_load_model_checks_format_version(tmp_path, fitted):
+    save_model(fitted, tmp_path / "m.joblib")
+    doctored(tmp_path / "m.joblib", tmp_path / "future.joblib",
+             format_version=ssio.MODEL_FORMAT_VERSION + 1)
+    with pytest.raises(ValueError, match=r"format version 3.*Upgrade sleepstage"):
+        load_model(tmp_path / "future.joblib", trust_pickle=True)
 
 
 def test_load_model_checks_package_version(tmp_path, fitted, monkeypatch):
-    major, minor = (int(v) for v in ssio.__version__.split(".")[:2])
-    monkeypatch.setattr(ssio, "__version__", f"{major + 1}.0.0")
+    major, minor = (int(v) for v in _model_file.__version__.split(".")[:2])
+    monkeypatch.setattr(_model_file, "__version__", f"{major + 1}.0.0")
     save_model(fitted, tmp_path / "major.joblib")
-    monkeypatch.setattr(ssio, "__version__", f"{major}.{minor + 1}.0")
+    monkeypatch.setattr(_model_file, "__version__", f"{major}.{minor + 1}.0")
     save_model(fitted, tmp_path / "minor.joblib")
     monkeypatch.undo()
-    with pytest.raises(ValueError, match=r"different major version.*trust"):
-        load_model(tmp_path / "major.joblib")
-    with pytest.warns(UserWarning, match=r"newer sleepstage.*trust"):
-        model = load_model(tmp_path / "minor.joblib")
+    with pytest.raises(ValueError, match=r"different major version.*Nothing in it was loaded"):
+        load_model(tmp_path / "major.joblib", trust_pickle=True)
+    with pytest.warns(UserWarning, match=r"newer sleepstage"):
+        model = load_model(tmp_path / "minor.joblib", trust_pickle=True)
     assert model.pipeline is not None
 
 
 def test_trust_notice_is_documented():
     assert "trust" in TRUST_NOTICE
-    assert "pickles" in load_model.__doc__ and "trust" in load_model.__doc__
+    assert "pickle" in load_model.__doc__ and "trust" in load_model.__doc__

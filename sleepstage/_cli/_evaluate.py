@@ -9,6 +9,7 @@ from .._version import __version__
 from ._args import add_subcommand
 from ._fit import add_pipeline_arguments
 from ._parallel import add_parallel_arguments, resolve_n_jobs
+from ._predict import add_trust_argument
 from ._sources import describe_sources, load_data
 
 
@@ -57,6 +58,7 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--model", metavar="FILE",
                         help="evaluate the configuration of this model file (refitted in "
                              "every fold) instead of --pipeline")
+    add_trust_argument(parser)
     add_cv_arguments(parser)
     add_parallel_arguments(parser, tasks="folds", default="1")
     parser.add_argument("-o", "--out", default="evaluation.json", metavar="FILE",
@@ -79,7 +81,7 @@ def run(args) -> int:
     out = Path(args.out)
     png = out.with_name(f"{out.stem}_confusion.png")
     check_writable([out, *([png] if args.plot else [])], force=args.force)
-    model = load_model(args.model) if args.model else None
+    model = load_model(args.model, trust_pickle=args.trust_pickle) if args.model else None
     if model is None:
         check_settings(args.pipeline, args.settings, args)
     data = load_data(args, need_labels=True, model=model, purpose="evaluate").data

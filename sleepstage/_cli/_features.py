@@ -30,7 +30,8 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--context", action="store_true",
                         help="add per-recording scaling and temporal-context features")
     parser.add_argument("-o", "--out", default="features.csv", metavar="FILE",
-                        help="output; .parquet/.pq writes Parquet (default: features.csv)")
+                        help="output: .csv, or .parquet/.pq for Parquet; other suffixes are "
+                             "refused (default: features.csv)")
     add_parallel_arguments(parser, tasks="recordings (one recording: threads on its "
                                          "batches of epochs)", default="-1, every core")
     parser.set_defaults(run=run)
@@ -70,8 +71,12 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
 
 
 def run(args) -> int:
-    from ..io import check_writable, write_table
+    from ..io import check_writable, table_format, write_table
 
+    try:
+        table_format(args.out)  # refuse e.g. .xlsx before any work, instead of CSV inside
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     check_writable([args.out], force=args.force)
     settings = {}
     for text in args.settings or []:

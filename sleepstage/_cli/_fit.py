@@ -33,7 +33,8 @@ def add_parser(subparsers, parents) -> None:
         subparsers, "fit", parents,
         help="train a stager and save it as a model file",
         description="Train a staging pipeline on scored recordings and write a model file "
-                    "(joblib) carrying its metadata: versions, sampling rate, channels, "
+                    "(a zip archive whose metadata.json is checked before the pipeline is "
+                    "loaded) carrying its metadata: versions, sampling rate, channels, "
                     "epoch length, classes, feature names, training-data summary, parameters.",
         examples=(
             "sleepstage fit --synthetic 3 --hours 24 -o mice.joblib",
@@ -69,6 +70,8 @@ def run(args) -> int:
     with local_threads(args):
         fit_pipeline(pipeline, data, n_jobs=n_jobs)
     seconds = time.perf_counter() - start
+    # save_model refuses an incomplete or unfitted pipeline before it writes anything, so a
+    # failed fit never leaves a model file behind.
     save_model(pipeline, args.out, data=data, force=args.force, metadata={
         "pipeline_name": args.pipeline,
         "settings": settings,

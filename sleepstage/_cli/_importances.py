@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._args import DataError, UsageError, add_subcommand
+from ._predict import add_trust_argument
 from ._sources import has_source, load_data
 
 _KINDS = ("gain", "split", "permutation")
@@ -36,6 +37,7 @@ def add_parser(subparsers, parents) -> None:
                         help="features shown in the table and chart (default: 20)")
     parser.add_argument("-o", "--out-dir", default="importances", metavar="DIR",
                         help="output folder (default: importances)")
+    add_trust_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -82,7 +84,7 @@ def run(args) -> int:
         "importances.csv", "importances_by_channel.csv", "importances_by_family.csv",
         "importances.png")}
     check_writable(paths.values(), force=args.force)
-    model = load_model(args.model)
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
     steps = getattr(model.pipeline, "steps", [])
     if len(steps) < 2:
         raise DataError(f"{args.model} holds a model without a feature step (e.g. a neural "

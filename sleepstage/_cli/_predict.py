@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._args import add_subcommand, safe_name
+from ._args import DataError, add_subcommand, safe_name
 from ._sources import load_data
 
 #: Preferred column order of the stage probabilities.
@@ -45,6 +42,7 @@ def add_parser(subparsers, parents) -> None:
                         help="also write <id>_hypnogram.edf (EDF+ annotations)")
     parser.add_argument("--plot", action="store_true",
                         help="also write <id>_hypnogram.png")
+    add_trust_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -116,28 +114,67 @@ def _warn_about_inputs(data, classes, flags) -> None:
         )
 
 
+def output_paths(recordings, out_dir: Path, *, annotations: bool = False,
+                 plot: bool = False) -> dict:
+    """The files ``predict`` writes for each recording, in ``out_dir``.
+
+    Raises
+    ------
+    DataError
+        If two recordings would share a file name (ids that differ only in characters that
+        file names drop, or in case), naming both and the file.
+    """
+    suffixes = [".csv", *([".edf"] if annotations else []), *([".png"] if plot else [])]
+    outputs, owners = {}, {}
+    for rec in recordings:
+        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
+        key = stem.name.lower()
+        if key in owners:
+            raise DataError(
+                f"Recordings {owners[key]!r} and {rec!r} would both be written to "
+                f"{stem.with_suffix('.csv')}: file names keep only letters, digits, '.', '_' "
+                "and '-' (and some file systems ignore case). Give the recordings distinct "
+                "names."
+            )
+        owners[key] = rec
+        outputs[rec] = [stem.with_suffix(s) for s in suffixes]
+    return outputs
+
+
+def add_trust_argument(parser) -> None:
+    """``--trust-pickle``, for every subcommand that loads a model file."""
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="load a model file that stores its pipeline as a pickle (the "
+                             "neural models do): this runs code from the file, so use it "
+                             "only for files you made or trust")
+
+
 def run(args) -> int:
     from sklearn.metrics import balanced_accuracy_score
 
     from .. import plot
     from ..artefacts import detect_artefacts
-    from ..io import check_writable, load_model, write_edf_annotations, write_table
+    from ..io import (
+        atomic_outputs,
+        check_folder,
+        check_writable,
+        load_model,
+        write_edf_annotations,
+        write_table,
+    )
     from ..pipelines import predict_with_groups
 
-    model = load_model(args.model)
+    out_dir = Path(args.out_dir)
+    check_folder(out_dir)  # before the model and the data are read
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
     loaded = load_data(args, need_labels=False, model=model, purpose="predict")
     data = loaded.data
-    out_dir = Path(args.out_dir)
     recordings = list(data.recordings)
-    outputs = []
-    for rec in recordings:
-        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
-        outputs.append(stem.with_suffix(".csv"))
-        if args.annotations:
-            outputs.append(stem.with_suffix(".edf"))
-        if args.plot:
-            outputs.append(stem.with_suffix(".png"))
-    check_writable(outputs, force=args.force)
+    # File names follow the recording ids, known once the sources are read: every output is
+    # checked here, before any computation.
+    outputs = output_paths(recordings, out_dir, annotations=args.annotations, plot=args.plot)
+    every = [path for paths in outputs.values() for path in paths]
+    check_writable(every, force=args.force)
 
     pipeline = model.pipeline
     proba = np.asarray(predict_with_groups(pipeline, data.X, data.groups,
@@ -147,52 +184,40 @@ def run(args) -> int:
     flags = detect_artefacts(data.X, data.groups, **data.layout())
     _warn_about_inputs(data, classes, flags)
     groups = np.asarray(data.groups)
-    # Every output is written into a staging folder first and moved into place only once
-    # all of them exist, so a failure midway leaves no output behind.
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
-    try:
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".sleepstage-predict-") as tmp:
-            staging = Path(tmp)
-            for rec in recordings:
-                mask = groups == rec
-                n = int(mask.sum())
-                onsets = (data.onsets[mask] if data.onsets is not None
-                          else np.arange(n) * data.epoch_length)
-                scored = None if data.y is None else np.asarray(data.y)[mask]
-                table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored,
-                                        flags[mask])
-                stem = staging / f"{_file_stem(rec)}_hypnogram"
-                write_table(table, stem.with_suffix(".csv"))
-                written = [stem.with_suffix(".csv").name]
-                if args.annotations:
+    # All outputs or none: each is written to a temporary file next to it and moved into
+    # place once every one exists; a failure removes only what this run wrote.
+    with atomic_outputs(every, force=args.force) as temps:
+        temp = dict(zip(every, temps, strict=True))
+        for rec in recordings:
+            mask = groups == rec
+            n = int(mask.sum())
+            onsets = (data.onsets[mask] if data.onsets is not None
+                      else np.arange(n) * data.epoch_length)
+            scored = None if data.y is None else np.asarray(data.y)[mask]
+            table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored,
+                                    flags[mask])
+            csv, *others = outputs[rec]
+            write_table(table, temp[csv], force=True)
+            for path in others:
+                if path.suffix == ".edf":
                     starts, durations, stages = _bouts(pred[mask], onsets, data.epoch_length)
                     texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
-                    write_edf_annotations(stem.with_suffix(".edf"), starts, durations, texts,
-                                          start=loaded.starts.get(rec))
-                    written.append(stem.with_suffix(".edf").name)
-                if args.plot:
+                    write_edf_annotations(temp[path], starts, durations, texts,
+                                          start=loaded.starts.get(rec), force=True)
+                else:
                     plot.hypnogram(scored, pred[mask], proba[mask], classes=classes,
                                    epoch_length=data.epoch_length, title=str(rec),
-                                   path=stem.with_suffix(".png"))
-                    written.append(stem.with_suffix(".png").name)
-                line = f"{rec}: {n} epochs -> {', '.join(written)}"
-                n_flagged = int(flags["artefact"].to_numpy()[mask].sum())
-                if n_flagged:
-                    line += f", {n_flagged} flagged as artefacts"
-                if scored is not None:
-                    agreement = float(np.mean(scored == pred[mask]))
-                    balanced = balanced_accuracy_score(scored, pred[mask])
-                    line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
-                lines.append(line)
-            check_writable(outputs, force=args.force)
-            for path in outputs:
-                os.replace(staging / path.name, path)
-    except BaseException:
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
+                                   path=temp[path], force=True)
+            line = f"{rec}: {n} epochs -> {', '.join(p.name for p in outputs[rec])}"
+            n_flagged = int(flags["artefact"].to_numpy()[mask].sum())
+            if n_flagged:
+                line += f", {n_flagged} flagged as artefacts"
+            if scored is not None:
+                agreement = float(np.mean(scored == pred[mask]))
+                balanced = balanced_accuracy_score(scored, pred[mask])
+                line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
+            lines.append(line)
     for line in lines:
         print(line)
     print(f"Outputs written to {out_dir}")
