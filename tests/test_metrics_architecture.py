@@ -7,12 +7,20 @@ import warnings
 import numpy as np
 import pytest
 
+from sleepstage.data import make_synthetic
 from sleepstage.metrics import (
     errors_in_least_confident,
     expected_calibration_error,
     sleep_architecture,
     stage_bouts,
     staging_scores,
+)
+from sleepstage.pipelines import (
+    CVReport,
+    cross_validate_recordings,
+    fit_with_groups,
+    make_pipeline,
+    predict_with_groups,
 )
 
 LABELS = ["WAKE", "NREM", "REM"]
@@ -167,3 +175,88 @@ def test_no_sklearn_warning_leaks():
         # one identical stage in both: kappa undefined, F1 of the others undefined
         scores = staging_scores(["NREM"] * 3, ["NREM"] * 3, labels=LABELS, epoch_length=4)
         assert np.isnan(scores["kappa"]) and scores["f1"]["NREM"] == 1.0
+
+
+# -- cross-validation: per fold, per recording, pooled ---------------------------------------
+FAST = {"n_estimators": 10, "num_leaves": 7, "n_jobs": 1}
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """Three synthetic animals of 30 min (450 epochs of 4 s each); animal 0 has no REM."""
+    return make_synthetic(n_recordings=3, hours=0.5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def report(synthetic):
+    return cross_validate_recordings(make_pipeline(**FAST), synthetic, return_predictions=True)
+
+
+def test_cv_pooled_equals_direct_computation_on_held_out_epochs(synthetic, report):
+    data, labels = synthetic, report.labels
+    predictions = np.empty(data.n_epochs, dtype=data.y.dtype)
+    probabilities = np.empty((data.n_epochs, len(labels)))
+    for recording in data.recordings:                     # leave one animal out, by hand
+        test = data.groups == recording
+        model = fit_with_groups(make_pipeline(**FAST), data.X[~test], data.y[~test],
+                                data.groups[~test], layout=data.layout())
+        predictions[test] = predict_with_groups(model, data.X[test], data.groups[test])
+        proba = predict_with_groups(model, data.X[test], data.groups[test],
+                                    method="predict_proba")
+        assert list(model.classes_) == labels
+        probabilities[test] = proba
+    np.testing.assert_array_equal(report.predictions, predictions)   # predict, not argmax
+    np.testing.assert_allclose(report.probabilities, probabilities)
+    direct = staging_scores(data.y, predictions, labels=labels, groups=data.groups,
+                            epoch_length=data.epoch_length, proba=probabilities)
+    assert set(direct) <= set(report.overall)
+    for key, value in direct.items():
+        if key in ("confusion", "labels"):
+            assert report.overall[key] == value
+        else:
+            assert report.overall[key] == pytest.approx(value, nan_ok=True), key
+    assert report.pooled("expected_calibration_error") == direct["expected_calibration_error"]
+    assert report.pooled("percent_time_error_REM") == direct["percent_time_error"]["REM"]
+    for rec in report.recordings:
+        test = data.groups == rec["recording"]
+        one = staging_scores(data.y[test], predictions[test], labels=labels,
+                             epoch_length=data.epoch_length, proba=probabilities[test])
+        assert rec["kappa"] == pytest.approx(one["kappa"])
+        assert rec["bouts_per_hour_pred"] == pytest.approx(one["bouts_per_hour_pred"])
+        assert rec["errors_in_least_confident_10pct"] == pytest.approx(
+            one["errors_in_least_confident_10pct"], nan_ok=True)
+
+
+def test_cv_headline_numbers_are_pooled(report):
+    summary = report.summary()
+    pooled = summary.iloc[-1]
+    assert pooled["fold"] == "pooled" and len(summary) == len(report.folds) + 1
+    assert pooled["balanced_accuracy"] == report.overall["balanced_accuracy"]
+    assert pooled["transitions_per_hour_pred"] == report.overall["transitions_per_hour_pred"]
+    by_recording = report.summary(by="recording")
+    assert by_recording.recording.tolist() == ["synthetic-0", "synthetic-1",
+                                               "synthetic-2", "pooled"]
+    as_dict = report.to_dict()
+    assert as_dict["overall"] is report.overall and len(as_dict["recordings"]) == 3
+    assert as_dict["mean_over_folds"]["kappa"] == pytest.approx(report.mean("kappa"))
+    text = str(report)
+    assert f"pooled: balanced accuracy {report.overall['balanced_accuracy']:.3f}" in text
+    assert "% time error (points)" in text and "ECE" in text
+    for key in ("expected_calibration_error", "mean_confidence",
+                "errors_in_least_confident_10pct", "transitions_per_hour_true"):
+        assert np.isfinite(report.overall[key]), key
+
+
+def test_cv_mean_skips_folds_without_a_stage():
+    labels = ["WAKE", "NREM", "REM"]
+    with_rem = staging_scores(["WAKE", "REM", "NREM"], ["WAKE", "NREM", "NREM"], labels=labels)
+    without_rem = staging_scores(["WAKE", "NREM"], ["WAKE", "NREM"], labels=labels)
+    assert np.isnan(without_rem["f1"]["REM"])
+    folds = [{**scores, "fold": k, "test_recordings": [k], "fit_seconds": 1.0,
+              "predict_seconds": 0.1} for k, scores in enumerate([with_rem, without_rem])]
+    report = CVReport(folds=folds, overall=with_rem, labels=labels, cv="recording")
+    assert report.mean("f1_REM") == 0.0                  # only the fold that has REM
+    assert report.mean("f1_WAKE") == 1.0
+    assert report.to_dict()["mean_over_folds"]["f1_REM"] == 0.0
+    with pytest.raises(KeyError, match="No per-fold score 'f1_N1'"):
+        report.mean("f1_N1")

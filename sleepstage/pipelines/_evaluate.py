@@ -14,6 +14,7 @@ import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from .._groups import recording_segments
@@ -28,9 +29,45 @@ __all__ = ["CVReport", "cross_validate_recordings", "fit_with_groups", "predict_
 logger = logging.getLogger(__name__)
 
 
+#: Per-fold / per-recording / pooled columns of :meth:`CVReport.summary` that hold one value;
+#: every per-stage score (a dict stage -> value) becomes one ``<name>_<stage>`` column.
+_SCALAR_SCORES = (
+    "n_epochs", "balanced_accuracy", "kappa", "accuracy", "transitions_per_hour_true",
+    "transitions_per_hour_pred", "mean_confidence", "expected_calibration_error",
+    "errors_in_least_confident_10pct", "fit_seconds", "predict_seconds",
+)
+#: Columns of the fold table in ``str(report)`` and their headers (plus ``F1 <stage>``).
+_SHOWN = {"fold": "fold", "test": "test", "recording": "recording", "n_epochs": "epochs",
+          "balanced_accuracy": "bal acc", "kappa": "kappa",
+          "transitions_per_hour_true": "trans/h true",
+          "transitions_per_hour_pred": "trans/h pred", "expected_calibration_error": "ECE"}
+#: Rows of the per-stage table of the pooled scores in ``str(report)``.
+_PER_STAGE = {
+    "f1": "F1", "percent_time_true": "% time true", "percent_time_pred": "% time predicted",
+    "percent_time_error": "% time error (points)", "bouts_per_hour_true": "bouts/h true",
+    "bouts_per_hour_pred": "bouts/h predicted", "mean_bout_seconds_true": "mean bout s true",
+    "mean_bout_seconds_pred": "mean bout s predicted",
+}
+
+
+def _flat(scores: Mapping[str, Any]) -> dict[str, Any]:
+    """One level of scores: per-stage dicts become ``<name>_<stage>`` entries."""
+    row: dict[str, Any] = {}
+    for key, value in scores.items():
+        if isinstance(value, Mapping):
+            row.update({f"{key}_{label}": item for label, item in value.items()})
+        elif key in _SCALAR_SCORES:
+            row[key] = value
+    return row
+
+
 @dataclass
 class CVReport:
     """Result of :func:`cross_validate_recordings`.
+
+    The headline numbers are pooled over all held-out epochs (``overall``): a fold whose
+    test block holds few epochs of a stage would otherwise weigh as much as the others, and
+    a stage absent from a fold has no F1 there.
 
     Attributes
     ----------
@@ -38,13 +75,18 @@ class CVReport:
         Scores of each fold (see :func:`sleepstage.metrics.staging_scores`) plus ``fold``,
         ``test_recordings``, ``fit_seconds`` and ``predict_seconds``.
     overall : dict
-        Scores of all held-out predictions pooled together.
+        Scores of all held-out predictions pooled together (the headline numbers).
     labels : list
-        Class order of the F1 scores and the confusion matrix.
+        Class order of the per-stage scores and the confusion matrix.
     cv : str
         Description of the splitting scheme.
     predictions : numpy.ndarray or None
         Held-out prediction of every epoch (with ``return_predictions=True``).
+    recordings : list of dict
+        Scores of each recording over its held-out epochs, plus ``recording``.
+    probabilities : numpy.ndarray or None
+        Held-out stage probabilities of every epoch, columns in ``labels`` order (with
+        ``return_predictions=True`` and a model that has ``predict_proba``).
     """
 
     folds: list[dict[str, Any]]
@@ -52,59 +94,118 @@ class CVReport:
     labels: list
     cv: str
     predictions: np.ndarray | None = field(default=None, repr=False)
+    recordings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    probabilities: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def confusion(self) -> np.ndarray:
         """Confusion matrix summed over folds (rows true, columns predicted)."""
         return np.asarray(self.overall["confusion"])
 
-    def mean(self, metric: str) -> float:
-        """Mean of a per-fold metric (``"balanced_accuracy"``, ``"kappa"``, ``"f1_REM"``...)."""
-        return float(self.summary()[metric].mean())
+    def pooled(self, metric: str) -> float:
+        """A pooled score (``"balanced_accuracy"``, ``"f1_REM"``, ``"percent_time_error_REM"``...).
 
-    def summary(self) -> pd.DataFrame:
-        """One row per fold, plus columns per-class F1 as ``f1_<label>``."""
-        rows = []
-        for fold in self.folds:
-            row = {
-                "fold": fold["fold"],
-                "test": ",".join(map(str, fold["test_recordings"])),
-                "n_epochs": fold["n_epochs"],
-                "balanced_accuracy": fold["balanced_accuracy"],
-                "kappa": fold["kappa"],
-                "accuracy": fold["accuracy"],
-            }
-            row.update({f"f1_{label}": value for label, value in fold["f1"].items()})
-            for key in ("transitions_per_hour_true", "transitions_per_hour_pred"):
-                if key in fold:
-                    row[key] = fold[key]
-            row["fit_seconds"] = fold["fit_seconds"]
-            row["predict_seconds"] = fold["predict_seconds"]
-            rows.append(row)
+        Raises
+        ------
+        KeyError
+            If the report has no such score.
+        """
+        flat = _flat(self.overall)
+        if metric not in flat:
+            raise KeyError(f"No pooled score {metric!r}; available: {sorted(flat)}.")
+        return float(flat[metric])
+
+    def mean(self, metric: str) -> float:
+        """Mean over folds of a per-fold score, skipping folds where it is NaN.
+
+        A stage absent from both the truth and the prediction of a fold has no F1 there
+        (NaN), so ``mean("f1_WAKE")`` averages the folds that have one. Prefer
+        :meth:`pooled` for the headline number.
+        """
+        rows = [_flat(fold) for fold in self.folds]
+        if not any(metric in row for row in rows):
+            raise KeyError(f"No per-fold score {metric!r}; available: {sorted(rows[0])}.")
+        values = np.array([row.get(metric, np.nan) for row in rows], dtype=float)
+        return float(np.nanmean(values)) if not np.isnan(values).all() else float("nan")
+
+    def summary(self, by: str = "fold") -> pd.DataFrame:
+        """One row per fold (or recording), then a ``pooled`` row with the headline scores.
+
+        Parameters
+        ----------
+        by : {"fold", "recording"}
+            Rows per fold (columns ``fold``, ``test``) or per held-out recording (column
+            ``recording``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Every score of :func:`~sleepstage.metrics.staging_scores` as a column, per-stage
+            ones as ``<score>_<stage>`` (``f1_REM``, ``percent_time_error_REM``...); per
+            fold also ``fit_seconds`` and ``predict_seconds``. The last row, ``pooled``,
+            holds the scores of all held-out epochs together.
+        """
+        if by == "fold":
+            rows = [{"fold": fold["fold"],
+                     "test": ",".join(map(str, fold["test_recordings"])),
+                     **_flat(fold)} for fold in self.folds]
+            rows.append({"fold": "pooled", "test": "all", **_flat(self.overall)})
+        elif by == "recording":
+            rows = [{"recording": rec["recording"], **_flat(rec)} for rec in self.recordings]
+            rows.append({"recording": "pooled", **_flat(self.overall)})
+        else:
+            raise ValueError(f"Invalid value for the 'by' parameter. Allowed values are "
+                             f"'fold', 'recording', but got {by!r} instead.")
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: folds, pooled scores, means."""
-        summary = self.summary()
-        numeric = summary.drop(columns=["fold", "test"]).mean(numeric_only=True)
+        """JSON-ready dictionary: pooled scores (``overall``), folds, recordings, fold means."""
+        names = dict.fromkeys(name for fold in self.folds for name in _flat(fold))
         return {
             "cv": self.cv,
             "labels": self.labels,
-            "folds": self.folds,
             "overall": self.overall,
-            "mean": {key: float(value) for key, value in numeric.items()},
+            "folds": self.folds,
+            "recordings": self.recordings,
+            "mean_over_folds": {name: self.mean(name) for name in names},
         }
 
     def __str__(self) -> str:
-        summary = self.summary()
-        lines = [f"Cross-validation ({self.cv}), {len(self.folds)} folds"]
-        lines.append(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        mean = summary.mean(numeric_only=True)
-        f1 = "  ".join(f"F1 {label} {mean[f'f1_{label}']:.3f}" for label in self.labels)
-        lines.append(
-            f"mean: balanced accuracy {mean['balanced_accuracy']:.3f}  kappa {mean['kappa']:.3f}"
-            f"  {f1}"
-        )
+        def number(value: float) -> str:
+            return f"{value:.3f}"
+
+        def table(frame: pd.DataFrame) -> str:
+            shown = {column: _SHOWN.get(column, f"F1 {column[3:]}") for column in frame
+                     if column in _SHOWN or column.startswith("f1_")}
+            return frame[list(shown)].rename(columns=shown).to_string(
+                index=False, float_format=number, na_rep="-")
+
+        lines = [f"Cross-validation ({self.cv}), {len(self.folds)} folds; scores per fold "
+                 "and pooled over all held-out epochs"]
+        lines.append(table(self.summary()))
+        if len(self.recordings) > 1 and any(len(fold["test_recordings"]) != 1
+                                            for fold in self.folds):
+            lines.append("per recording:")
+            lines.append(table(self.summary(by="recording")))
+        stages = pd.DataFrame({name: self.overall[key] for key, name in _PER_STAGE.items()
+                               if key in self.overall}).T
+        lines.append("pooled, per stage:")
+        lines.append(stages.to_string(float_format=lambda v: f"{v:.2f}", na_rep="-"))
+        pooled = self.overall
+        f1 = "  ".join(f"F1 {label} {value:.3f}" for label, value in pooled["f1"].items())
+        lines.append(f"pooled: balanced accuracy {pooled['balanced_accuracy']:.3f}  "
+                     f"kappa {pooled['kappa']:.3f}  {f1}")
+        headline = []
+        if "transitions_per_hour_true" in pooled:
+            headline.append(f"transitions/h {pooled['transitions_per_hour_true']:.1f} true, "
+                            f"{pooled['transitions_per_hour_pred']:.1f} predicted")
+        if "expected_calibration_error" in pooled:
+            caught = pooled["errors_in_least_confident_10pct"]
+            headline.append(f"ECE {pooled['expected_calibration_error']:.3f}, mean confidence "
+                            f"{pooled['mean_confidence']:.3f}, errors among the 10 % least "
+                            f"confident epochs: {'-' if np.isnan(caught) else f'{caught:.0%}'}")
+        if headline:
+            lines.append("pooled: " + "  ".join(headline))
         return "\n".join(lines)
 
 
@@ -140,7 +241,8 @@ def cross_validate_recordings(
         batch threads) is set to 1, so that N folds do not each start their own thread
         pool on the same cores (see :func:`sleepstage.parallel.limit_threads`).
     return_predictions : bool
-        Keep the held-out prediction of every epoch in ``report.predictions``.
+        Keep the held-out prediction of every epoch in ``report.predictions`` and its
+        stage probabilities in ``report.probabilities``.
     exclude_artefacts : bool
         Drop artefact epochs from each training fold (see :func:`fit_with_groups`); the
         held-out epochs are all predicted and scored.
@@ -148,8 +250,14 @@ def cross_validate_recordings(
     Returns
     -------
     CVReport
-        Per-fold and pooled balanced accuracy, Cohen's kappa, per-class F1, confusion matrix,
-        transitions per hour, and fit / predict seconds.
+        Per-fold, per-recording and pooled (over all held-out epochs; the headline)
+        balanced accuracy, Cohen's kappa, per-class F1, confusion matrix, time in each
+        stage, bouts per hour and mean bout duration per stage, transitions per hour, and,
+        for a model with ``predict_proba``, the calibration of its confidence (expected
+        calibration error, mean confidence, share of the errors among the 10 % least
+        confident epochs); see :func:`sleepstage.metrics.staging_scores`. The prediction
+        is the model's ``predict``; the confidence of an epoch is the ``predict_proba``
+        value of the predicted stage. Fit and predict seconds per fold.
 
     Examples
     --------
@@ -199,35 +307,74 @@ def cross_validate_recordings(
                         exclude_artefacts=exclude_artefacts, layout=layout)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        pred = predict_with_groups(model, X[test], routing_groups[test])
+        pred, proba = _predict_held_out(model, X[test], routing_groups[test], labels)
         predict_seconds = time.perf_counter() - start
         scores = staging_scores(y[test], pred, labels=labels, groups=routing_groups[test],
-                                epoch_length=epoch_length)
+                                epoch_length=epoch_length, proba=proba)
         test_recordings = list(dict.fromkeys(groups[test].tolist()))
         scores.update(fold=k, test_recordings=test_recordings,
                       fit_seconds=fit_seconds, predict_seconds=predict_seconds)
         logger.info("fold %d: balanced accuracy %.3f", k, scores["balanced_accuracy"])
-        return scores, pred
+        return scores, pred, proba
 
     results = Parallel(n_jobs=n_jobs)(
         delayed(run_fold)(k, train, test, X, y, routing_groups, groups)
         for k, (train, test) in enumerate(splits)
     )
     predictions = np.empty(len(y), dtype=y.dtype)
-    for (_, test), (_, pred) in zip(splits, results, strict=True):
-        predictions[test] = pred
+    has_proba = all(proba is not None for _, _, proba in results)
+    probabilities = np.full((len(y), len(labels)), np.nan) if has_proba else None
     tested = np.zeros(len(y), dtype=bool)
-    for _, test in splits:
+    for (_, test), (_, pred, proba) in zip(splits, results, strict=True):
+        predictions[test] = pred
         tested[test] = True
-    overall = staging_scores(y[tested], predictions[tested], labels=labels,
-                             groups=routing_groups[tested], epoch_length=data.epoch_length)
+        if has_proba:
+            probabilities[test] = proba
+
+    def pooled_scores(mask: np.ndarray) -> dict[str, Any]:
+        return staging_scores(y[mask], predictions[mask], labels=labels,
+                              groups=routing_groups[mask], epoch_length=epoch_length,
+                              proba=probabilities[mask] if has_proba else None)
+
+    overall = pooled_scores(tested)
+    recordings = [{"recording": recording, **pooled_scores(tested & (groups == recording))}
+                  for recording in dict.fromkeys(groups[tested].tolist())]
     return CVReport(
-        folds=[scores for scores, _ in results],
+        folds=[scores for scores, _, _ in results],
         overall=overall,
         labels=[label.item() if isinstance(label, np.generic) else label for label in labels],
         cv=description,
         predictions=predictions if return_predictions else None,
+        recordings=recordings,
+        probabilities=probabilities if return_predictions else None,
     )
+
+
+def _predict_held_out(model, X, groups, labels: list) -> tuple[np.ndarray, np.ndarray | None]:
+    """Prediction and stage probabilities (columns in ``labels`` order) of held-out epochs.
+
+    Both come from the model itself: ``predict`` is the prediction (for an HMM the Viterbi
+    path, which need not be the argmax of the posteriors) and ``predict_proba`` gives the
+    confidences; None without ``predict_proba``. A pipeline's transforms run once for both.
+    """
+    final, Xt = model, X
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        Xt = predict_with_groups(model[:-1], X, groups, method="transform")
+        final = model[-1]
+    pred = predict_with_groups(final, Xt, groups)
+    if not hasattr(final, "predict_proba"):
+        return pred, None
+    classes = getattr(final, "classes_", None)
+    if classes is None:
+        logger.debug("%s has no classes_: no calibration scores", type(final).__name__)
+        return pred, None
+    proba = np.asarray(predict_with_groups(final, Xt, groups, method="predict_proba"))
+    # a fold trained without some stage has no column for it: probability 0
+    full = np.zeros((proba.shape[0], len(labels)))
+    column = {label: i for i, label in enumerate(np.asarray(labels).tolist())}
+    for j, label in enumerate(np.asarray(classes).tolist()):
+        full[:, column[label]] = proba[:, j]
+    return pred, full
 
 
 def _consumes_groups(estimator, method: str) -> bool:
