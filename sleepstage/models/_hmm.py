@@ -112,8 +112,9 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     never does. :meth:`score` is the accuracy of :meth:`predict` (scikit-learn's classifier
     default), computed with ``groups``.
 
-    Both decoders run in O(n_epochs x n_classes^3) vectorised numpy operations (about 30 ms
-    for 21 600 epochs and 3 stages).
+    Both decoders run in O(n_epochs x n_classes^3) vectorised numpy operations, in log space
+    (21 600 epochs and 3 stages: about 40 ms for the Viterbi path and 100 ms for the
+    posteriors, exact even when a stage is never left).
 
     References
     ----------
@@ -378,44 +379,45 @@ def _viterbi(log_start: np.ndarray, log_trans: np.ndarray, log_lik: np.ndarray,
 
 def _posteriors(start: np.ndarray, trans: np.ndarray, lik: np.ndarray,
                 first: np.ndarray) -> np.ndarray:
-    """Forward-backward posteriors, recordings starting where ``first``."""
+    """Forward-backward posteriors, recordings starting where ``first``.
+
+    The recursions run in log space. Scaling in the linear domain is not enough: on a chain
+    with a stage that is never left, the forward and backward messages of a state can
+    differ from those of the others by far more than the float64 range (hundreds of epochs
+    at the probability floor), and their product, the posterior, is then lost.
+    """
     n, n_states = lik.shape
-    steps = trans[None, :, :] * lik[:, None, :]
-    steps[first] = (start * lik[first])[:, None, :]
-    alpha = _scan(steps, np.ones(n_states), semiring="sum")
+    with np.errstate(divide="ignore"):
+        log_start, log_trans, log_lik = np.log(start), np.log(trans), np.log(lik)
+    steps = log_trans[None, :, :] + log_lik[:, None, :]
+    steps[first] = (log_start + log_lik[first])[:, None, :]
+    log_alpha = _scan(steps, np.zeros(n_states), semiring="logsum")
     # beta[t] = steps[t + 1] @ beta[t + 1]: a forward scan over the reversed, transposed steps
+    log_beta = np.zeros((n, n_states))
     if n > 1:
-        backward = _scan(np.ascontiguousarray(steps[:0:-1].transpose(0, 2, 1)),
-                         np.ones(n_states), semiring="sum")
-        beta = np.concatenate([backward[::-1], np.ones((1, n_states))])
-    else:
-        beta = np.ones((1, n_states))
-    post = alpha * beta
-    total = post.sum(axis=1, keepdims=True)
-    bad = ~(total[:, 0] > 0)
-    if bad.any():  # underflow of alpha * beta: fall back to the filtered (forward) estimate
-        post[bad], total[bad] = alpha[bad], alpha[bad].sum(axis=1, keepdims=True)
-    return post / total
+        log_beta[:-1] = _scan(np.ascontiguousarray(steps[:0:-1].transpose(0, 2, 1)),
+                              np.zeros(n_states), semiring="logsum")[::-1]
+    log_post = log_alpha + log_beta
+    log_post -= log_post.max(axis=1, keepdims=True)
+    post = np.exp(log_post)
+    return post / post.sum(axis=1, keepdims=True)
 
 
 def _scan(steps: np.ndarray, init: np.ndarray, *, semiring: str) -> np.ndarray:
     """States after each step of ``v[t] = v[t-1] (x) steps[t]``, ``v[-1] = init``.
 
-    ``semiring="max"``: max-plus products (log domain, Viterbi); ``"sum"``: ordinary
-    products (forward algorithm). The result is defined up to a constant per row (rows are
-    renormalised to avoid under/overflow). The n steps are cut into ~sqrt(n) blocks: the
-    transfer matrix of every block is built for all blocks at once, the block entry states
-    are chained, and the states inside all blocks are then filled in at once.
+    ``semiring="max"``: max-plus products (log domain, Viterbi); ``"logsum"``: log-sum-exp
+    products (log domain, forward algorithm). The result is defined up to an additive
+    constant per row (rows are shifted to a maximum of 0). The n steps are cut into ~sqrt(n)
+    blocks: the transfer matrix of every block is built for all blocks at once, the block
+    entry states are chained, and the states inside all blocks are then filled in at once.
     """
     n, k, _ = steps.shape
     size = max(1, math.isqrt(n))
     n_blocks = -(-n // size)
     maxplus = semiring == "max"
-    if maxplus:
-        identity = np.full((k, k), -np.inf)
-        np.fill_diagonal(identity, 0.0)
-    else:
-        identity = np.eye(k)
+    identity = np.full((k, k), -np.inf)  # log of the identity matrix, in both semirings
+    np.fill_diagonal(identity, 0.0)
     padded = np.concatenate([steps, np.broadcast_to(identity, (n_blocks * size - n, k, k))])
     # (position in block, block, from, to)
     blocks = np.ascontiguousarray(padded.reshape(n_blocks, size, k, k).transpose(1, 0, 2, 3))
@@ -439,21 +441,33 @@ def _scan(steps: np.ndarray, init: np.ndarray, *, semiring: str) -> np.ndarray:
     else:
         transfer = np.broadcast_to(identity, (n_blocks, k, k))
         for pos in range(size):
-            transfer = transfer @ blocks[pos]
-            transfer /= transfer.max(axis=(1, 2), keepdims=True)
+            transfer = _log_matmul(transfer, blocks[pos])
+            transfer -= transfer.max(axis=(1, 2), keepdims=True)
         entry = np.empty((n_blocks, k))
         state = np.asarray(init, dtype=np.float64)
         for b in range(n_blocks):
             entry[b] = state
-            state = state @ transfer[b]
-            state /= state.max()
+            state = _log_matmul(state[None, :], transfer[b])[0]
+            state -= state.max()
         out = np.empty((size, n_blocks, k))
         state = entry
         for pos in range(size):
-            state = (state[:, None, :] @ blocks[pos])[:, 0]
-            state /= state.max(axis=1, keepdims=True)
+            state = _log_matmul(state[:, None, :], blocks[pos])[:, 0]
+            state -= state.max(axis=1, keepdims=True)
             out[pos] = state
     return out.transpose(1, 0, 2).reshape(n_blocks * size, k)[:n]
+
+
+def _log_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log(exp(a) @ exp(b))`` over the last two axes, exact for ``-inf`` entries.
+
+    The short inner axis is reduced by pairwise ``numpy.logaddexp`` (a few states), which is
+    several times faster than ``scipy.special.logsumexp`` on these small blocks.
+    """
+    out = a[..., :, 0, None] + b[..., None, 0, :]
+    for m in range(1, a.shape[-1]):
+        np.logaddexp(out, a[..., :, m, None] + b[..., None, m, :], out=out)
+    return out
 
 
 def _lastmax(values: np.ndarray) -> np.ndarray:
