@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pytest
+from _cli_runner import run_main
 
 from sleepstage.data import make_synthetic
 from sleepstage.metrics import (
@@ -260,3 +262,26 @@ def test_cv_mean_skips_folds_without_a_stage():
     assert report.to_dict()["mean_over_folds"]["f1_REM"] == 0.0
     with pytest.raises(KeyError, match="No per-fold score 'f1_N1'"):
         report.mean("f1_N1")
+
+
+def test_evaluate_command_reports_architecture_and_calibration(capsys, tmp_path):
+    out = tmp_path / "eval.json"
+    status, stdout, err = run_main(
+        capsys, "evaluate", "--synthetic", "2", "--hours", "0.25", "--set", "n_jobs=1",
+        "--set", "n_estimators=10", "--set", "num_leaves=7", "-o", out)
+    assert status == 0, err
+    assert "%time err WAKE" in stdout and "pooled: balanced accuracy" in stdout
+    assert "errors among the 10 % least confident epochs" in stdout
+    results = json.loads(out.read_text())
+    assert [rec["recording"] for rec in results["recordings"]] == ["synthetic-0",
+                                                                    "synthetic-1"]
+    for scores in (results["overall"], *results["recordings"]):
+        for key in ("percent_time_true", "percent_time_pred", "percent_time_error",
+                    "bouts_per_hour_true", "bouts_per_hour_pred", "mean_bout_seconds_true",
+                    "mean_bout_seconds_pred"):
+            assert set(scores[key]) == set(results["labels"]), key
+        for key in ("transitions_per_hour_true", "transitions_per_hour_pred",
+                    "expected_calibration_error", "mean_confidence"):
+            assert isinstance(scores[key], float), key
+    assert "errors_in_least_confident_10pct" in results["overall"]
+    assert "balanced_accuracy" in results["mean_over_folds"]

@@ -46,8 +46,13 @@ def add_parser(subparsers, parents) -> None:
         help="cross-validate a pipeline across recordings or time blocks",
         description="Cross-validate a staging pipeline, leaving out whole recordings (or "
                     "contiguous time blocks of a single recording), never shuffled epochs. "
-                    "Prints a table and writes JSON with balanced accuracy, Cohen's kappa, "
-                    "per-class F1, the confusion matrix and transitions per hour.",
+                    "Prints tables and writes JSON with, per fold, per recording and pooled "
+                    "over all held-out epochs (the headline): balanced accuracy, Cohen's "
+                    "kappa, per-class F1, the confusion matrix, time in each stage (true, "
+                    "predicted, error in points), bouts per hour and mean bout duration per "
+                    "stage, transitions per hour, and the calibration of the confidence "
+                    "(expected calibration error, share of the errors among the 10 % least "
+                    "confident epochs).",
         examples=(
             "sleepstage evaluate --synthetic 3 --cv recording -o evaluation.json --plot",
             "sleepstage evaluate --sleep-edf 0 --cv blocks:5 --model night.joblib",
@@ -99,9 +104,6 @@ def run(args) -> int:
     report = cross_validate_recordings(pipeline, data, cv=cv, n_jobs=resolve_n_jobs(args, 1),
                                        return_predictions=args.plot)
     print(report)
-    overall = report.overall
-    print(f"pooled: balanced accuracy {overall['balanced_accuracy']:.3f}  "
-          f"kappa {overall['kappa']:.3f}")
     results = {
         "sleepstage_version": __version__,
         "pipeline": name,

@@ -36,11 +36,16 @@ _SCALAR_SCORES = (
     "transitions_per_hour_pred", "mean_confidence", "expected_calibration_error",
     "errors_in_least_confident_10pct", "fit_seconds", "predict_seconds",
 )
-#: Columns of the fold table in ``str(report)`` and their headers (plus ``F1 <stage>``).
-_SHOWN = {"fold": "fold", "test": "test", "recording": "recording", "n_epochs": "epochs",
-          "balanced_accuracy": "bal acc", "kappa": "kappa",
-          "transitions_per_hour_true": "trans/h true",
-          "transitions_per_hour_pred": "trans/h pred", "expected_calibration_error": "ECE"}
+#: Tables of ``str(report)``: score -> column header; per-stage scores by their prefix.
+_FOLD_TABLE = {"fold": "fold", "test": "test", "n_epochs": "epochs",
+               "balanced_accuracy": "bal acc", "kappa": "kappa", "f1_": "F1 ",
+               "expected_calibration_error": "ECE"}
+_RECORDING_TABLE = {"recording": "recording", "n_epochs": "epochs",
+                    "percent_time_error_": "%time err ",
+                    "transitions_per_hour_true": "trans/h true",
+                    "transitions_per_hour_pred": "trans/h pred",
+                    "expected_calibration_error": "ECE",
+                    "errors_in_least_confident_10pct": "errors in 10% least conf"}
 #: Rows of the per-stage table of the pooled scores in ``str(report)``.
 _PER_STAGE = {
     "f1": "F1", "percent_time_true": "% time true", "percent_time_pred": "% time predicted",
@@ -174,19 +179,23 @@ class CVReport:
         def number(value: float) -> str:
             return f"{value:.3f}"
 
-        def table(frame: pd.DataFrame) -> str:
-            shown = {column: _SHOWN.get(column, f"F1 {column[3:]}") for column in frame
-                     if column in _SHOWN or column.startswith("f1_")}
+        def table(frame: pd.DataFrame, spec: dict[str, str]) -> str:
+            shown = {}
+            for key, header in spec.items():
+                if key.endswith("_"):
+                    shown.update({column: header + column[len(key):] for column in frame
+                                  if column.startswith(key)})
+                elif key in frame:
+                    shown[key] = header
             return frame[list(shown)].rename(columns=shown).to_string(
                 index=False, float_format=number, na_rep="-")
 
-        lines = [f"Cross-validation ({self.cv}), {len(self.folds)} folds; scores per fold "
-                 "and pooled over all held-out epochs"]
-        lines.append(table(self.summary()))
-        if len(self.recordings) > 1 and any(len(fold["test_recordings"]) != 1
-                                            for fold in self.folds):
-            lines.append("per recording:")
-            lines.append(table(self.summary(by="recording")))
+        lines = [f"Cross-validation ({self.cv}), {len(self.folds)} folds; scores per fold, "
+                 "per recording and pooled over all held-out epochs"]
+        lines.append(table(self.summary(), _FOLD_TABLE))
+        lines.append("sleep architecture and calibration per recording (%time err: "
+                     "predicted minus true, in points):")
+        lines.append(table(self.summary(by="recording"), _RECORDING_TABLE))
         stages = pd.DataFrame({name: self.overall[key] for key, name in _PER_STAGE.items()
                                if key in self.overall}).T
         lines.append("pooled, per stage:")
