@@ -117,11 +117,11 @@ def test_predict_outputs_and_reload(synthetic_model, workdir):
     run_cli("predict", synthetic_model, *SYNTH_TEST, "--plot", "--annotations",
             "-o", "scored", cwd=workdir)
     out = workdir / "scored"
-    table = check_hypnogram_csv(out / "synthetic-0_hypnogram.csv", 225,
+    table = check_hypnogram_csv(out / "synthetic-seed3-0_hypnogram.csv", 225,
                                 ["WAKE", "NREM", "REM"], scored=True)
     np.testing.assert_allclose(table.onset, np.arange(225) * 4.0)
-    check_png(out / "synthetic-0_hypnogram.png")
-    annotations = mne.read_annotations(out / "synthetic-0_hypnogram.edf")
+    check_png(out / "synthetic-seed3-0_hypnogram.png")
+    annotations = mne.read_annotations(out / "synthetic-seed3-0_hypnogram.edf")
     assert annotations.duration.sum() == pytest.approx(225 * 4.0)
     assert set(annotations.description) <= {"Sleep stage W", "Sleep stage N", "Sleep stage R"}
     # a reloaded model predicts exactly what the command wrote

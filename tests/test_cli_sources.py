@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
+import pandas as pd
 import pytest
 from _cli_runner import run_main
 from mne.datasets.sleep_physionet import age
 
-from sleepstage.data import get_data_dir, load_sleep_edf, mne_data_dir
+from sleepstage._cli._sources import recording_id
+from sleepstage.data import (
+    get_data_dir,
+    load_sleep_edf,
+    make_synthetic,
+    mne_data_dir,
+    write_task4_csv,
+)
 
 
 # -- item 17: where Sleep-EDF is looked for ---------------------------------------------------
@@ -71,3 +82,84 @@ def test_cli_missing_sleep_edf_names_data_dir(no_data_dir_env, offline, tmp_path
     assert f"{empty / 'physionet-sleep-data'} (the path given)" in err
     assert "--data-dir" in err and "SLEEPSTAGE_DATA_DIR" in err
     assert offline == [str(empty)]
+
+
+# -- item 19: option values, ids, short --task4 folders ---------------------------------------
+TINY = ["--synthetic", "1", "--hours", "0.05"]  # 45 epochs
+
+
+@pytest.mark.parametrize(("option", "value"), [("--epoch-length", "0"), ("--sfreq", "0"),
+                                               ("--sfreq", "-128"), ("--hours", "0"),
+                                               ("--epoch-length", "nan")])
+def test_zero_or_negative_values_are_usage_errors(capsys, tmp_path, option, value):
+    status, out, err = run_main(capsys, "features", *TINY, option, value,
+                                "-o", tmp_path / "f.csv")
+    assert status == 2 and out == ""
+    assert f"argument {option}: expected a number > 0, got '{value}'" in err
+    assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.parametrize(("renames", "match"), [
+    (["EEG Cz=eeg1", "EEG Cz=eeg2"], "channel 'EEG Cz' two new names, 'eeg1' and 'eeg2'"),
+    (["EEG Cz=eeg1", "EEG Pz=eeg1"], "channels 'EEG Cz' and 'EEG Pz' the same name 'eeg1'"),
+])
+def test_conflicting_renames_are_usage_errors(capsys, tmp_path, renames, match):
+    from _edf_files import write_edf
+
+    edf = write_edf(tmp_path / "night.edf", np.zeros((2, 6000)), 100, ["EEG Cz", "EEG Pz"])
+    args = [a for text in renames for a in ("--rename", text)]
+    status, _, err = run_main(capsys, "features", "--edf", edf, *args, "-o", tmp_path / "f.csv")
+    assert status == 2 and match in err
+
+
+def test_seed_is_part_of_synthetic_ids(capsys, tmp_path):
+    ids = {}
+    for seed in ("0", "4"):
+        out = tmp_path / f"seed{seed}.csv"
+        assert run_main(capsys, "features", *TINY, "--seed", seed, "-o", out)[0] == 0
+        ids[seed] = set(pd.read_csv(out)["recording"])
+    assert ids == {"0": {"synthetic-0"}, "4": {"synthetic-seed4-0"}}
+
+
+@pytest.fixture
+def task4_folder(tmp_path):
+    """Two recordings of 20 epochs in the reference CSV format (a few minutes each)."""
+    data = make_synthetic(n_recordings=2, hours=20 * 4 / 3600)
+    write_task4_csv(dataclasses.replace(data, groups=np.zeros(data.n_epochs)), tmp_path / "t4")
+    return tmp_path / "t4"
+
+
+def test_task4_ids_are_the_file_names_ids(capsys, tmp_path, task4_folder):
+    out = tmp_path / "f.csv"
+    status, _, _ = run_main(capsys, "features", "--task4", task4_folder,
+                            "--recording-length", "20", "-o", out)
+    assert status == 0
+    # the id that names the recording's files ("recording-0_hypnogram.csv") names it in
+    # tables and plot titles too
+    assert pd.read_csv(out)["recording"].unique().tolist() == ["recording-0", "recording-1"]
+    assert recording_id(0) == "recording-0" and recording_id("SC4001") == "SC4001"
+
+
+def test_predict_names_task4_recordings_once(capsys, tmp_path, task4_folder):
+    model = tmp_path / "m.joblib"
+    source = ["--task4", task4_folder, "--recording-length", "20"]
+    status, _, err = run_main(capsys, "fit", *source, "--pipeline", "logreg", "--n-jobs", "1",
+                              "--set", "smoothing=null", "--set", "context=false", "-o", model)
+    assert status == 0, err
+    status, out, err = run_main(capsys, "predict", model, *source, "-o", tmp_path / "scored")
+    assert status == 0, err
+    # one id in the summary lines (and plot titles) and the file names
+    assert "recording-0: 20 epochs -> recording-0_hypnogram.csv" in out
+    assert "recording-1: 20 epochs -> recording-1_hypnogram.csv" in out
+
+
+def test_short_task4_folder_suggests_recording_length(capsys, tmp_path, task4_folder):
+    status, _, err = run_main(capsys, "features", "--task4", task4_folder,
+                              "-o", tmp_path / "f.csv")
+    assert status == 0
+    assert "All 40 epochs (0.0444 h) form one recording, shorter than recording_length = " \
+           "21600 epochs (24 h)" in err
+    assert "--recording-length" in err
+    status, _, err = run_main(capsys, "features", "--task4", task4_folder,
+                              "--recording-length", "0", "-o", tmp_path / "g.csv")
+    assert status == 0 and "recording_length" not in err

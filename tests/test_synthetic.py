@@ -54,10 +54,11 @@ def test_layout_shape_dtype_and_labels(small):
     assert small.ch_types == ("eeg", "eeg", "emg")
     assert small.sfreq == SFREQ and small.epoch_length == 4.0
     assert set(np.unique(small.y)) == set(STAGES_3)
-    assert list(small.recordings) == ["synthetic-0", "synthetic-1", "synthetic-2"]
+    # the seed is part of the id: animals of different seeds never share one
+    assert list(small.recordings) == [f"synthetic-seed7-{k}" for k in range(3)]
     # recordings are contiguous blocks, onsets restart at 0 for each animal
-    assert (small.groups[:1800] == "synthetic-0").all()
-    assert (small.groups[-1800:] == "synthetic-2").all()
+    assert (small.groups[:1800] == "synthetic-seed7-0").all()
+    assert (small.groups[-1800:] == "synthetic-seed7-2").all()
     np.testing.assert_allclose(small.onsets[1800:1803], [0.0, 4.0, 8.0])
     assert np.isfinite(small.X).all()
 
@@ -100,8 +101,8 @@ def test_same_seed_same_data_other_seed_different():
     c = make_synthetic(2, 0.25, random_state=6)
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.y, b.y)
-    assert a.info["recordings"]["synthetic-1"]["animal"] == b.info["recordings"][
-        "synthetic-1"]["animal"]
+    assert a.info["recordings"]["synthetic-seed5-1"]["animal"] == b.info["recordings"][
+        "synthetic-seed5-1"]["animal"]
     assert not np.array_equal(a.X, c.X)
 
 
@@ -109,8 +110,8 @@ def test_animal_does_not_depend_on_number_of_recordings():
     one = make_synthetic(1, 0.25, random_state=5)
     two = make_synthetic(2, 0.25, random_state=5)
     np.testing.assert_array_equal(one.X, two.X[: one.n_epochs])
-    assert one.info["recordings"]["synthetic-0"]["animal"] == two.info["recordings"][
-        "synthetic-0"]["animal"]
+    assert one.info["recordings"]["synthetic-seed5-0"]["animal"] == two.info["recordings"][
+        "synthetic-seed5-0"]["animal"]
 
 
 def test_generator_seed_is_accepted():
@@ -165,15 +166,15 @@ def test_day_labels_proportions_and_no_wake_to_rem(day):
     for fraction, target, tolerance in zip(fractions, (0.45, 0.48, 0.07), (0.12, 0.12, 0.04),
                                            strict=True):
         assert abs(fraction - target) <= tolerance
-    details = day.info["recordings"]["synthetic-0"]
+    details = day.info["recordings"]["synthetic-seed3-0"]
     assert 15 <= details["epoch_transitions_per_hour"] <= 45
     assert details["n_mixed_epochs"] > 0
 
 
 def test_labels_are_the_majority_stage_of_each_epoch(small):
-    details = small.info["recordings"]["synthetic-1"]
+    details = small.info["recordings"]["synthetic-seed7-1"]
     bouts = details["bouts"]
-    y = small.y[small.groups == "synthetic-1"]
+    y = small.y[small.groups == "synthetic-seed7-1"]
     ends = bouts["onset"] + bouts["duration"]
     rng = np.random.default_rng(0)
     for epoch in rng.choice(y.size, 200, replace=False):
@@ -236,8 +237,8 @@ def test_artefact_rate_controls_movement_artefacts():
     clean = make_synthetic(1, 1.0, random_state=2, artefact_rate=0.0)
     noisy = make_synthetic(1, 1.0, random_state=2, artefact_rate=0.3)
     n_wake = int(np.sum(noisy.y == "WAKE"))
-    assert clean.info["recordings"]["synthetic-0"]["n_artefact_epochs"] == 0
-    n_art = noisy.info["recordings"]["synthetic-0"]["n_artefact_epochs"]
+    assert clean.info["recordings"]["synthetic-seed2-0"]["n_artefact_epochs"] == 0
+    n_art = noisy.info["recordings"]["synthetic-seed2-0"]["n_artefact_epochs"]
     assert 0.15 * n_wake < n_art < 0.45 * n_wake
     # large slow excursions: the EEG peak amplitude of wake epochs grows, some reach the rail
     wake = noisy.y == "WAKE"

@@ -19,6 +19,17 @@ __all__ = ["Loaded", "add_data_arguments", "describe_sources", "has_source", "lo
 logger = logging.getLogger("sleepstage.cli")
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (0 must not pass for "use the default")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the data-source options (``--task4``, ``--edf``, ``--synthetic``, ...)."""
     group = parser.add_argument_group(
@@ -27,7 +38,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--synthetic", type=int, metavar="N",
                        help="N SYNTHETIC mice (2 EEG + EMG, 128 Hz, 4-s epochs)")
-    group.add_argument("--hours", type=float, default=24.0, metavar="H",
+    group.add_argument("--hours", type=positive_float, default=24.0, metavar="H",
                        help="hours per synthetic recording (default: 24)")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of synthetic data and models (default: 0)")
@@ -62,10 +73,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--keep-wake-minutes", type=float, metavar="MIN",
                        help="keep the sleep period +/- MIN minutes of wake (EDF default: all; "
                             "Sleep-EDF default: 30; negative: all)")
-    group.add_argument("--epoch-length", type=float, metavar="S",
+    group.add_argument("--epoch-length", type=positive_float, metavar="S",
                        help="epoch length in seconds (default: the model's, else 4 for "
                             "synthetic/--task4 and 30 for EDF)")
-    group.add_argument("--sfreq", type=float, metavar="HZ",
+    group.add_argument("--sfreq", type=positive_float, metavar="HZ",
                        help="resample to this sampling rate (default: the model's, else keep)")
 
 
@@ -124,10 +135,21 @@ def _channel_spec(args) -> dict[str, str | None] | None:
 
 
 def _renames(args) -> dict[str, str]:
-    renames = {}
+    """``{old: new}`` from ``--rename``; a channel renamed twice, or two to one name, is wrong."""
+    renames: dict[str, str] = {}
     for text in args.rename or []:
         old, new = parse_assignment(text, "--rename")
-        renames[old] = new.strip()
+        new = new.strip()
+        if not new:
+            raise UsageError(f"--rename {text!r} gives no new name.")
+        if old in renames and renames[old] != new:
+            raise UsageError(f"--rename gives channel {old!r} two new names, {renames[old]!r} "
+                             f"and {new!r}; give one.")
+        clash = [o for o, n in renames.items() if n == new and o != old]
+        if clash:
+            raise UsageError(f"--rename gives channels {clash[0]!r} and {old!r} the same name "
+                             f"{new!r}; each channel needs its own name.")
+        renames[old] = new
     return renames
 
 
@@ -219,7 +241,27 @@ def _edf_header(path: Path):
     return raw.ch_names, float(raw.info["sfreq"]), raw.info.get("meas_date")
 
 
+def recording_id(value) -> str:
+    """The id a recording carries everywhere: tables, plot titles and file names.
+
+    Ids made only of digits (``--task4`` recordings 0, 1, ...; an EDF named ``1.edf``) become
+    ``recording-<digits>``, the form file names need, so that one id names the recording in
+    every output.
+    """
+    text = str(value)
+    return f"recording-{text}" if text.isdigit() else text
+
+
+def _with_ids(data, ids: dict):
+    """``data`` with its recording ids mapped through ``ids`` (unchanged ids kept)."""
+    if all(str(k) == v for k, v in ids.items()):
+        return data
+    groups = np.array([ids[g] for g in data.groups.tolist()], dtype=object).astype(str)
+    return dataclasses.replace(data, groups=groups)
+
+
 def _unique_id(stem: str, used: set) -> str:
+    stem = recording_id(stem)
     candidate, k = stem, 2
     while candidate in used:
         candidate, k = f"{stem}-{k}", k + 1
@@ -291,15 +333,22 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         return None
     from ..data import EpochData
 
-    if model is not None and args.sfreq and model.sfreq and abs(args.sfreq - model.sfreq) > 1e-9:
+    if (model is not None and args.sfreq is not None and model.sfreq
+            and abs(args.sfreq - model.sfreq) > 1e-9):
         raise UsageError(f"--sfreq {args.sfreq:g} contradicts the model's {model.sfreq:g} Hz; "
                          "omit --sfreq (recordings are resampled to the model's rate).")
-    if (model is not None and args.epoch_length and model.epoch_length
+    if (model is not None and args.epoch_length is not None and model.epoch_length
             and abs(args.epoch_length - model.epoch_length) > 1e-6):
         raise UsageError(f"--epoch-length {args.epoch_length:g} contradicts the model's "
                          f"{model.epoch_length:g}-s epochs.")
-    target_sfreq = args.sfreq or (model.sfreq if model is not None else None)
+    target_sfreq = args.sfreq if args.sfreq is not None else (
+        model.sfreq if model is not None else None)
     model_epoch = model.epoch_length if model is not None else None
+
+    def epoch_length(default: float) -> float:
+        if args.epoch_length is not None:
+            return args.epoch_length
+        return model_epoch or default
     renames = _renames(args)
     spec = _channel_spec(args)
     used_ids: set = set()
@@ -313,7 +362,7 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
             raise UsageError("--synthetic expects a positive number of animals.")
         part = make_synthetic(n_recordings=args.synthetic, hours=args.hours,
                               sfreq=target_sfreq or 128.0,
-                              epoch_length=args.epoch_length or model_epoch or 4.0,
+                              epoch_length=epoch_length(4.0),
                               random_state=args.seed)
         parts.append(("synthetic data", part))
     if args.task4:
@@ -322,9 +371,10 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         try:
             part = load_task4_csv(args.task4, subset=args.subset,
                                   recording_length=args.recording_length or None,
-                                  epoch_length=args.epoch_length or model_epoch or 4.0)
+                                  epoch_length=epoch_length(4.0))
         except ValueError as exc:
             raise DataError(str(exc)) from exc
+        part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
         parts.append((f"--task4 {args.task4}", part))
     if args.sleep_edf or args.edf:
         _quiet_mne(args)
@@ -343,7 +393,7 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
             channels = {inverse.get(c, c): t for c, t in zip(model.ch_names, types, strict=True)}
         try:
             part = load_sleep_edf(subjects, nights, path=args.data_dir, channels=channels,
-                                  epoch_length=args.epoch_length or model_epoch or 30.0,
+                                  epoch_length=epoch_length(30.0),
                                   n_classes=args.stages,
                                   keep_wake_minutes=None if keep < 0 else keep,
                                   resample=target_sfreq)
@@ -352,7 +402,7 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         parts.append(("Sleep-EDF", part))
     if args.edf:
         parts.extend(_load_edf_sources(
-            args, epoch_length=args.epoch_length or model_epoch or 30.0,
+            args, epoch_length=epoch_length(30.0),
             target_sfreq=target_sfreq, model=model, renames=renames, used_ids=used_ids,
             starts=starts,
         ))

@@ -145,8 +145,11 @@ def make_synthetic(
     Parameters
     ----------
     n_recordings : int
-        Number of animals, one 24-h-style recording each (ids ``"synthetic-0"``, ...).
-        Animal ``k`` is the same whatever ``n_recordings`` and ``hours`` are.
+        Number of animals, one 24-h-style recording each. Animal ``k`` is the same whatever
+        ``n_recordings`` and ``hours`` are, and its id names it: ``"synthetic-<k>"`` with
+        the default seed 0, ``"synthetic-seed<s>-<k>"`` with another integer seed ``s`` (so
+        that animals of different seeds never share an id), ``"synthetic-<k>"`` for a
+        Generator or None, whose animals an id cannot name.
     hours : float
         Duration of each recording in hours; cut to a whole number of epochs.
     sfreq : float
@@ -225,8 +228,11 @@ def make_synthetic(
     y = np.empty(n_recordings * n_epochs, dtype="<U4")
     groups = np.empty(n_recordings * n_epochs, dtype=object)
     recordings = {}
+    prefix = "synthetic-"
+    if isinstance(random_state, numbers.Integral) and random_state != 0:
+        prefix = f"synthetic-seed{int(random_state)}-"
     for k, seed in enumerate(seeds):
-        rec_id = f"synthetic-{k}"
+        rec_id = f"{prefix}{k}"
         part = slice(k * n_epochs, (k + 1) * n_epochs)
         labels, details = _make_recording(
             np.random.default_rng(seed), X[part], n_epochs, sfreq, epoch_length,

@@ -204,15 +204,29 @@ def _rows_in_order(
     return rows
 
 
-def _recording_groups(n_epochs: int, recording_length: int | None) -> np.ndarray:
+def _recording_groups(
+    n_epochs: int, recording_length: int | None, epoch_length: float
+) -> np.ndarray:
     if recording_length is None:
         return np.zeros(n_epochs, dtype=np.int64)
-    if n_epochs % recording_length:
+    hint = (
+        "If the rows hold recordings (animals) of another length, give it with "
+        "recording_length= (--recording-length on the command line); recording_length=None "
+        "(--recording-length 0) makes all rows one recording without this warning."
+    )
+    if n_epochs < recording_length:
+        logger.warning(
+            "All %d epochs (%.3g h) form one recording, shorter than recording_length = %d "
+            "epochs (%.3g h). %s",
+            n_epochs, n_epochs * epoch_length / 3600, recording_length,
+            recording_length * epoch_length / 3600, hint,
+        )
+    elif n_epochs % recording_length:
         logger.warning(
             "%d epochs do not divide into recordings of %d epochs: the last recording (id %d) "
-            "holds only %d epochs.",
+            "holds only %d epochs. %s",
             n_epochs, recording_length, n_epochs // recording_length,
-            n_epochs % recording_length,
+            n_epochs % recording_length, hint,
         )
     return np.arange(n_epochs, dtype=np.int64) // recording_length
 
@@ -359,7 +373,7 @@ def load_task4_csv(
         logger.info("Rows of %s put in Id order.", directory)
 
     n_epochs = X.shape[0]
-    groups = _recording_groups(n_epochs, recording_length)
+    groups = _recording_groups(n_epochs, recording_length, epoch_length)
     position = np.arange(n_epochs) if recording_length is None else (
         np.arange(n_epochs) % recording_length
     )
