@@ -10,6 +10,7 @@ import pytest
 from _cli_runner import run_main
 
 from sleepstage.data import make_synthetic
+from sleepstage.demo import _row
 from sleepstage.metrics import (
     errors_in_least_confident,
     expected_calibration_error,
@@ -285,3 +286,14 @@ def test_evaluate_command_reports_architecture_and_calibration(capsys, tmp_path)
             assert isinstance(scores[key], float), key
     assert "errors_in_least_confident_10pct" in results["overall"]
     assert "balanced_accuracy" in results["mean_over_folds"]
+
+
+def test_demo_table_reports_pooled_scores(synthetic, report):
+    row = _row("synthetic", synthetic, report, seconds=0.0)
+    assert row["balanced acc"] == report.overall["balanced_accuracy"]
+    for label in report.labels:
+        assert row[f"F1 {label}"] == report.overall["f1"][label]
+        assert row[f"% time err {label}"] == report.overall["percent_time_error"][label]
+    assert row["ECE"] == report.overall["expected_calibration_error"]
+    assert row["trans/h pred"] == report.overall["transitions_per_hour_pred"]
+    assert row["F1 WAKE"] != pytest.approx(report.mean("f1_WAKE"))   # not the fold mean
