@@ -51,6 +51,17 @@ def _output_target(path: Path) -> Path:
     return path
 
 
+def _os_error(exc: OSError, message: str) -> OSError:
+    """``exc``'s type and errno with a message naming the user's path."""
+    error = type(exc)(message)
+    error.errno = exc.errno
+    return error
+
+
+def _shown(path: Path, target: Path) -> str:
+    return str(path) if target == path else f"{path} (a link to {target})"
+
+
 def _nearest_existing(folder: Path) -> Path:
     while not os.path.lexists(folder) and folder != folder.parent:
         folder = folder.parent
@@ -60,13 +71,13 @@ def _nearest_existing(folder: Path) -> Path:
 def _check_output(path: Path, *, force: bool) -> Path:
     """Check one output path; return the file that will be replaced (see `_output_target`)."""
     target = _output_target(path)
-    shown = str(path) if target == path else f"{path} (a link to {target})"
+    shown = _shown(path, target)
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder checks below say why
         mode = None
     except OSError as exc:
-        raise OSError(exc.errno, f"Cannot write {shown}: {exc.strerror}.") from exc
+        raise _os_error(exc, f"Cannot write {shown}: {exc.strerror}.") from exc
     if mode is not None:
         for test, kind in _FILE_KINDS:
             if test(mode):
@@ -125,8 +136,8 @@ def check_writable(paths: Iterable[str | os.PathLike], *, force: bool = False) -
         try:
             targets.append(_check_output(path, force=force))
         except FileExistsError:
-            existing.append(str(path))
             targets.append(_output_target(path))
+            existing.append(_shown(path, targets[-1]))
     if existing:
         raise FileExistsError(
             f"Output file(s) already exist: {', '.join(existing)}. Use force=True (--force on "
@@ -252,7 +263,7 @@ def atomic_outputs(
                 fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                             suffix=f".tmp{target.suffix}")
             except OSError as exc:
-                raise OSError(exc.errno, f"Cannot write {path}: {exc.strerror}.") from exc
+                raise _os_error(exc, f"Cannot write {path}: {exc.strerror}.") from exc
             os.close(fd)
             temps.append(Path(name))
         yield list(temps)
@@ -264,7 +275,7 @@ def atomic_outputs(
                 os.chmod(tmp, mode)
                 os.replace(tmp, target)
             except OSError as exc:
-                raise OSError(exc.errno, f"Cannot write {path}: {exc.strerror}.") from exc
+                raise _os_error(exc, f"Cannot write {path}: {exc.strerror}.") from exc
             if new:
                 placed.append(target)
             logger.debug("Wrote %s", path)
@@ -280,7 +291,7 @@ def atomic_outputs(
         if (isinstance(exc, OSError) and not isinstance(exc, FileExistsError)
                 and any(n in str(exc) for n in named)):
             dest = next(p for p, t in zip(paths, named, strict=True) if t in str(exc))
-            raise OSError(exc.errno, f"Cannot write {dest}: {exc.strerror or exc}.") from exc
+            raise _os_error(exc, f"Cannot write {dest}: {exc.strerror or exc}.") from exc
         raise
 
 

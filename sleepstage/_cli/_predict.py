@@ -131,7 +131,7 @@ def output_paths(recordings, out_dir: Path, *, annotations: bool = False,
         key = stem.name.lower()
         if key in owners:
             raise DataError(
-                f"Recordings {owners[key]!r} and {rec!r} would both be written to "
+                f"Recordings {str(owners[key])!r} and {str(rec)!r} would both be written to "
                 f"{stem.with_suffix('.csv')}: file names keep only letters, digits, '.', '_' "
                 "and '-' (and some file systems ignore case). Give the recordings distinct "
                 "names."

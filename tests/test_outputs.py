@@ -1,0 +1,218 @@
+"""Output files: only regular files are replaced, links are followed, every output is checked
+before any work, failures remove only what the run wrote, and messages name the user's paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from _cli_runner import run_main
+
+import sleepstage.pipelines
+from sleepstage import plot
+from sleepstage._cli import _features, _fit, _predict
+from sleepstage._cli._args import DataError
+from sleepstage.data import make_synthetic
+from sleepstage.io import (
+    atomic_outputs,
+    atomic_write,
+    check_folder,
+    check_writable,
+    save_model,
+    write_table,
+)
+from sleepstage.pipelines import fit_with_groups, make_pipeline
+
+SYNTH = ["--synthetic", "1", "--hours", "0.05"]  # 45 epochs
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    data = make_synthetic(n_recordings=2, hours=0.25, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the scaler on 15-min recordings
+        fitted = fit_with_groups(make_pipeline(**data.layout(), n_estimators=5, n_jobs=1),
+                                 data.X, data.y, data.groups)
+    path = tmp_path_factory.mktemp("model") / "mice.joblib"
+    return save_model(fitted, path, data=data)
+
+
+@pytest.fixture
+def no_data_loading(monkeypatch):
+    """Make every command fail loudly if it reads its data source; returns the call list."""
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(kwargs.get("purpose"))
+        raise RuntimeError("the data were loaded")
+
+    for module in (_fit, _predict, _features):
+        monkeypatch.setattr(module, "load_data", refuse)
+    return calls
+
+
+def _hidden(folder):
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+# -- item: non-regular outputs and symbolic links -------------------------------------------------
+def test_devices_are_refused_even_with_force():
+    # checked without writing: a wrong answer here must not be able to replace /dev/null
+    with pytest.raises(ValueError, match=r"/dev/null: it is a character device, not a regular"):
+        check_writable(["/dev/null"], force=True)
+
+
+def test_fifo_output_is_refused(capsys, tmp_path, no_data_loading):
+    fifo = tmp_path / "features.csv"
+    os.mkfifo(fifo)
+    status, _, err = run_main(capsys, "features", *SYNTH, "-o", fifo, "--force")
+    assert status == 1 and "it is a named pipe (FIFO), not a regular file" in err
+    assert str(fifo) in err
+    assert fifo.is_fifo() and no_data_loading == []
+    with pytest.raises(ValueError, match="named pipe"), atomic_write(fifo, force=True) as tmp:
+        tmp.write_text("never")
+    assert fifo.is_fifo() and _hidden(tmp_path) == []
+
+
+def test_symlink_output_is_followed_to_its_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "table.csv"
+    target.write_text("old\n")
+    link = tmp_path / "table.csv"
+    link.symlink_to(target)
+    table = pd.DataFrame({"epoch": [0, 1], "stage": ["WAKE", "REM"]})
+    with pytest.raises(FileExistsError, match=r"table\.csv \(a link to .*real/table\.csv\)"):
+        write_table(table, link)
+    write_table(table, link, force=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    pd.testing.assert_frame_equal(pd.read_csv(target), table)
+    # a dangling link creates its target; a link to a FIFO is refused like the FIFO
+    dangling = tmp_path / "new.csv"
+    dangling.symlink_to(tmp_path / "real" / "new.csv")
+    write_table(table, dangling)
+    assert dangling.is_symlink() and (tmp_path / "real" / "new.csv").is_file()
+    os.mkfifo(tmp_path / "real" / "pipe")
+    (tmp_path / "pipe.csv").symlink_to(tmp_path / "real" / "pipe")
+    with pytest.raises(ValueError, match="named pipe"):
+        write_table(table, tmp_path / "pipe.csv", force=True)
+    assert _hidden(tmp_path) == []
+
+
+# -- item: a failed run removes only what it wrote ------------------------------------------------
+def test_failed_predict_keeps_files_others_wrote(capsys, tmp_path, model_file, monkeypatch):
+    out = tmp_path / "scored"
+
+    def crash(*args, **kwargs):  # another process writes into the folder, then we fail
+        (out / "theirs.txt").write_text("not ours to delete")
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(plot, "hypnogram", crash)
+    status, _, err = run_main(capsys, "predict", model_file, *SYNTH, "--plot", "-o", out)
+    assert status == 1 and "disk on fire" in err
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]
+
+
+def test_failed_write_removes_the_folders_it_created(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    with pytest.raises(RuntimeError), atomic_outputs([out / "a.csv", out / "b.csv"]) as temps:
+        temps[0].write_text("half")
+        raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_all_or_none_when_a_later_output_appears(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    with pytest.raises(FileExistsError, match=r"b\.csv"), atomic_outputs([a, b]) as temps:
+        for tmp in temps:
+            tmp.write_text("ours")
+        b.write_text("someone else's")  # appears while we work
+    assert not a.exists() and b.read_text() == "someone else's"
+    assert _hidden(tmp_path) == []
+
+
+# -- item: every output checked before the work; messages name the user's paths -----------------
+@pytest.mark.parametrize("command", [
+    ["fit", *SYNTH, "-o", "{blocker}/model.joblib"],
+    ["predict", "{model}", *SYNTH, "-o", "{blocker}/scored"],
+    ["features", *SYNTH, "-o", "{blocker}/features.csv"],
+])
+def test_output_folder_problems_are_found_before_loading_data(capsys, tmp_path, model_file,
+                                                              no_data_loading, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    args = [a.format(blocker=blocker, model=model_file) for a in command]
+    status, _, err = run_main(capsys, *args)
+    assert no_data_loading == []
+    assert status == 1 and f"{blocker} is a file, not a folder" in err
+
+
+def test_unwritable_folder_is_found_before_the_work(tmp_path, monkeypatch):
+    # as root every folder is writable; pretend it is not
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(PermissionError, match=rf"Cannot write {tmp_path}/x\.csv: no "
+                                              rf"permission to write in the folder {tmp_path}"):
+        check_writable([tmp_path / "x.csv"])
+    with pytest.raises(PermissionError, match="no permission"):
+        check_folder(tmp_path / "out")
+
+
+def test_write_errors_name_the_output_not_the_temporary_file(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link", str(src))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    out = tmp_path / "report.txt"
+    with pytest.raises(OSError, match=rf"^Cannot write {out}: Invalid cross-device link\.$"):
+        with atomic_write(out) as tmp:
+            tmp.write_text("done")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recordings_sharing_a_file_name(tmp_path):
+    with pytest.raises(DataError, match=r"Recordings 'night 1' and 'night_1' would both be "
+                                        rf"written to {tmp_path}/night_1_hypnogram\.csv"):
+        _predict.output_paths(["night 1", "night_1"], tmp_path)
+    paths = _predict.output_paths(["a", "b"], tmp_path, plot=True)
+    assert paths["b"] == [tmp_path / "b_hypnogram.csv", tmp_path / "b_hypnogram.png"]
+
+
+def test_predict_name_collision_is_found_before_predicting(capsys, tmp_path, model_file,
+                                                           monkeypatch):
+    real = _predict.load_data
+
+    def colliding(*args, **kwargs):  # two recordings whose ids map to one file name
+        loaded = real(*args, **kwargs)
+        groups = np.where(loaded.data.groups == loaded.data.groups[0], "night 1", "night_1")
+        return dataclasses.replace(loaded, data=dataclasses.replace(loaded.data, groups=groups))
+
+    predicted = []
+    monkeypatch.setattr(_predict, "load_data", colliding)
+    monkeypatch.setattr(sleepstage.pipelines, "predict_with_groups",
+                        lambda *a, **k: predicted.append(1))
+    status, _, err = run_main(capsys, "predict", model_file, "--synthetic", "2", "--hours",
+                              "0.05", "-o", tmp_path / "out")
+    assert status == 1 and predicted == []
+    assert "'night 1' and 'night_1' would both be written to" in err
+    assert ".tmp" not in err and ".sleepstage" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_outputs_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="Two outputs would be written to the same file"):
+        check_writable([tmp_path / "a.csv", tmp_path / "sub" / ".." / "a.csv"])
+
+
+# -- item: features -o x.xlsx ---------------------------------------------------------------------
+def test_features_refuses_unknown_table_formats(capsys, tmp_path, no_data_loading):
+    out = tmp_path / "features.xlsx"
+    status, _, err = run_main(capsys, "features", *SYNTH, "-o", out)
+    assert status == 2 and "the suffix '.xlsx' names no format" in err
+    assert not out.exists() and no_data_loading == []
+    with pytest.raises(ValueError, match=r"Use one of \.csv, \.parquet, \.pq"):
+        write_table(pd.DataFrame({"a": [1]}), out)
+    assert list(tmp_path.iterdir()) == []
