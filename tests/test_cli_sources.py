@@ -18,6 +18,7 @@ from sleepstage.data import (
     mne_data_dir,
     write_task4_csv,
 )
+from sleepstage.io import write_table
 
 
 # -- item 17: where Sleep-EDF is looked for ---------------------------------------------------
@@ -151,6 +152,20 @@ def test_predict_names_task4_recordings_once(capsys, tmp_path, task4_folder):
     # one id in the summary lines (and plot titles) and the file names
     assert "recording-0: 20 epochs -> recording-0_hypnogram.csv" in out
     assert "recording-1: 20 epochs -> recording-1_hypnogram.csv" in out
+    # probabilities with 10 significant digits at most, not float64's 17
+    rows = (tmp_path / "scored" / "recording-0_hypnogram.csv").read_text().splitlines()
+    numbers = [field for row in rows[1:] for field in row.split(",")
+               if field[:1].isdigit() and "e" not in field]
+    assert numbers and max(len(f.replace(".", "").strip("0")) for f in numbers) <= 10
+
+
+def test_csv_tables_have_no_float_noise(tmp_path):
+    table = pd.DataFrame({"onset": [0.1 + 0.2, 86399.996],
+                          "proba_WAKE": [1 / 3, float(np.float32(0.1))]})
+    text = write_table(table, tmp_path / "t.csv").read_text()
+    assert text.splitlines() == ["onset,proba_WAKE", "0.3,0.3333333333", "86399.996,0.1000000015"]
+    # float32 values survive the round trip
+    assert np.float32(pd.read_csv(tmp_path / "t.csv")["proba_WAKE"][1]) == np.float32(0.1)
 
 
 def test_short_task4_folder_suggests_recording_length(capsys, tmp_path, task4_folder):
