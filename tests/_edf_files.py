@@ -20,7 +20,7 @@ def _field(value, width: int) -> bytes:
 
 def write_edf(path, signals, sfreq: int, ch_names, *, start: datetime.datetime = START,
               record_onsets=None, edf_plus: bool | None = None, unit: str = "uV",
-              phys: float | None = None):
+              phys: float | None = None, date_known: bool = True):
     """Write ``signals`` (channels x samples) as EDF, or EDF+ with 1-s data records.
 
     Parameters
@@ -33,6 +33,8 @@ def write_edf(path, signals, sfreq: int, ch_names, *, start: datetime.datetime =
         given; default plain EDF.
     phys : float, optional
         Physical range ``[-phys, phys]``; default the largest absolute value.
+    date_known : bool
+        False writes an EDF+ recording field ``Startdate X ...`` (date unknown).
     """
     signals = np.asarray(signals, dtype=float)
     n_channels, n_times = signals.shape
@@ -52,7 +54,7 @@ def write_edf(path, signals, sfreq: int, ch_names, *, start: datetime.datetime =
     pmax = [f"{phys:.1f}"] * n_channels + (["1"] if plus else [])
     per_record = [sfreq] * n_channels + ([tal_samples] if plus else [])
     reserved = "EDF+D" if discontinuous else "EDF+C" if plus else ""
-    recording = (f"Startdate {start.strftime('%d-%b-%Y').upper()} X X X" if plus
+    recording = (f"Startdate {start.strftime('%d-%b-%Y').upper()} X X X" if plus and date_known
                  else "Startdate X X X X")
     header = b"".join([
         _field(0, 8), _field("X X X X", 80), _field(recording, 80),

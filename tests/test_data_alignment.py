@@ -74,6 +74,18 @@ def test_hypnogram_without_start_counts_from_the_psg_start(psg, tmp_path):
     assert data.onsets.tolist() == [60.0, 90.0] and data.y.tolist() == ["REM", "REM"]
 
 
+def test_psg_without_known_date_counts_from_its_start(tmp_path):
+    seconds_ = np.arange(600 * SFREQ) / SFREQ
+    path = write_edf(tmp_path / "undated.edf", np.vstack([seconds_, seconds_]), SFREQ,
+                     ["EEG Cz", "EMG chin"], edf_plus=True, date_known=False, phys=700)
+    # the hypnogram's date is known, the recording's is not: onsets count from the PSG start
+    dated = hypnogram(tmp_path / "dated-Hypnogram.edf", START + 24 * HOUR, onsets=(60,),
+                      durations=(60,), stages=("Sleep stage R",))
+    data = read_edf(path, dated)
+    assert data.onsets.tolist() == [60.0, 90.0]
+    assert data.X.flags.c_contiguous
+
+
 @pytest.fixture
 def sc4001_hypnogram_copy(sleep_edf_files, tmp_path):
     def doctor(start: bytes, date: bytes | None = None, year: bytes | None = None):

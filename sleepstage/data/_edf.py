@@ -390,9 +390,9 @@ def read_edf(
         _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
     fields = read_edf_header(psg_path)
     segments = _segments(fields, sfreq, n_times, psg_path)
-    psg_start = fields.start if fields is not None else None
-    if psg_start is None:
-        psg_start = raw.info["meas_date"]
+    # the header's own start, by the rule used for the hypnogram (an EDF+ "Startdate X" is
+    # unknown, where MNE would take the dd.mm.yy field)
+    psg_start = fields.start if fields is not None else raw.info["meas_date"]
 
     # -- epoch grid and stages ------------------------------------------------------------
     hyp_start = None
@@ -463,7 +463,8 @@ def read_edf(
             pad_before = pad_before * up // down
         offsets = (starts_in - start) // spe * spe_out + pad_before
         index = offsets[:, None] + np.arange(spe_out)
-        pieces.append(signal.astype(np.float32, copy=False)[:, index].transpose(1, 0, 2))
+        epochs_first = signal.astype(np.float32, copy=False)[:, index].transpose(1, 0, 2)
+        pieces.append(np.ascontiguousarray(epochs_first))
     X = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     check_finite(X, what=f"The signal of {psg_path.name}")
     epochs = grid[keep]
