@@ -29,6 +29,7 @@ from ._cli._args import DataError, UsageError
 from ._cli._parallel import dask_backend
 from ._cli._sources import add_data_arguments
 from ._version import __version__
+from ._warnings import warn_once_per_message
 
 __all__ = ["build_parser", "main"]
 
@@ -163,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     restore_logging = _configure_logging(args.quiet, args.debug)
     try:
-        with dask_backend(getattr(args, "dask_scheduler", None)):
+        # each distinct warning once per run, whichever step or fold issues it
+        with warn_once_per_message(), dask_backend(getattr(args, "dask_scheduler", None)):
             return int(args.run(args) or 0)
     except UsageError as exc:
         sys.stderr.write(f"{PROG} {args.command}: error: {_one_line(exc)}\n")

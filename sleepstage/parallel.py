@@ -42,6 +42,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._warnings import warn_once_per_message
 from .artefacts import detect_artefacts
 from .data._epochs import EpochData
 from .features import EpochFeatures
@@ -579,10 +580,12 @@ def grid_search(
     n_candidates = sum(int(np.prod([len(v) for v in grid.values()])) for grid in grids)
     logger.info("grid search: %d candidate(s) x %d folds on %d epochs", n_candidates,
                 len(splits), len(y))
-    with config_context(enable_metadata_routing=True):
-        search.fit(X, y, groups=routed)
-    if refit is not False:
-        _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts)
+    # every fit of every candidate runs the same steps: show each distinct warning once
+    with warn_once_per_message():
+        with config_context(enable_metadata_routing=True):
+            search.fit(X, y, groups=routed)
+        if refit is not False:
+            _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts)
     return search
 
 

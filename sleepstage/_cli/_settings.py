@@ -122,7 +122,8 @@ def check_settings(model: str, settings: Sequence[str] | None, args: Any, *,
         return
     for text in settings:
         parse_assignment(text, "--set")  # malformed text: reported as such
-    data = _stand_in_data(args)
+    with _hushed():
+        data = _stand_in_data(args)
     seed = getattr(args, "seed", 0)
     try:
         with _hushed():
