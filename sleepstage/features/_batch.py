@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
 from ._psd import PSDPlan, compute_psd
 
@@ -396,22 +396,32 @@ def run_batches(
     that threads finish together. With more than one job the batches run on threads
     (``func`` must write disjoint output rows), each thread with its own :class:`Workspace`
     and a single FFT thread. With one batch, the FFT itself uses ``n_jobs`` threads.
+
+    The batches always run on threads of this process, whatever joblib backend is active:
+    ``func`` writes into arrays of the caller, which a process or a Dask worker would fill
+    in a copy (or fail to receive at all: the closures do not pickle). ``n_jobs`` is
+    resolved as joblib's threading backend resolves it (None: the ``n_jobs`` of an
+    enclosing ``joblib.parallel_config``, else 1; -1: all cores of this machine), never
+    as the number of workers of a Dask cluster.
     """
     n_batches = max(1, -(-n_epochs // batch_size))
     batch_size = -(-n_epochs // n_batches)
     starts = range(0, n_epochs, batch_size)
-    jobs = effective_n_jobs(n_jobs)
-    if len(starts) == 1 or jobs == 1:
-        fft_workers = jobs if len(starts) == 1 else 1
-        workspace = Workspace()
-        for start in starts:
-            func(start, min(start + batch_size, n_epochs), fft_workers, workspace)
-        return
-    local = threading.local()
+    # A local threading context, not a prefer="threads" hint: an explicit backend such as
+    # parallel_config(backend="loky") or "dask" overrides the hint (PicklingError).
+    with parallel_config(backend="threading"):
+        jobs = effective_n_jobs(n_jobs)
+        if len(starts) == 1 or jobs == 1:
+            fft_workers = jobs if len(starts) == 1 else 1
+            workspace = Workspace()
+            for start in starts:
+                func(start, min(start + batch_size, n_epochs), fft_workers, workspace)
+            return
+        local = threading.local()
 
-    def task(start: int) -> None:
-        if not hasattr(local, "workspace"):
-            local.workspace = Workspace()
-        func(start, min(start + batch_size, n_epochs), 1, local.workspace)
+        def task(start: int) -> None:
+            if not hasattr(local, "workspace"):
+                local.workspace = Workspace()
+            func(start, min(start + batch_size, n_epochs), 1, local.workspace)
 
-    Parallel(n_jobs=jobs, prefer="threads")(delayed(task)(start) for start in starts)
+        Parallel(n_jobs=jobs)(delayed(task)(start) for start in starts)

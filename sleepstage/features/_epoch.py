@@ -65,7 +65,9 @@ class EpochFeatures(FeatureFamily):
     n_jobs : int or None, default None
         Threads working on batches in parallel (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). With one batch, the FFT uses
-        them instead. Output does not depend on it.
+        them instead. Output does not depend on it. The batches run on threads of this
+        process under any joblib backend (loky, Dask, ...), so -1 means the cores of this
+        machine, not the workers of a cluster.
 
     Attributes
     ----------
