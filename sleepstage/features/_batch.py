@@ -222,7 +222,8 @@ class EpochBatch:
         if "standardised_moments" in names:
             sums["m4"] = np.empty((n, c), dtype=np.float32)
         if "zero_crossings" in names:
-            sums["zero_crossings"] = np.empty((n, c), dtype=np.uint16)
+            count_dtype = _count_dtype(t - 1)
+            sums["zero_crossings"] = np.empty((n, c), dtype=count_dtype)
         scratch = self.workspace.scratch
         step = max(1, _CHUNK_SAMPLES // (c * t))
         for start in range(0, n, step):
@@ -243,7 +244,7 @@ class EpochBatch:
                 negative = np.signbit(centred, out=scratch(1, shape, bool)).reshape(-1)
                 changes = _lagged(negative, scratch(2, flat_shape, bool), np.not_equal)
                 sums["zero_crossings"][rows] = _rows(changes.view(np.uint8), shape, 1).sum(
-                    axis=-1, dtype=np.uint16)
+                    axis=-1, dtype=count_dtype)
             if names & {"diff_variance", "diff2_variance", "abs_diff_sum"}:
                 diff = _lagged(chunk.reshape(-1), scratch(0, flat_shape))
             if "diff_variance" in names:
@@ -374,6 +375,17 @@ def _lagged(flat: np.ndarray, out: np.ndarray, op=np.subtract) -> np.ndarray:
 def _rows(flat: np.ndarray, shape: tuple[int, int, int], lag: int) -> np.ndarray:
     """View of a flat ``(n, c, t)`` array as (n, c, t - lag), skipping row-straddling values."""
     return flat.reshape(shape)[..., : shape[-1] - lag]
+
+
+def _count_dtype(largest: int) -> np.dtype:
+    """Unsigned integer dtype, at least 16 bits, that holds counts up to ``largest``.
+
+    Sign changes of an epoch are counted by summing a byte per pair of samples: uint16
+    sums are ~3x faster than uint32 sums on reference chunks (measured; ~2 % of
+    EpochFeatures' time, within run-to-run noise), but a row of more than 65 536 samples
+    (e.g. 70-s epochs at 1 kHz) needs 32 bits, or its count wraps around.
+    """
+    return np.promote_types(np.min_scalar_type(largest), np.uint16)
 
 
 def _variance_from_sums(sum_sq: np.ndarray, total: np.ndarray, n: int) -> np.ndarray:
