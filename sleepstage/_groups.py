@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Segments", "check_groups", "recording_segments"]
+__all__ = ["Segments", "check_groups", "cut_recordings", "recording_segments"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,58 @@ def recording_segments(groups: Any, n_samples: int) -> Segments:
             "order: sort the data by recording, then by time."
         )
     return Segments(starts, stops, ids)
+
+
+def cut_recordings(groups: Any, keep: np.ndarray) -> np.ndarray | None:
+    """Recording ids of the epochs in ``keep``, each recording cut where epochs are left out.
+
+    Leaving epochs out of a sequence makes the epochs on either side of them neighbours,
+    although they were not consecutive in time. Giving each uninterrupted stretch of kept
+    epochs an id of its own ("piece") keeps sequence steps (transition counts, context
+    windows, sequence models) from treating the stretches as one.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_epochs,) or None
+        Recording id of each epoch; None means one continuous recording.
+    keep : numpy.ndarray of bool, shape (n_epochs,)
+        Epochs that remain.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_kept,) or None
+        ``groups[keep]`` when no recording is interrupted (None if ``groups`` is None).
+        Otherwise the ids as text, ``"<recording>/part<k>"`` for piece ``k`` (from 0) of
+        each interrupted recording, or the piece number alone when ``groups`` is None.
+
+    Examples
+    --------
+    >>> keep = np.array([True, True, False, True, True, True])
+    >>> cut_recordings(["a", "a", "a", "a", "b", "b"], keep).tolist()
+    ['a/part0', 'a/part0', 'a/part1', 'b', 'b']
+    >>> cut_recordings(None, keep).tolist()
+    [0, 0, 1, 1, 1]
+    >>> cut_recordings(["a", "a", "a", "b", "b", "b"], keep).tolist()  # only an end dropped
+    ['a', 'a', 'b', 'b', 'b']
+    """
+    keep = np.asarray(keep, dtype=bool)
+    segments = recording_segments(groups, keep.size)
+    groups = check_groups(groups, keep.size)
+    # a piece starts at a kept epoch that opens its recording or follows a left-out epoch
+    starts = (segments.first_epochs() | np.r_[False, ~keep[:-1]])[keep]
+    piece = np.cumsum(starts) - 1  # global piece number of each kept epoch
+    recording = np.repeat(np.arange(len(segments)), segments.lengths)[keep]
+    present, first_kept = np.unique(recording, return_index=True)
+    first_piece = np.zeros(len(segments), dtype=piece.dtype)
+    first_piece[present] = piece[first_kept]
+    within = piece - first_piece[recording]  # piece number within its recording
+    if not within.any():
+        return None if groups is None else groups[keep]
+    if groups is None:
+        return piece
+    names = groups[keep].astype(str).astype(object)
+    cut = np.zeros(len(segments), dtype=bool)
+    cut[recording[within > 0]] = True
+    cut = cut[recording]  # epochs of a recording that is cut
+    names[cut] = np.char.add(names[cut].astype(str), np.char.add("/part", within[cut].astype(str)))
+    return names

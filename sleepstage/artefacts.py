@@ -37,7 +37,9 @@ How the package uses the flags
 ------------------------------
 - Training: :func:`sleepstage.pipelines.fit_with_groups` drops flagged epochs from the
   training set by default (``exclude_artefacts=True``), so the classifier does not learn
-  from garbage.
+  from garbage. They stay in their recordings for the per-recording scaling and the
+  temporal context, and the HMM and sequence models see each recording cut where they are
+  left out, so no transition is counted between epochs that were not consecutive.
 - Prediction: flagged epochs are still staged, but the ``sleepstage predict`` output marks
   them (``artefact``, ``artefact_reasons``) and multiplies their ``confidence`` by
   :data:`ARTEFACT_CONFIDENCE_FACTOR`; see :func:`flag_confidence`.

@@ -32,7 +32,7 @@ import logging
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._warnings import warn_once_per_message
@@ -48,7 +49,7 @@ from .data._epochs import EpochData
 from .features import EpochFeatures
 from .metrics import staging_scores
 from .pipelines import fit_with_groups, predict_with_groups
-from .pipelines._evaluate import training_epochs
+from .pipelines._evaluate import fit_kept_epochs, training_epochs
 from .pipelines._splits import block_groups, resolve_cv
 
 __all__ = [
@@ -318,12 +319,12 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
     features, _ = extract_features(data, n_jobs=n_jobs, batch_size=params["batch_size"],
                                    **feature_params)
     y, groups = np.asarray(data.y), np.asarray(data.groups)
+    keep = None
     if exclude_artefacts:
         flags = detect_artefacts(data.X, groups, **data.layout())
         keep = training_epochs(flags, groups, stacklevel=2)
-        features, y, groups = features[keep], y[keep], groups[keep]
     first.fit(data.X[:1])  # stateless: fitting validates the layout and reads no values
-    fit_with_groups(pipeline[1:], features, y, groups, exclude_artefacts=False)
+    fit_kept_epochs(pipeline[1:], features, y, groups, keep)  # the same fit as fit_with_groups
     return pipeline
 
 
@@ -563,18 +564,23 @@ def grid_search(
     routed = groups if n_blocks is None else block_groups(groups, n_blocks)
     X, y = data.X, np.asarray(data.y)
     splits = list(splitter.split(X, y, groups))
+    keep = None
     if exclude_artefacts:
-        splits = _train_without_artefacts(splits, data, routed)
+        splits, keep = _train_without_artefacts(splits, data, routed, pipeline)
     if effective_n_jobs(n_jobs) != 1:
         varied = {name for grid in grids for name in grid}
         pipeline, changed = limit_threads(pipeline, keep=varied)
         if changed:
             logger.info("parallel search: nested threads set to 1 for %s", sorted(changed))
+    searched, fit_params = pipeline, {"groups": routed}
+    if keep is not None:  # each fold's last step learns from the kept epochs only
+        searched = _KeptEpochsPipeline(**pipeline.get_params(deep=False))
+        fit_params["keep"] = keep
 
     # The refit is ours (below): GridSearchCV would refit on every epoch, artefacts included,
     # and with the block ids of cv="blocks:K" instead of the recordings'.
     search = GridSearchCV(
-        pipeline, grids, scoring=scorer, n_jobs=n_jobs, refit=False, cv=splits,
+        searched, grids, scoring=scorer, n_jobs=n_jobs, refit=False, cv=splits,
         pre_dispatch=pre_dispatch, error_score=error_score, verbose=verbose,
     )
     n_candidates = sum(int(np.prod([len(v) for v in grid.values()])) for grid in grids)
@@ -583,35 +589,67 @@ def grid_search(
     # every fit of every candidate runs the same steps: show each distinct warning once
     with warn_once_per_message():
         with config_context(enable_metadata_routing=True):
-            search.fit(X, y, groups=routed)
+            search.fit(X, y, **fit_params)
         if refit is not False:
             _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts)
     return search
 
 
-def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray) -> list:
-    """``splits`` whose training indices leave out the epochs flagged as artefacts.
+def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray,
+                             pipeline) -> tuple[list, np.ndarray | None]:
+    """Leave the epochs flagged as artefacts out of what each training fold learns from.
 
     Flags are judged per routed recording (or block), like
     :func:`~sleepstage.pipelines.fit_with_groups` judges them inside each training fold of
     :func:`~sleepstage.pipelines.cross_validate_recordings`: detection reads one recording
     at a time, so flagging everything once gives the same flags.
+
+    Returns ``(splits, keep)``. For a :class:`~sklearn.pipeline.Pipeline`, the splits are
+    unchanged and ``keep`` (True for the epochs to learn from) goes to every fit as metadata,
+    so that each fold is fitted as :func:`~sleepstage.pipelines._evaluate.fit_kept_epochs`
+    fits it: earlier steps on every epoch, the last step on the kept epochs of each
+    recording, cut where flagged epochs are left out. Another estimator gets training
+    indices without the flagged epochs (and ``keep`` is None).
     """
     flagged = _artefact_mask(data, routed)
     if not flagged.any():
-        return splits
-    out = []
-    for k, (train, test) in enumerate(splits):
-        kept = train[~flagged[train]]
-        if kept.size == 0:
+        return splits, None
+    for k, (train, _) in enumerate(splits):
+        if flagged[train].all():
             raise ValueError(
                 f"All {train.size} training epochs of fold {k} are flagged as artefacts; "
                 "check the recordings or use exclude_artefacts=False."
             )
-        out.append((kept, test))
     logger.info("grid search: %d epoch(s) flagged as artefacts left out of the training folds",
                 int(flagged.sum()))
-    return out
+    if isinstance(pipeline, Pipeline):
+        return splits, ~flagged
+    return [(train[~flagged[train]], test) for train, test in splits], None
+
+
+class _KeptEpochsPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` whose ``fit`` also takes ``keep``.
+
+    Used by :func:`grid_search` only. ``GridSearchCV`` gives each fit the training rows of
+    one fold and their metadata, nothing else; ``keep`` (the epochs to learn from) travels
+    as metadata so that each fold is fitted by
+    :func:`~sleepstage.pipelines._evaluate.fit_kept_epochs`, exactly as
+    :func:`~sleepstage.pipelines.cross_validate_recordings` fits it. Parameters, and so
+    ``cv_results_``, are those of the wrapped pipeline; every other method is the
+    ``Pipeline``'s.
+    """
+
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"keep": True}
+
+    def fit(self, X, y=None, keep=None, **params):
+        """Fit as ``Pipeline.fit``; the last step learns from the ``keep`` epochs only."""
+        if keep is None or np.all(keep):
+            return super().fit(X, y, **params)
+        return fit_kept_epochs(self, X, y, params.get("groups"), np.asarray(keep))
+
+    def get_metadata_routing(self):
+        """The ``Pipeline``'s routing, plus ``keep`` requested by ``fit`` itself."""
+        return super().get_metadata_routing().add_self_request(self)
 
 
 def _refit_best(search: GridSearchCV, refit: bool | str | Callable, pipeline,

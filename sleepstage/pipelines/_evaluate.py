@@ -15,9 +15,10 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import get_routing_for_object
 
-from .._groups import recording_segments
+from .._groups import cut_recordings, recording_segments
 from ..artefacts import ARTEFACT_REASONS, detect_artefacts
 from ..data._epochs import EpochData
 from ..features._base import EpochTransformer
@@ -416,8 +417,12 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
         classifier never learns from them. This needs raw epochs and their channel layout:
         ``layout`` if given, else the ``sfreq`` / ``ch_names`` / ``ch_types`` parameters of
         the estimator's ``"features"`` step. Without either (e.g. a feature matrix given to a
-        bare classifier) nothing is dropped. The remaining epochs of a recording keep their
-        order; the epochs on either side of a dropped one become neighbours.
+        bare classifier) nothing is dropped. The flagged epochs stay in their recordings
+        for the steps before the last one (per-recording scaling and temporal context run
+        on whole recordings, as at predict time); only the last step (the classifier, the
+        HMM) is fitted without them, each recording cut where epochs are left out, so that
+        no stage transition or sequence joins epochs that were not consecutive (see
+        :func:`fit_kept_epochs`).
     layout : mapping, optional
         ``{"sfreq": ..., "ch_names": ..., "ch_types": ...}`` of ``X``, e.g.
         ``EpochData.layout()``.
@@ -438,21 +443,73 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     UserWarning
         If more than a quarter of the epochs of a recording are flagged.
     """
+    keep = None
     if exclude_artefacts:
         layout = _raw_layout(estimator, layout)
         if layout is not None:
-            X, y, groups = _drop_artefacts(X, y, groups, layout)
+            flags = detect_artefacts(X, groups, **layout)
+            keep = training_epochs(flags, groups, stacklevel=2)
+    return fit_kept_epochs(estimator, X, y, groups, keep)
+
+
+def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None):
+    """Fit ``estimator`` so that its last step learns from the ``keep`` epochs only.
+
+    Leaving epochs out of a recording must not join their neighbours. So the steps before
+    the last one of a :class:`~sklearn.pipeline.Pipeline` are fitted and applied on every
+    epoch with the true recording ids, exactly as they run at predict time (the scaler's
+    statistics and the context windows cover the whole recording), and the last step is
+    fitted on the kept rows with each recording cut into pieces where epochs are left out
+    (:func:`~sleepstage._groups.cut_recordings`): an HMM counts no transition across a
+    cut, a sequence model sees no sequence across it. An estimator that is not a pipeline
+    is fitted on the kept epochs with the cut recording ids.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A pipeline or a single estimator; fitted in place, ``groups`` routed to the steps
+        that request it.
+    X : array-like of shape (n_epochs, ...)
+    y : array-like of shape (n_epochs,)
+    groups : array-like of shape (n_epochs,), optional
+        Recording id of each epoch; None means one recording.
+    keep : numpy.ndarray of bool, shape (n_epochs,), optional
+        Epochs to learn from; None keeps every epoch.
+
+    Returns
+    -------
+    estimator
+        The fitted ``estimator``.
+    """
+    y = np.asarray(y)
+    keep = None if keep is None or np.all(keep) else np.asarray(keep, dtype=bool)
     if is_classifier(estimator):
-        present = np.unique(np.asarray(y))
+        present = np.unique(y if keep is None else y[keep])
         if present.size < 2:
             raise ValueError(
                 f"Training needs at least 2 classes (stages), but the training epochs hold "
                 f"only {present.tolist()}: a stager cannot learn from one stage."
             )
     with config_context(enable_metadata_routing=True):
-        if groups is not None and _consumes_groups(estimator, "fit"):
-            return estimator.fit(X, y, groups=groups)
-        return estimator.fit(X, y)
+        if keep is None:
+            return _fit_routed(estimator, "fit", X, y, groups)
+        pieces = cut_recordings(groups, keep)
+        rows = np.flatnonzero(keep)
+        if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+            final = estimator._final_estimator
+            Xt = _fit_routed(estimator[:-1], "fit_transform", X, y, groups)
+            if final is not None and final != "passthrough":
+                _fit_routed(final, "fit", _safe_indexing(Xt, rows), y[rows], pieces)
+            return estimator
+        return _fit_routed(estimator, "fit", _safe_indexing(X, rows), y[rows], pieces)
+
+
+def _fit_routed(estimator, method: str, X, y, groups):
+    """``estimator.<method>(X, y)``, with ``groups`` when the estimator's fit consumes it."""
+    func = getattr(estimator, method)
+    if groups is not None and _consumes_groups(estimator, "fit"):
+        return func(X, y, groups=groups)
+    return func(X, y)
 
 
 def _raw_layout(estimator, layout: Mapping[str, Any] | None) -> dict | None:
@@ -520,16 +577,6 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
                 n_epochs)
     return ~bad
-
-
-def _drop_artefacts(X, y, groups, layout: dict):
-    """``X, y, groups`` without the epochs flagged by :func:`detect_artefacts`."""
-    keep = training_epochs(detect_artefacts(X, groups, **layout), groups, stacklevel=3)
-    if keep.all():
-        return X, y, groups
-    X = X[keep] if hasattr(X, "shape") else np.asarray(X)[keep]
-    groups = None if groups is None else np.asarray(groups)[keep]
-    return X, np.asarray(y)[keep], groups
 
 
 def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):
