@@ -297,3 +297,28 @@ def test_demo_table_reports_pooled_scores(synthetic, report):
     assert row["ECE"] == report.overall["expected_calibration_error"]
     assert row["trans/h pred"] == report.overall["transitions_per_hour_pred"]
     assert row["F1 WAKE"] != pytest.approx(report.mean("f1_WAKE"))   # not the fold mean
+
+
+def test_predict_command_does_not_leak_sklearn_warnings(capsys, tmp_path, monkeypatch):
+    import sleepstage.pipelines
+
+    model = tmp_path / "mice.joblib"
+    status, _, err = run_main(capsys, "fit", "--synthetic", "2", "--hours", "0.5", "--set",
+                              "n_jobs=1", "--set", "n_estimators=5", "--set", "num_leaves=4",
+                              "-o", model)
+    assert status == 0, err
+    real = sleepstage.pipelines.predict_with_groups
+
+    def all_rem(estimator, X, groups=None, *, method="predict"):
+        result = real(estimator, X, groups, method=method)
+        return np.full(len(X), "REM") if method == "predict" else result
+
+    monkeypatch.setattr(sleepstage.pipelines, "predict_with_groups", all_rem)
+    with warnings.catch_warnings(record=True) as caught:      # scored: NREM and WAKE only
+        warnings.simplefilter("always")
+        status, out, err = run_main(capsys, "predict", model, "--synthetic", "1", "--seed",
+                                    "1", "--hours", "0.05", "-o", tmp_path / "scored")
+    assert status == 0, err
+    assert "balanced accuracy 0.000" in out
+    messages = [str(w.message) for w in caught] + [err]
+    assert not any("y_pred contains classes" in m for m in messages), messages

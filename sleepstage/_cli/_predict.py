@@ -150,8 +150,6 @@ def add_trust_argument(parser) -> None:
 
 
 def run(args) -> int:
-    from sklearn.metrics import balanced_accuracy_score
-
     from .. import plot
     from ..artefacts import detect_artefacts
     from ..io import (
@@ -162,6 +160,7 @@ def run(args) -> int:
         write_edf_annotations,
         write_table,
     )
+    from ..metrics import staging_scores
     from ..pipelines import predict_with_groups
 
     out_dir = Path(args.out_dir)
@@ -215,7 +214,7 @@ def run(args) -> int:
                 line += f", {n_flagged} flagged as artefacts"
             if scored is not None:
                 agreement = float(np.mean(scored == pred[mask]))
-                balanced = balanced_accuracy_score(scored, pred[mask])
+                balanced = staging_scores(scored, pred[mask])["balanced_accuracy"]
                 line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
             lines.append(line)
     for line in lines:
