@@ -36,13 +36,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from joblib import delayed, effective_n_jobs, parallel_config
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._progress import Progress, run_tasks, say
 from ._warnings import warn_once_per_message
 from .artefacts import detect_artefacts
 from .data._epochs import EpochData
@@ -127,6 +128,7 @@ def extract_features(
     n_jobs: int | None = None,
     batch_size: int = 4096,
     as_frame: bool = False,
+    verbose: int = 0,
     **feature_params: Any,
 ) -> tuple[np.ndarray | pd.DataFrame, np.ndarray]:
     """Per-epoch features of many recordings, one joblib task per recording.
@@ -155,6 +157,9 @@ def extract_features(
     as_frame : bool
         Return a :class:`pandas.DataFrame` with the feature names as columns and a
         ``(recording, epoch)`` index instead of an array.
+    verbose : int, default=0
+        0 is silent; 1 shows progress over the recordings (a progress bar on a terminal,
+        log lines otherwise; see :mod:`sleepstage._progress`).
     **feature_params
         Parameters of :class:`~sleepstage.features.EpochFeatures` (``bands``, ``method``,
         ``include``, ...), except the layout, which comes from the data.
@@ -215,16 +220,22 @@ def extract_features(
     inner_jobs = 1 if parallel else n_jobs
     logger.info("extracting features of %d recording(s) (%s)", len(tasks),
                 f"n_jobs={n_jobs}" if parallel else "serial")
-    if parallel:
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_features_of)(src, layout, feature_params, batch_size, inner_jobs, X)
-            for src, layout, X in tasks
-        )
-    else:
-        # Batch threads stay on this machine even inside a Dask parallel_config context.
-        with parallel_config(backend="threading"):
-            results = [_features_of(src, layout, feature_params, batch_size, inner_jobs, X)
-                       for src, layout, X in tasks]
+    with Progress(len(tasks), "feature extraction: recordings", verbose=verbose,
+                  logger=logger) as progress:
+        if parallel:
+            results = run_tasks(
+                (delayed(_features_of)(src, layout, feature_params, batch_size, inner_jobs, X)
+                 for src, layout, X in tasks),
+                n_jobs=n_jobs, progress=progress,
+            )
+        else:
+            # Batch threads stay on this machine even inside a Dask parallel_config context.
+            with parallel_config(backend="threading"):
+                results = []
+                for src, layout, X in tasks:
+                    results.append(_features_of(src, layout, feature_params, batch_size,
+                                                inner_jobs, X))
+                    progress.update()
 
     names = results[0][1]
     for k, (_, other, _) in enumerate(results[1:], start=1):
@@ -255,7 +266,7 @@ def _artefact_mask(data: EpochData, groups: np.ndarray) -> np.ndarray:
 
 
 def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
-                 exclude_artefacts: bool = True):
+                 exclude_artefacts: bool = True, verbose: int = 0):
     """Fit a staging pipeline, extracting the features of each recording as a joblib task.
 
     The same fit as :func:`~sleepstage.pipelines.fit_with_groups` (recording ids routed to
@@ -279,6 +290,9 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
     exclude_artefacts : bool
         Leave the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` out of
         the fit, as ``fit_with_groups`` does.
+    verbose : int, default=0
+        0 is silent; 1 shows the progress of the feature extraction over the recordings and
+        says when the remaining steps are fitted and how long it took.
 
     Returns
     -------
@@ -307,24 +321,30 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
     first = steps[0][1] if steps else None
     if len(steps) < 2 or not isinstance(first, EpochFeatures):
         return fit_with_groups(pipeline, data.X, data.y, data.groups,
-                               exclude_artefacts=exclude_artefacts, layout=data.layout())
+                               exclude_artefacts=exclude_artefacts, layout=data.layout(),
+                               verbose=verbose)
     params = first.get_params(deep=False)
     layout = data.layout()
     if any(_as_tuple(params[key]) != _as_tuple(layout[key]) for key in _LAYOUT_KEYS):
         # the step cannot read these epochs: let fit_with_groups raise its own error
         return fit_with_groups(pipeline, data.X, data.y, data.groups,
-                               exclude_artefacts=exclude_artefacts, layout=layout)
+                               exclude_artefacts=exclude_artefacts, layout=layout,
+                               verbose=verbose)
     feature_params = {key: value for key, value in params.items()
                       if key not in (*_LAYOUT_KEYS, "epoch_length", "n_jobs", "batch_size")}
     features, _ = extract_features(data, n_jobs=n_jobs, batch_size=params["batch_size"],
-                                   **feature_params)
+                                   verbose=verbose, **feature_params)
     y, groups = np.asarray(data.y), np.asarray(data.groups)
     keep = None
     if exclude_artefacts:
         flags = detect_artefacts(data.X, groups, **data.layout())
         keep = training_epochs(flags, groups, stacklevel=2)
+    say(logger, verbose, "fitting %s on the features of %d epochs",
+        " -> ".join(name for name, _ in steps[1:]), len(y))
+    start = time.perf_counter()
     first.fit(data.X[:1])  # stateless: fitting validates the layout and reads no values
     fit_kept_epochs(pipeline[1:], features, y, groups, keep)  # the same fit as fit_with_groups
+    say(logger, verbose, "fitted in %.1f s", time.perf_counter() - start)
     return pipeline
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import delayed, effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
@@ -19,6 +19,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from .._groups import cut_recordings, recording_segments
+from .._progress import Progress, run_tasks, say
 from ..artefacts import ARTEFACT_REASONS, detect_artefacts
 from ..data._epochs import EpochData
 from ..features._base import EpochTransformer
@@ -227,6 +228,7 @@ def cross_validate_recordings(
     n_jobs: int | None = None,
     return_predictions: bool = False,
     exclude_artefacts: bool = True,
+    verbose: int = 0,
 ) -> CVReport:
     """Cross-validate a staging pipeline across recordings or contiguous time blocks.
 
@@ -256,6 +258,9 @@ def cross_validate_recordings(
     exclude_artefacts : bool
         Drop artefact epochs from each training fold (see :func:`fit_with_groups`); the
         held-out epochs are all predicted and scored.
+    verbose : int, default=0
+        0 is silent; 1 shows progress over the folds, with each fold's balanced accuracy:
+        a progress bar on a terminal, log lines otherwise (see :mod:`sleepstage._progress`).
 
     Returns
     -------
@@ -327,10 +332,12 @@ def cross_validate_recordings(
         logger.info("fold %d: balanced accuracy %.3f", k, scores["balanced_accuracy"])
         return scores, pred, proba
 
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(run_fold)(k, train, test, X, y, routing_groups, groups)
-        for k, (train, test) in enumerate(splits)
-    )
+    tasks = (delayed(run_fold)(k, train, test, X, y, routing_groups, groups)
+             for k, (train, test) in enumerate(splits))
+    with Progress(len(splits), "cross-validation folds", verbose=verbose,
+                  logger=logger) as progress:
+        results = run_tasks(tasks, n_jobs=n_jobs, progress=progress, describe=lambda r: (
+            f"fold {r[0]['fold']}: balanced accuracy {r[0]['balanced_accuracy']:.3f}"))
     predictions = np.empty(len(y), dtype=y.dtype)
     has_proba = all(proba is not None for _, _, proba in results)
     probabilities = np.full((len(y), len(labels)), np.nan) if has_proba else None
@@ -395,7 +402,7 @@ def _consumes_groups(estimator, method: str) -> bool:
 
 
 def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = True,
-                    layout: Mapping[str, Any] | None = None):
+                    layout: Mapping[str, Any] | None = None, verbose: int = 0):
     """Fit ``estimator``, routing ``groups`` to every step that requests it.
 
     Metadata routing is switched on for the call only; steps that do not ask for ``groups``
@@ -426,6 +433,9 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     layout : mapping, optional
         ``{"sfreq": ..., "ch_names": ..., "ch_types": ...}`` of ``X``, e.g.
         ``EpochData.layout()``.
+    verbose : int, default=0
+        0 is silent; 1 says when the fit starts (epochs, recordings, steps) and how long it
+        took (log lines, or standard error when logging does not show them).
 
     Returns
     -------
@@ -443,6 +453,9 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     UserWarning
         If more than a quarter of the epochs of a recording are flagged.
     """
+    if verbose:
+        return _fit_verbosely(estimator, X, y, groups, exclude_artefacts=exclude_artefacts,
+                              layout=layout)
     keep = None
     if exclude_artefacts:
         layout = _raw_layout(estimator, layout)
@@ -577,6 +590,19 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
                 n_epochs)
     return ~bad
+
+
+def _fit_verbosely(estimator, X, y, groups, **kwargs):
+    """``fit_with_groups`` with a line before and after (its ``verbose`` output)."""
+    n_epochs = len(y)
+    n_recordings = 1 if groups is None else len(np.unique(np.asarray(groups)))
+    steps = getattr(estimator, "steps", None)
+    what = (" -> ".join(name for name, _ in steps) if steps else type(estimator).__name__)
+    say(logger, 1, "fitting %s on %d epochs of %d recording(s)", what, n_epochs, n_recordings)
+    start = time.perf_counter()
+    fitted = fit_with_groups(estimator, X, y, groups, verbose=0, **kwargs)
+    say(logger, 1, "fitted in %.1f s", time.perf_counter() - start)
+    return fitted
 
 
 def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):
