@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 from _cli_runner import run_main
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -67,14 +66,13 @@ def test_each_run_shows_its_warnings_again():
             with warn_once_per_message():
                 for n in (269, 270, 271):
                     with warnings.catch_warnings():  # as each scikit-learn task does
-                        warnings.warn(f"shortest: {n}", UserWarning)
-                warnings.warn("recording 'a' is short", UserWarning)
-                warnings.warn("recording 'b' is short", UserWarning)
+                        warnings.warn(f"shortest: {n}", UserWarning, stacklevel=1)
+                warnings.warn("recording 'a' is short", UserWarning, stacklevel=1)
+                warnings.warn("recording 'b' is short", UserWarning, stacklevel=1)
         return [str(w.message) for w in caught]
 
     assert run() == ["shortest: 269", "recording 'a' is short", "recording 'b' is short"]
     assert run() == ["shortest: 269", "recording 'a' is short", "recording 'b' is short"]
-    assert warnings.filters == warnings.filters  # restored (no exception on exit)
 
 
 def test_cause_ignores_numbers_but_not_quoted_names():
