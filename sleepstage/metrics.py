@@ -96,8 +96,10 @@ def _confidence(proba, classes, y_pred) -> np.ndarray:
             f"proba must have shape (n_epochs, {len(classes)}) (one column per class of "
             f"{[_plain(c) for c in classes]}), but got shape {proba.shape}."
         )
-    if not np.isfinite(proba).all() or proba.min() < 0 or proba.max() > 1:
+    if proba.size and (not np.isfinite(proba).all() or proba.min() < -1e-9
+                       or proba.max() > 1 + 1e-9):
         raise ValueError("proba must hold finite probabilities in [0, 1].")
+    proba = np.clip(proba, 0.0, 1.0)   # rounding: a posterior may read 1 + 2e-16
     if y_pred is None:
         return proba.max(axis=1)
     y_pred = np.asarray(y_pred)

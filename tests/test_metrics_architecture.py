@@ -322,3 +322,13 @@ def test_predict_command_does_not_leak_sklearn_warnings(capsys, tmp_path, monkey
     assert "balanced accuracy 0.000" in out
     messages = [str(w.message) for w in caught] + [err]
     assert not any("y_pred contains classes" in m for m in messages), messages
+
+
+def test_proba_checked_with_rounding_tolerance():
+    y = ["WAKE", "NREM"]
+    rounded = np.array([[1 + 2e-16, 0.0], [0.0, 1.0]])
+    assert expected_calibration_error(y, rounded, classes=y) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match=r"finite probabilities in \[0, 1\]"):
+        expected_calibration_error(y, [[1.5, -0.5], [0.0, 1.0]], classes=y)
+    with pytest.raises(ValueError, match=r"Predicted stage\(s\) \['REM'\] have no column"):
+        staging_scores(y, ["WAKE", "REM"], labels=LABELS, proba=rounded, classes=y)
