@@ -42,6 +42,14 @@ def _spectrum(x, sfreq, plan, bandwidth):
     return scipy.signal.periodogram(x, sfreq)[0], np.mean(spectra, axis=0)
 
 
+def _mains(f, family) -> np.ndarray:
+    """Bins of ``f`` inside the family's mains notches, which count in no power."""
+    inside = np.zeros(f.shape, dtype=bool)
+    for lo, hi in family.notch_bands_:
+        inside |= (f >= lo) & (f < hi)
+    return inside
+
+
 def reference_features(X, feats: EpochFeatures) -> dict[str, np.ndarray]:
     """Every column of ``feats`` recomputed epoch by epoch in float64, keyed by name."""
     X = np.asarray(X, dtype=np.float64)
@@ -60,12 +68,13 @@ def reference_features(X, feats: EpochFeatures) -> dict[str, np.ndarray]:
             if spectral is not None and c in spectral.channels_:
                 f, p = _spectrum(x, sfreq, spectral.psd_plan_, spectral.bandwidth)
                 df = f[1] - f[0]
-                keep = (f >= spectral.fmin) & (f < spectral.fmax_)
+                used = ~_mains(f, spectral)
+                keep = (f >= spectral.fmin) & (f < spectral.fmax_) & used
                 fk, pk = f[keep], p[keep]
                 total = pk.sum() * df
                 powers = {}
                 for band, (lo, hi) in spectral.bands_.items():
-                    powers[band] = p[(f >= lo) & (f < hi)].sum() * df
+                    powers[band] = p[(f >= lo) & (f < hi) & used].sum() * df
                     put(f"{ch}_{band}_abspower_log", _log(powers[band]))
                 for band in spectral.bands_:
                     put(f"{ch}_{band}_relpower", powers[band] / total)
@@ -85,7 +94,8 @@ def reference_features(X, feats: EpochFeatures) -> dict[str, np.ndarray]:
                 f, p = _spectrum(x, sfreq, emg.psd_plan_, emg.bandwidth)
                 lo, hi = emg.high_band_
                 put(f"{ch}_rms_log", _log(np.sqrt(np.mean(x**2)), AMPLITUDE_FLOOR))
-                put(f"{ch}_highband_power_log", _log(p[(f >= lo) & (f < hi)].sum() * (f[1] - f[0])))
+                in_band = (f >= lo) & (f < hi) & ~_mains(f, emg)
+                put(f"{ch}_highband_power_log", _log(p[in_band].sum() * (f[1] - f[0])))
                 for q, value in zip(emg.percentiles, np.percentile(np.abs(x), emg.percentiles),
                                     strict=True):
                     put(f"{ch}_abs_p{q:g}_log", _log(value, AMPLITUDE_FLOOR))
@@ -132,6 +142,9 @@ def _random_epochs(rng, n_epochs, n_channels, n_samples, sfreq):
 CASES = {
     "rodent-welch": dict(sfreq=128.0, n_samples=512, params={}),
     "rodent-periodogram": dict(sfreq=128.0, n_samples=512, params={"window": 4.0}),
+    "rodent-no-notch": dict(sfreq=128.0, n_samples=512, params={"notch_freqs": None}),
+    "rodent-notch-256hz": dict(sfreq=256.0, n_samples=1024,
+                               params={"notch_freqs": (50, 100), "notch_width": 3.0}),
     "rodent-multitaper": dict(sfreq=128.0, n_samples=512,
                               params={"method": "multitaper", "bandwidth": 2.0}),
     "human-welch": dict(sfreq=100.0, n_samples=3000,

@@ -15,7 +15,13 @@ from ._family import (
     channel_indices,
     safe_log,
 )
-from ._psd import PSD_METHODS, band_mask
+from ._psd import (
+    DEFAULT_NOTCH_FREQS,
+    DEFAULT_NOTCH_WIDTH,
+    PSD_METHODS,
+    band_mask,
+    contiguous_runs,
+)
 
 __all__ = ["EMGFeatures"]
 
@@ -30,7 +36,10 @@ class EMGFeatures(PSDFeatureFamily):
       information). Under a gain ``g`` it shifts by ``log(g)``.
     - ``<ch>_highband_power_log``: log of the power in ``high_band`` Hz (PSD summed over the
       band's bins times the bin width, same estimator as
-      :class:`~sleepstage.features.SpectralFeatures`); the band is capped at Nyquist.
+      :class:`~sleepstage.features.SpectralFeatures`); the band is capped at Nyquist, and
+      the bins of the mains notches (``notch_freqs``, 50 and 60 Hz +-2 Hz by default, both
+      inside the default 20-60 Hz band) are left out, so that line noise does not pass
+      for muscle tone. The RMS and the percentiles still see it.
       Envelope-like EMG sampled slowly and upsampled has almost no power there: the value
       is then small but finite.
     - ``<ch>_abs_p<q>_log``: log of the ``q``-th percentile of ``|x|`` (linear interpolation,
@@ -56,6 +65,11 @@ class EMGFeatures(PSDFeatureFamily):
         at Nyquist, and ``lo`` at or above Nyquist raises ``ValueError``.
     percentiles : sequence of float, default (10, 50, 90)
         Percentiles (0-100) of ``|x|``.
+    notch_freqs : sequence of float or None, default (50.0, 60.0)
+        Mains frequencies in Hz whose bins the high-band power leaves out; None or ``()``
+        keeps every bin. A high band that would keep no bin raises ``ValueError``.
+    notch_width : float, default 4.0
+        Full width in Hz of each notch, as in :class:`~sleepstage.features.SpectralFeatures`.
     method, window, overlap, bandwidth
         PSD settings, as in :class:`~sleepstage.features.SpectralFeatures`.
 
@@ -65,6 +79,8 @@ class EMGFeatures(PSDFeatureFamily):
         Positions of the EMG channels.
     high_band_ : (float, float)
         The band after capping at Nyquist.
+    notch_bands_ : list of (float, float)
+        The left-out notches ``(lo, hi)`` in Hz that hold at least one bin of the PSD.
     psd_plan_ : PSDPlan
         PSD settings resolved against the epoch length.
     feature_names_out_, feature_families_ : numpy.ndarray of str
@@ -89,6 +105,8 @@ class EMGFeatures(PSDFeatureFamily):
         epoch_length=None,
         high_band=(20.0, 60.0),
         percentiles=(10, 50, 90),
+        notch_freqs=DEFAULT_NOTCH_FREQS,
+        notch_width=DEFAULT_NOTCH_WIDTH,
         method="welch",
         window=2.0,
         overlap=0.5,
@@ -100,6 +118,8 @@ class EMGFeatures(PSDFeatureFamily):
         self.epoch_length = epoch_length
         self.high_band = high_band
         self.percentiles = percentiles
+        self.notch_freqs = notch_freqs
+        self.notch_width = notch_width
         self.method = method
         self.window = window
         self.overlap = overlap
@@ -143,7 +163,16 @@ class EMGFeatures(PSDFeatureFamily):
                 f"sfreq={self.sfreq_:g} Hz (Nyquist {nyquist:g} Hz) with a resolution of "
                 f"{plan.df:g} Hz; lower 'high_band' or use a higher sampling rate."
             )
-        self._band_bins = np.flatnonzero(in_band)
+        used = in_band & ~self._fit_notch(plan)
+        if self.channels_ and not used.any():
+            notches = ", ".join(f"[{a:g}, {b:g})" for a, b in self.notch_bands_)
+            raise ValueError(
+                f"The EMG high band [{lo:g}, {hi:g}) Hz lies entirely in the mains notches "
+                f"{notches} Hz; widen 'high_band', narrow 'notch_width' or change "
+                "'notch_freqs' (None keeps every bin)."
+            )
+        # The band without its notched bins: a few runs of consecutive bins.
+        self._band_runs = contiguous_runs(used)
 
     def _feature_table(self, ch_names, ch_types) -> list[tuple[str, str]]:
         per_channel = ["rms_log", "highband_power_log"]
@@ -162,9 +191,9 @@ class EMGFeatures(PSDFeatureFamily):
         channels = self.channels_
         stride = 2 + self._percentiles.size
         out[:, 0::stride] = 0.5 * safe_log(batch.mean_square[:, channels], POWER_FLOOR)
-        psd = batch.psd(self.psd_plan_, channels)
-        first, last = self._band_bins[0], self._band_bins[-1] + 1
-        high = psd[..., first:last].sum(axis=-1, dtype=np.float32).astype(np.float64)
+        psd = batch.psd(self.psd_plan_, channels)  # shared with other families: read only
+        high = sum(psd[..., run].sum(axis=-1, dtype=np.float32).astype(np.float64)
+                   for run in self._band_runs)
         out[:, 1::stride] = safe_log(high * self.psd_plan_.df, POWER_FLOOR)
         fractions = self._percentiles / 100
         for k, ch in enumerate(channels):

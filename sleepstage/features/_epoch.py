@@ -11,6 +11,7 @@ from ._batch import EpochBatch, Workspace, run_batches
 from ._emg import EMGFeatures
 from ._family import FeatureFamily, check_batch_finite, check_features_finite
 from ._hjorth import HjorthFeatures
+from ._psd import DEFAULT_NOTCH_FREQS, DEFAULT_NOTCH_WIDTH
 from ._spectral import SpectralFeatures
 from ._timestats import TimeFeatures
 
@@ -52,6 +53,9 @@ class EpochFeatures(FeatureFamily):
     bands, method, window, overlap, bandwidth, ratios, edge, fmin, fmax, spectral_types
         Spectral settings, see :class:`SpectralFeatures` (``method``, ``window``,
         ``overlap``, ``bandwidth`` also set the PSD behind the EMG high band).
+    notch_freqs, notch_width
+        Mains notches left out of the spectral features and of the EMG high band (50 and
+        60 Hz +-2 Hz by default; None keeps every bin), see :class:`SpectralFeatures`.
     high_band, percentiles
         EMG settings, see :class:`EMGFeatures`.
     include : sequence of str, default ("spectral", "emg", "hjorth", "time")
@@ -112,6 +116,8 @@ class EpochFeatures(FeatureFamily):
         fmin=0.5,
         fmax=None,
         spectral_types=("eeg", "eog"),
+        notch_freqs=DEFAULT_NOTCH_FREQS,
+        notch_width=DEFAULT_NOTCH_WIDTH,
         high_band=(20.0, 60.0),
         percentiles=(10, 50, 90),
         include=FAMILY_NAMES,
@@ -132,6 +138,8 @@ class EpochFeatures(FeatureFamily):
         self.fmin = fmin
         self.fmax = fmax
         self.spectral_types = spectral_types
+        self.notch_freqs = notch_freqs
+        self.notch_width = notch_width
         self.high_band = high_band
         self.percentiles = percentiles
         self.include = include
@@ -142,7 +150,8 @@ class EpochFeatures(FeatureFamily):
     def _make_family(self, name: str) -> FeatureFamily:
         layout = {"sfreq": self.sfreq_, "ch_names": self.ch_names_, "ch_types": self.ch_types_}
         psd = {"method": self.method, "window": self.window, "overlap": self.overlap,
-               "bandwidth": self.bandwidth}
+               "bandwidth": self.bandwidth, "notch_freqs": self.notch_freqs,
+               "notch_width": self.notch_width}
         if name == "spectral":
             return SpectralFeatures(
                 **layout, **psd, bands=self.bands, ratios=self.ratios, edge=self.edge,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_epochs, check_finite
+from .._validation import check_epochs, check_finite, check_positive
 from ._base import EpochTransformer
 from ._batch import POWER_FLOOR, EpochBatch, Workspace, run_batches
-from ._psd import PSDPlan, make_psd_plan
+from ._psd import PSDPlan, make_psd_plan, notch_mask
 
 __all__ = [
     "AMPLITUDE_FLOOR",
@@ -264,9 +264,42 @@ class PSDFeatureFamily(FeatureFamily):
     """A :class:`FeatureFamily` whose features are read from the PSD of its ``channels_``.
 
     Subclasses have the PSD parameters ``method``, ``window``, ``overlap`` and
-    ``bandwidth``; their ``_check_params`` sets ``channels_`` and calls
-    :meth:`_fit_psd_plan`. Families with equal plans share one PSD per batch.
+    ``bandwidth`` and the mains parameters ``notch_freqs`` and ``notch_width``; their
+    ``_check_params`` sets ``channels_`` and calls :meth:`_fit_psd_plan` and
+    :meth:`_fit_notch`. Families with equal plans share one PSD per batch; the notches are
+    left out when each family reads it, so families with different notches still share it.
     """
+
+    def _fit_notch(self, plan: PSDPlan) -> np.ndarray:
+        """Validate the notch parameters; the bins of ``plan.freqs`` they leave out.
+
+        Sets ``notch_bands_``, the left-out bands ``(lo, hi)`` in Hz that hold at least one
+        bin of the PSD.
+        """
+        width = check_positive("notch_width", self.notch_width)
+        freqs = self.notch_freqs
+        if freqs is None:
+            freqs = ()
+        elif isinstance(freqs, (int, float, np.number)):
+            freqs = (freqs,)
+        notch_freqs = []
+        for f in freqs:
+            try:
+                value = float(f)
+            except (TypeError, ValueError):
+                value = float("nan")
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(
+                    "The 'notch_freqs' parameter must be positive mains frequencies in Hz "
+                    f"(e.g. (50, 60)) or None, but got {self.notch_freqs!r}."
+                )
+            notch_freqs.append(value)
+        mask = notch_mask(plan.freqs, tuple(notch_freqs), width, plan.df)
+        self.notch_bands_ = [
+            (f - width / 2, f + width / 2) for f in notch_freqs
+            if notch_mask(plan.freqs, (f,), width, plan.df).any()
+        ]
+        return mask
 
     def _fit_psd_plan(self, n_samples: int) -> PSDPlan:
         """Resolve the PSD settings against the epoch length, as the attribute ``psd_plan_``."""

@@ -23,9 +23,31 @@ from .._validation import check_option, check_positive
 if TYPE_CHECKING:
     from ._batch import Workspace
 
-__all__ = ["PSD_METHODS", "PSDPlan", "band_mask", "compute_psd", "make_psd_plan"]
+__all__ = [
+    "DEFAULT_NOTCH_FREQS",
+    "DEFAULT_NOTCH_WIDTH",
+    "PSD_METHODS",
+    "PSDPlan",
+    "band_mask",
+    "compute_psd",
+    "contiguous_runs",
+    "make_psd_plan",
+    "notch_mask",
+]
 
 PSD_METHODS: tuple[str, ...] = ("welch", "multitaper")
+
+#: Mains frequencies (Hz) whose bins band and total powers leave out by default: 50 Hz
+#: (Europe, Africa, most of Asia, Australia) and 60 Hz (the Americas, parts of Japan).
+#: Both lie below the 64-Hz Nyquist frequency of 128-Hz rodent recordings, inside the
+#: rodent gamma band and the EMG high band; one recording rarely carries both, but
+#: leaving out an unused one costs only its bins.
+DEFAULT_NOTCH_FREQS: tuple[float, ...] = (50.0, 60.0)
+
+#: Full width (Hz) of each left-out notch ``[f - width / 2, f + width / 2)``: the
+#: +-1 Hz main lobe of a Hann window of the default 2-s Welch segments (or of a 2-Hz
+#: multitaper bandwidth) around a line that drifts by up to +-1 Hz (grids hold +-0.2 Hz).
+DEFAULT_NOTCH_WIDTH: float = 4.0
 
 # Frequency bins of a window's spectrum smaller than this (relative to its DC value) are
 # treated as zero when the segment mean is removed in the frequency domain.
@@ -104,6 +126,42 @@ def band_mask(freqs: np.ndarray, lo: float, hi: float, df: float) -> np.ndarray:
     """
     tol = 1e-6 * df
     return (freqs >= lo - tol) & (freqs < hi - tol)
+
+
+def notch_mask(
+    freqs: np.ndarray, notch_freqs: tuple[float, ...], width: float, df: float
+) -> np.ndarray:
+    """True for the bins of ``freqs`` in any notch ``[f - width / 2, f + width / 2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> freqs = np.arange(45, 56, 1.0)
+    >>> freqs[notch_mask(freqs, (50.0,), 4.0, df=1.0)].tolist()
+    [48.0, 49.0, 50.0, 51.0]
+    """
+    mask = np.zeros(freqs.shape, dtype=bool)
+    for f in notch_freqs:
+        mask |= band_mask(freqs, f - width / 2, f + width / 2, df)
+    return mask
+
+
+def contiguous_runs(mask: np.ndarray) -> list[slice]:
+    """The runs of consecutive True values of a 1-D boolean ``mask``, as slices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> contiguous_runs(np.array([0, 1, 1, 0, 1], dtype=bool))
+    [slice(1, 3, None), slice(4, 5, None)]
+    """
+    index = np.flatnonzero(mask)
+    if index.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(index) > 1)
+    starts = np.concatenate([index[:1], index[breaks + 1]])
+    stops = np.concatenate([index[breaks], index[-1:]]) + 1
+    return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
 def make_psd_plan(

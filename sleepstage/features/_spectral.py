@@ -13,7 +13,13 @@ from ..data._epochs import CH_TYPES
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch
 from ._family import POWER_FLOOR, PSDFeatureFamily, channel_indices, safe_log
-from ._psd import PSD_METHODS, band_mask
+from ._psd import (
+    DEFAULT_NOTCH_FREQS,
+    DEFAULT_NOTCH_WIDTH,
+    PSD_METHODS,
+    band_mask,
+    contiguous_runs,
+)
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_RATIOS", "SpectralFeatures", "resolve_bands"]
 
@@ -28,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: theta/delta contrast that separates REM from NREM. 9-10 Hz also belongs to no band, so
 #: the relative powers sum to less than 1.
 #: ``"human"``: the AASM-style bands; gamma stops at 45 Hz, below 50/60 Hz mains noise.
+#: Rodent gamma spans both mains frequencies; :class:`SpectralFeatures` leaves their bins
+#: out (``notch_freqs``).
 DEFAULT_BANDS: Mapping[str, Mapping[str, tuple[float, float]]] = MappingProxyType({
     "rodent": MappingProxyType({
         "delta": (0.5, 4.0),
@@ -152,19 +160,28 @@ class SpectralFeatures(PSDFeatureFamily):
 
     The PSD of each channel is computed once for all epochs (Welch or multitaper, see
     ``method``), in float32, and every feature is read from it. Only bins in
-    ``[fmin, fmax)`` are used; bands are half-open ``[lo, hi)`` so no bin counts twice.
+    ``[fmin, fmax)`` outside the mains notches are used; bands are half-open ``[lo, hi)``
+    so no bin counts twice.
+
+    Mains: the bins within ``notch_width / 2`` Hz of each frequency of ``notch_freqs``
+    (50 and 60 Hz by default, +-2 Hz) count in no band, in no total and in no spectral
+    shape feature. Rodent gamma (30-100 Hz, capped at Nyquist) spans both mains
+    frequencies, and a line in the total would also scale every relative power. Harmonics
+    (100, 120, 150 Hz, ...) are left out only when listed. The time-domain families (EMG
+    amplitude, Hjorth, time statistics) still see the line; notch-filter the recording
+    (:func:`mne.filter.notch_filter`) when it dominates them.
 
     Per channel ``<ch>`` (in this order):
 
     - ``<ch>_<band>_abspower_log``: log of the band's absolute power (units², e.g. V²:
       PSD summed over the band's bins times the bin width);
-    - ``<ch>_<band>_relpower``: band power / total power in ``[fmin, fmax)``;
-    - ``<ch>_total_power_log``: log of the total power in ``[fmin, fmax)``;
+    - ``<ch>_<band>_relpower``: band power / total power;
+    - ``<ch>_total_power_log``: log of the total power in ``[fmin, fmax)``, notches left out;
     - ``<ch>_<num>_<den>_ratio_log``: log of the power ratio of two bands;
     - ``<ch>_sef95``: spectral edge frequency (Hz) below which ``edge`` of the total power
       lies, treating each bin's power as spread evenly over its width;
     - ``<ch>_spectral_entropy``: Shannon entropy of the normalised spectrum divided by the
-      log of the number of bins (1 = white, 0 = a single line);
+      log of the number of bins used (1 = white, 0 = a single line);
     - ``<ch>_peak_freq``: frequency (Hz) of the largest PSD bin.
 
     EMG channels are left out by default (``spectral_types``): the EEG bands say little
@@ -207,6 +224,13 @@ class SpectralFeatures(PSDFeatureFamily):
         Lowest frequency analysed (Hz); excludes DC and slow drifts.
     fmax : float or None
         Highest frequency analysed (exclusive); None or above Nyquist means Nyquist.
+    notch_freqs : sequence of float or None, default (50.0, 60.0)
+        Mains frequencies in Hz whose bins are left out (see above); None or ``()`` keeps
+        every bin. A band that would keep no bin raises ``ValueError``.
+    notch_width : float, default 4.0
+        Full width in Hz of each left-out notch ``[f - notch_width / 2, f + notch_width / 2)``:
+        the main lobe of the default estimators (+-1 Hz) around a line that may drift by
+        +-1 Hz.
     spectral_types : sequence of str, default ("eeg", "eog")
         Channel types that get spectral features.
 
@@ -221,7 +245,9 @@ class SpectralFeatures(PSDFeatureFamily):
     fmax_ : float
         Resolved upper frequency limit.
     freqs_ : numpy.ndarray
-        Frequencies of the bins in ``[fmin, fmax)``.
+        Frequencies of the bins in ``[fmin, fmax)`` (notched bins included).
+    notch_bands_ : list of (float, float)
+        The left-out notches ``(lo, hi)`` in Hz that hold at least one bin of the PSD.
     psd_plan_ : PSDPlan
         PSD settings resolved against the epoch length.
     channels_ : list of int
@@ -256,6 +282,8 @@ class SpectralFeatures(PSDFeatureFamily):
         edge=0.95,
         fmin=0.5,
         fmax=None,
+        notch_freqs=DEFAULT_NOTCH_FREQS,
+        notch_width=DEFAULT_NOTCH_WIDTH,
         spectral_types=("eeg", "eog"),
     ):
         self.sfreq = sfreq
@@ -271,6 +299,8 @@ class SpectralFeatures(PSDFeatureFamily):
         self.edge = edge
         self.fmin = fmin
         self.fmax = fmax
+        self.notch_freqs = notch_freqs
+        self.notch_width = notch_width
         self.spectral_types = spectral_types
 
     # -- fit --------------------------------------------------------------------------------
@@ -305,10 +335,28 @@ class SpectralFeatures(PSDFeatureFamily):
             freqs=plan.freqs, sfreq=self.sfreq_,
         )
         self.ratios_ = _resolve_ratios(self.ratios, self.bands_)
+        # Notched bins are zeroed in the copy of the PSD that _fill reads, so that every
+        # sum over bins (bands, total, edge) leaves them out.
+        notched = self._fit_notch(plan)[self._bins]
+        self._notch_runs = contiguous_runs(notched)
+        self._n_used_bins = int(np.count_nonzero(~notched))
+        notches = ", ".join(f"[{lo:g}, {hi:g})" for lo, hi in self.notch_bands_)
+        if self._n_used_bins == 0:
+            raise ValueError(
+                f"Every frequency bin in [{fmin:g}, {fmax:g}) Hz lies in a mains notch "
+                f"({notches} Hz); change 'notch_freqs' or 'notch_width'."
+            )
         # Each band is a contiguous run of bins [start, stop) of freqs_.
         self._band_slices = []
-        for lo, hi in self.bands_.values():
-            inside = np.flatnonzero(band_mask(self.freqs_, lo, hi, plan.df))
+        for name, (lo, hi) in self.bands_.items():
+            in_band = band_mask(self.freqs_, lo, hi, plan.df)
+            if not (in_band & ~notched).any():
+                raise ValueError(
+                    f"Band {name!r} [{lo:g}, {hi:g}) Hz lies entirely in the mains notches "
+                    f"{notches} Hz; narrow 'notch_width', change 'notch_freqs' (None keeps "
+                    "every bin) or widen the band."
+                )
+            inside = np.flatnonzero(in_band)
             self._band_slices.append(slice(int(inside[0]), int(inside[-1]) + 1))
         self._edge = edge
 
@@ -342,6 +390,8 @@ class SpectralFeatures(PSDFeatureFamily):
         workspace = batch.workspace
         psd = workspace.array("spectral_psd", (*full.shape[:2], self.freqs_.size))
         np.copyto(psd, full[..., self._bins])  # (n, k, m): bins in [fmin, fmax)
+        for run in self._notch_runs:  # mains bins count nowhere
+            psd[..., run] = 0
         stride = len(self._per_channel_table())
         n_bands = len(self.bands_)
         df = self.psd_plan_.df
@@ -416,6 +466,6 @@ class SpectralFeatures(PSDFeatureFamily):
         log_p = np.maximum(p, POWER_FLOOR, out=workspace.scratch(1, psd.shape))
         np.log(log_p, out=log_p)
         entropy = -np.vecdot(p, log_p).astype(np.float64)
-        if psd.shape[-1] < 2:  # a single bin: its spectrum cannot be spread, entropy 0
+        if self._n_used_bins < 2:  # a single bin: its spectrum cannot be spread, entropy 0
             return np.zeros_like(entropy)
-        return entropy / np.log(psd.shape[-1])
+        return entropy / np.log(self._n_used_bins)  # zeroed mains bins add 0 log 0 = 0
