@@ -519,10 +519,12 @@ def grid_search(
         Parameter names to lists of values, as for ``GridSearchCV``. Short names
         (``num_leaves``) are expanded to the pipeline's full names
         (``classifier__estimator__num_leaves``) when unambiguous.
-    cv : {"recording", "blocks:K"} or splitter
+    cv : {"recording", "blocks:K", "blocks:K:GAP"} or splitter
         Leave-one-recording-out, K contiguous time blocks per recording (each block then
-        counts as its own recording for the per-recording steps), or a group-aware
-        splitter called with the recording ids.
+        counts as its own recording for the per-recording steps; GAP epochs on each side of
+        a test block left out of training, by default the 60-s context window, see
+        :class:`~sleepstage.pipelines.BlockSplit`), or a group-aware splitter called with
+        the recording ids.
     n_jobs : int or None
         Parallel (candidate, fold) fits, joblib semantics; inside
         ``joblib.parallel_config(backend="dask")`` they run on the Dask cluster. When the
@@ -579,7 +581,7 @@ def grid_search(
             f"callable or one of the scoring metrics {metrics}, but got {refit!r} instead."
         )
 
-    splitter, n_blocks = resolve_cv(cv)
+    splitter, n_blocks = resolve_cv(cv, data.epoch_length)
     groups = np.asarray(data.groups)
     routed = groups if n_blocks is None else block_groups(groups, n_blocks)
     X, y = data.X, np.asarray(data.y)

@@ -22,7 +22,7 @@ def test_recording_split_needs_two_recordings():
 
 
 def test_block_split_is_contiguous_and_covers_everything():
-    folds = list(BlockSplit(n_blocks=5).split(np.zeros(23)))
+    folds = list(BlockSplit(n_blocks=5, gap=0).split(np.zeros(23)))
     tested = np.concatenate([test for _, test in folds])
     assert sorted(tested.tolist()) == list(range(23))
     for train, test in folds:
@@ -32,7 +32,7 @@ def test_block_split_is_contiguous_and_covers_everything():
 
 def test_block_split_cuts_each_recording():
     groups = np.repeat(["a", "b"], [10, 20])
-    for _, test in BlockSplit(n_blocks=2).split(np.zeros(30), groups=groups):
+    for _, test in BlockSplit(n_blocks=2, gap=0).split(np.zeros(30), groups=groups):
         assert set(groups[test]) == {"a", "b"}
 
 

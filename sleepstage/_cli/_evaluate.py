@@ -16,9 +16,11 @@ from ._sources import describe_sources, load_data
 def add_cv_arguments(parser: argparse.ArgumentParser) -> None:
     """``--cv``, shared by evaluate and grid-search."""
     parser.add_argument("--cv", metavar="SCHEME",
-                        help="'recording' (leave one recording out) or 'blocks:K' (K "
-                             "contiguous time blocks); default: recording when there are "
-                             "several recordings, else blocks:5")
+                        help="'recording' (leave one recording out) or 'blocks:K[:GAP]' (K "
+                             "contiguous time blocks, GAP epochs left out of training on "
+                             "each side of a test block; default GAP: the 60-s context "
+                             "window, 15 epochs of 4 s, 2 of 30 s); default: recording when "
+                             "there are several recordings, else blocks:5")
 
 
 def check_cv(text: str | None) -> None:
@@ -27,10 +29,15 @@ def check_cv(text: str | None) -> None:
 
     if text is None or text == "recording":
         return
-    head, _, count = text.partition(":")
+    head, _, rest = text.partition(":")
+    count, _, gap = rest.partition(":")
     if head != "blocks" or not count.isdigit() or int(count) < 2:
-        raise UsageError(f"--cv must be 'recording' or 'blocks:K' with an integer K >= 2 "
-                         f"(e.g. blocks:5), got {text!r}.")
+        raise UsageError(f"--cv must be 'recording' or 'blocks:K[:GAP]' with an integer "
+                         f"K >= 2 (e.g. blocks:5), got {text!r}.")
+    if ":" in rest and not gap.isdigit():
+        raise UsageError(f"--cv blocks:K:GAP: GAP (epochs left out of training on each side "
+                         f"of a test block) must be an integer >= 0 (e.g. blocks:5:15), got "
+                         f"{gap!r} in {text!r}.")
 
 
 def default_cv(args, data) -> str:

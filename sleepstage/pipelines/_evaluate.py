@@ -239,11 +239,14 @@ def cross_validate_recordings(
         cloned for every fold.
     data : EpochData
         Labelled epochs with their recording ids (``data.groups``).
-    cv : {"recording", "blocks:K"} or splitter
+    cv : {"recording", "blocks:K", "blocks:K:GAP"} or splitter
         ``"recording"``: leave one recording (animal / night) out. ``"blocks:K"``: every
         recording is cut into K contiguous stretches of time and each fold holds out one; the
         blocks then count as separate recordings for the per-recording steps, so a training
-        set made of non-adjacent blocks is never treated as continuous. Any scikit-learn
+        set made of non-adjacent blocks is never treated as continuous. The GAP epochs on
+        each side of a test block are left out of training (default: the 60-s context
+        window in epochs of ``data.epoch_length``; see
+        :class:`~sleepstage.pipelines.BlockSplit`). Any scikit-learn
         group-aware splitter is also accepted. Shuffled-epoch splits are not offered:
         consecutive epochs are strongly correlated and would inflate every score.
     n_jobs : int, optional
@@ -287,7 +290,7 @@ def cross_validate_recordings(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Cross-validation needs labelled data, but data.y is None.")
-    splitter, n_blocks = resolve_cv(cv)
+    splitter, n_blocks = resolve_cv(cv, data.epoch_length)
     groups = np.asarray(data.groups)
     routing_groups = groups if n_blocks is None else block_groups(groups, n_blocks)
     X, y = data.X, np.asarray(data.y)

@@ -7,11 +7,14 @@ splits are deliberately not offered.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 
 from .._groups import recording_segments
-from .._validation import check_option
+from .._validation import check_option, check_positive
+from ._factory import DEFAULT_CONTEXT, DEFAULT_EPOCH_LENGTH
 
 __all__ = ["BlockSplit", "RecordingSplit", "block_groups", "resolve_cv"]
 
@@ -23,7 +26,8 @@ class RecordingSplit(BaseCrossValidator):
     --------
     >>> import numpy as np
     >>> groups = np.repeat(["a", "b", "c"], 4)
-    >>> [sorted(set(groups[test])) for _, test in RecordingSplit().split(groups, groups=groups)]
+    >>> folds = RecordingSplit().split(groups, groups=groups)
+    >>> [sorted(set(groups[test].tolist())) for _, test in folds]
     [['a'], ['b'], ['c']]
     """
 
@@ -59,33 +63,90 @@ class BlockSplit(BaseCrossValidator):
 
     Parameters
     ----------
-    n_blocks : int
+    n_blocks : int, default=5
         Number of folds (blocks per recording).
-    gap : int
-        Epochs dropped from the training set on each side of a held-out block, so that the
-        epochs adjacent to the test block (the most correlated with it) are not trained on.
+    gap : int or "auto", default="auto"
+        Epochs left out of the training set on each side of a held-out block, within its
+        recording. Sleep bouts straddle block edges, and the epochs next to a test block are
+        nearly copies of its first and last epochs (and share their temporal-context
+        windows); without a gap they are trained on. "auto" is the length of the default
+        temporal-context window (:data:`~sleepstage.pipelines.DEFAULT_CONTEXT`, 60 s) in
+        epochs of ``epoch_length``: 15 epochs of 4 s, 2 epochs of 30 s. 0 means no gap.
+    epoch_length : float, optional
+        Epoch length in seconds, for ``gap="auto"``. None means the reference 4-s epochs;
+        :func:`~sleepstage.pipelines.cross_validate_recordings` and
+        :func:`~sleepstage.parallel.grid_search` fill it in from the data.
 
     Examples
     --------
     >>> import numpy as np
-    >>> [test.tolist() for _, test in BlockSplit(n_blocks=3).split(np.zeros(6))]
+    >>> [test.tolist() for _, test in BlockSplit(n_blocks=3, gap=0).split(np.zeros(6))]
     [[0, 1], [2, 3], [4, 5]]
+    >>> train, test = next(BlockSplit(n_blocks=3, gap=1).split(np.zeros(9)))
+    >>> train.tolist(), test.tolist()  # epoch 3, next to the test block, is left out
+    ([4, 5, 6, 7, 8], [0, 1, 2])
+    >>> BlockSplit(epoch_length=30.0).gap_epochs()
+    2
     """
 
-    def __init__(self, n_blocks: int = 5, *, gap: int = 0):
+    def __init__(self, n_blocks: int = 5, *, gap: int | str = "auto",
+                 epoch_length: float | None = None):
         self.n_blocks = n_blocks
         self.gap = gap
+        self.epoch_length = epoch_length
+
+    def gap_epochs(self) -> int:
+        """The gap in epochs, ``"auto"`` resolved with ``epoch_length``.
+
+        Raises
+        ------
+        ValueError
+            If ``gap`` is neither "auto" nor an integer >= 0.
+        """
+        if isinstance(self.gap, str):
+            check_option("gap", self.gap, ["auto", "an integer >= 0"])
+            epoch_length = (DEFAULT_EPOCH_LENGTH if self.epoch_length is None
+                            else check_positive("epoch_length", self.epoch_length))
+            seconds = max(DEFAULT_CONTEXT["windows"] + DEFAULT_CONTEXT["past_windows"])
+            return max(1, round(seconds / epoch_length))  # as TemporalContext rounds it
+        if (isinstance(self.gap, bool) or not isinstance(self.gap, numbers.Integral)
+                or self.gap < 0):
+            raise ValueError(f"Invalid value for the 'gap' parameter. Allowed values are "
+                             f"'auto' or an integer >= 0 (epochs), but got {self.gap!r} "
+                             "instead.")
+        return int(self.gap)
 
     def split(self, X, y=None, groups=None):
-        """Yield ``(train, test)`` index arrays; test is one contiguous block per recording."""
+        """Yield ``(train, test)`` index arrays; test is one contiguous block per recording.
+
+        Raises
+        ------
+        ValueError
+            If the gap leaves a fold without training epochs.
+        """
         n_epochs = len(X)
+        gap = self.gap_epochs()
         blocks = block_index(n_epochs, self.n_blocks, groups)
+        segments = recording_segments(groups, n_epochs)
+        recording = np.repeat(np.arange(len(segments)), segments.lengths)
         for k in range(self.n_blocks):
             test_mask = blocks == k
             train_mask = ~test_mask
-            if self.gap:
-                near = np.convolve(test_mask, np.ones(2 * self.gap + 1), mode="same") > 0
+            if gap:
+                # first and last test epoch of each recording, broadcast to its epochs
+                first = np.minimum.reduceat(np.where(test_mask, np.arange(n_epochs), n_epochs),
+                                            segments.starts)[recording]
+                last = np.maximum.reduceat(np.where(test_mask, np.arange(n_epochs), -1),
+                                           segments.starts)[recording]
+                position = np.arange(n_epochs)
+                near = (position >= first - gap) & (position <= last + gap)
                 train_mask &= ~near
+            if not train_mask.any():
+                raise ValueError(
+                    f"BlockSplit(n_blocks={self.n_blocks}, gap={gap} epochs) leaves no training "
+                    f"epochs in fold {k} ({n_epochs} epochs in all); use fewer blocks or a "
+                    "smaller gap."
+                )
             yield np.flatnonzero(train_mask), np.flatnonzero(test_mask)
 
     def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover - via split
@@ -126,20 +187,39 @@ def block_groups(groups, n_blocks: int) -> np.ndarray:
     return labels.astype(object)
 
 
-def resolve_cv(cv) -> tuple[BaseCrossValidator, int | None]:
-    """Turn ``"recording"``, ``"blocks:K"`` or a splitter into ``(splitter, n_blocks)``."""
+def resolve_cv(cv, epoch_length: float | None = None) -> tuple[BaseCrossValidator, int | None]:
+    """Turn ``"recording"``, ``"blocks:K"``, ``"blocks:K:GAP"`` or a splitter into
+    ``(splitter, n_blocks)``.
+
+    ``GAP`` is the :class:`BlockSplit` gap in epochs; without it the gap is "auto",
+    resolved with ``epoch_length`` (the data's epoch length, in seconds). A
+    :class:`BlockSplit` without an ``epoch_length`` gets this one.
+    """
     if isinstance(cv, str):
         if cv == "recording":
             return RecordingSplit(), None
         if cv.startswith("blocks:"):
+            parts = cv.split(":")
             try:
-                n_blocks = int(cv.split(":", 1)[1])
+                n_blocks = int(parts[1])
             except ValueError:
                 raise ValueError(f"cv={cv!r}: the number of blocks must be an integer, "
                                  "e.g. 'blocks:5'.") from None
-            return BlockSplit(n_blocks=n_blocks), n_blocks
-        check_option("cv", cv, ["recording", "blocks:K (e.g. 'blocks:5')"])
+            if len(parts) > 3:
+                raise ValueError(f"cv={cv!r}: expected 'blocks:K' or 'blocks:K:GAP'.")
+            gap: int | str = "auto"
+            if len(parts) == 3:
+                if not parts[2].isdigit():
+                    raise ValueError(f"cv={cv!r}: the gap (GAP in 'blocks:K:GAP', epochs left "
+                                     "out of training on each side of a test block) must be "
+                                     "an integer >= 0, e.g. 'blocks:5:15'.")
+                gap = int(parts[2])
+            return BlockSplit(n_blocks=n_blocks, gap=gap, epoch_length=epoch_length), n_blocks
+        check_option("cv", cv, ["recording", "blocks:K (e.g. 'blocks:5')",
+                                "blocks:K:GAP (e.g. 'blocks:5:15')"])
     if isinstance(cv, BlockSplit):
+        if cv.epoch_length is None and epoch_length is not None:
+            cv = BlockSplit(n_blocks=cv.n_blocks, gap=cv.gap, epoch_length=epoch_length)
         return cv, int(cv.n_blocks)
     if hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
         return cv, None
