@@ -192,7 +192,7 @@ def make_synthetic(
     >>> sorted(set(data.y)) <= ["NREM", "REM", "WAKE"]
     True
     >>> data.info["synthetic"], data.recordings.tolist()
-    (True, ['synthetic-0', 'synthetic-1'])
+    (True, ['synthetic-seed1-0', 'synthetic-seed1-1'])
     """
     n_recordings = _check_count(n_recordings)
     hours = check_positive("hours", hours)
