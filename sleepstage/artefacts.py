@@ -335,7 +335,9 @@ class ArtefactDetector(EpochTransformer):
         table["reasons"] = _reasons(flags, self.ch_names_)
         n_flagged = int(table["artefact"].sum())
         if n_flagged:
-            logger.info("%d of %d epochs flagged as artefacts (%s)", n_flagged, len(table),
+            # an epoch can show several reasons: the breakdown may add up to more
+            logger.info("%d of %d epochs flagged as artefacts (by reason, which can overlap: "
+                        "%s)", n_flagged, len(table),
                         ", ".join(f"{r} {int(table[r].sum())}" for r in ARTEFACT_REASONS))
         return table
 

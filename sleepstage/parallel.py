@@ -544,7 +544,7 @@ def grid_search(
         As for ``GridSearchCV``.
     exclude_artefacts : bool
         Drop the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` (judged
-        per recording, or per block with ``cv="blocks:K"``) from every training fold and
+        per recording, also with ``cv="blocks:K"``) from every training fold and
         from the refit, as :func:`~sleepstage.pipelines.cross_validate_recordings` and
         :func:`~sleepstage.pipelines.fit_with_groups` do; held-out epochs are all
         predicted and scored.
@@ -621,10 +621,10 @@ def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray,
                              pipeline) -> tuple[list, np.ndarray | None]:
     """Leave the epochs flagged as artefacts out of what each training fold learns from.
 
-    Flags are judged per routed recording (or block), like
-    :func:`~sleepstage.pipelines.fit_with_groups` judges them inside each training fold of
-    :func:`~sleepstage.pipelines.cross_validate_recordings`: detection reads one recording
-    at a time, so flagging everything once gives the same flags.
+    Flags are judged per recording (the true ids, also when the folds are blocks), as
+    :func:`~sleepstage.pipelines.cross_validate_recordings`, ``fit_with_groups`` and
+    ``sleepstage predict`` judge them: detection reads one recording at a time, so
+    flagging everything once gives the same flags as each command.
 
     Returns ``(splits, keep)``. For a :class:`~sklearn.pipeline.Pipeline`, the splits are
     unchanged and ``keep`` (True for the epochs to learn from) goes to every fit as metadata,
@@ -633,7 +633,7 @@ def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray,
     recording, cut where flagged epochs are left out. Another estimator gets training
     indices without the flagged epochs (and ``keep`` is None).
     """
-    flagged = _artefact_mask(data, routed)
+    flagged = _artefact_mask(data, np.asarray(data.groups))
     if not flagged.any():
         return splits, None
     for k, (train, _) in enumerate(splits):

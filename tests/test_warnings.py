@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -109,3 +110,25 @@ def test_cli_predict_shows_each_warning_once(capsys, tmp_path):
     lines = _warning_lines(err)
     assert any("min_epochs=100" in line for line in lines), err
     assert len(lines) == len(set(lines)), lines
+
+
+def test_artefact_counts_agree_between_commands(capsys, tmp_path, data_dir):
+    """SC4001: evaluate with 5 blocks, fit and the detector itself flag the same epochs."""
+    from sleepstage.artefacts import detect_artefacts
+    from sleepstage.data import load_sleep_edf
+
+    night = load_sleep_edf(subjects=(0,), recordings=(1,), path=data_dir)
+    expected = int(detect_artefacts(night.X, night.groups, **night.layout())["artefact"].sum())
+    common = ["--sleep-edf", "0", "--data-dir", data_dir, *FAST]
+    counts = []
+    for command, extra in (("evaluate", ["--cv", "blocks:5", "-o", tmp_path / "ev.json"]),
+                           ("fit", ["-o", tmp_path / "m.joblib"])):
+        status, _, err = run_main(capsys, command, *common, *extra)
+        assert status == 0, err
+        lines = [line for line in err.splitlines() if "flagged as artefacts" in line]
+        assert lines, err
+        for line in lines:
+            counts.append(re.search(r"(\d+) of (\d+) (?:training )?epochs", line).groups())
+            if "by reason" in line:
+                assert "which can overlap" in line
+    assert set(counts) == {(str(expected), str(night.n_epochs))}, counts

@@ -260,7 +260,10 @@ def cross_validate_recordings(
         stage probabilities in ``report.probabilities``.
     exclude_artefacts : bool
         Drop artefact epochs from each training fold (see :func:`fit_with_groups`); the
-        held-out epochs are all predicted and scored.
+        held-out epochs are all predicted and scored. The flags are judged once, per
+        recording (true ids, also with ``"blocks:K"``), exactly as ``fit_with_groups`` and
+        ``sleepstage predict`` judge them on the same recordings, so every command reports
+        the same flagged epochs.
     verbose : int, default=0
         0 is silent; 1 shows progress over the folds, with each fold's balanced accuracy:
         a progress bar on a terminal, log lines otherwise (see :mod:`sleepstage._progress`).
@@ -314,6 +317,11 @@ def cross_validate_recordings(
         if changed:
             logger.info("parallel folds: nested threads set to 1 for %s", sorted(changed))
     layout, epoch_length = data.layout(), data.epoch_length
+    keep = None
+    if exclude_artefacts:
+        # per true recording: a block's own statistics would flag other epochs than the
+        # recording's do, and the counts would disagree with fit and predict
+        keep = training_epochs(detect_artefacts(X, groups, **layout), groups, stacklevel=2)
 
     def run_fold(k: int, train: np.ndarray, test: np.ndarray, X, y, routing_groups,
                  groups) -> tuple[dict, np.ndarray]:
@@ -321,8 +329,8 @@ def cross_validate_recordings(
         # them (loky) or send them once to the cluster (Dask) instead of with every fold.
         model = clone(pipeline)
         start = time.perf_counter()
-        fit_with_groups(model, X[train], y[train], routing_groups[train],
-                        exclude_artefacts=exclude_artefacts, layout=layout)
+        fit_kept_epochs(model, X[train], y[train], routing_groups[train],
+                        None if keep is None else keep[train])
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         pred, proba = _predict_held_out(model, X[test], routing_groups[test], labels)
@@ -576,7 +584,8 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     if bad.all():
         counts = ", ".join(f"{reason} {int(flags[reason].sum())}" for reason in ARTEFACT_REASONS)
         raise ValueError(
-            f"All {n_epochs} training epochs are flagged as artefacts ({counts}); check the "
+            f"All {n_epochs} training epochs are flagged as artefacts (by reason, which can "
+            f"overlap: {counts}); check the "
             "recordings (a dead or saturated channel?) or fit with exclude_artefacts=False."
         )
     segments = recording_segments(groups, n_epochs)
