@@ -327,6 +327,30 @@ _TRUSTED_MODULES = ("sleepstage.features.", "sleepstage.models._hmm", "sleepstag
                     "sleepstage.pipelines.")
 
 
+def _skops_io():
+    """``skops.io``, imported without letting it pull in PyTorch.
+
+    Importing ``skops.io`` lists scikit-learn's estimators with ``all_estimators()``, which
+    walks every scikit-learn package, including ``sklearn.externals.array_api_compat.torch``:
+    where PyTorch is installed, that imports it (about 4 s and several hundred MB, measured
+    with scikit-learn 1.9.1 and torch 2.13), though no model file needs it. The walk skips
+    packages that fail to import, so that one is blocked for the duration of the import and
+    released afterwards.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    blocked = "sklearn.externals.array_api_compat.torch"
+    block = blocked not in sys.modules
+    if block:
+        sys.modules[blocked] = None  # type: ignore[assignment]
+    try:
+        import skops.io
+    finally:
+        if block and sys.modules.get(blocked, ...) is None:
+            del sys.modules[blocked]
+    return skops.io
+
+
 def _trusted_type(name: str) -> bool:
     """Is ``name`` (``module.Class``) a type a skops payload may hold?
 
@@ -352,7 +376,7 @@ def _trusted_type(name: str) -> bool:
 def _serialize(pipeline) -> tuple[str, bytes, list[str]]:
     """(serializer, payload bytes, non-default types) for ``pipeline``: skops when it can."""
     import joblib
-    import skops.io as sio
+    sio = _skops_io()
 
     try:
         payload = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
@@ -622,7 +646,7 @@ def load_model(path: str | os.PathLike, *, trust_pickle: bool = False) -> ModelF
             raise _refuse(path, f"its pickle payload cannot be read ({type(exc).__name__}: "
                                 f"{exc})") from exc
     else:
-        import skops.io as sio
+        sio = _skops_io()
 
         try:
             types = sio.get_untrusted_types(data=payload)
