@@ -52,7 +52,7 @@ MODEL_FORMAT_VERSION = 2
 TRUST_NOTICE = ("Model files of the neural models store a pickle, which runs code when "
                 "loaded: load those (--trust-pickle) only from sources you trust.")
 
-_DEPENDENCIES = ("numpy", "scipy", "sklearn", "lightgbm", "mne", "pandas", "joblib")
+_DEPENDENCIES = ("numpy", "scipy", "sklearn", "lightgbm", "mne", "pandas", "joblib", "skops")
 _OPTIONAL_DEPENDENCIES = ("torch", "skorch")
 
 
