@@ -14,10 +14,10 @@ and the seconds needed to score 24 h of recording (prediction time per held-out 
 number of epochs in 24 h).
 
 Training budgets (see ``BUDGETS``) keep the whole run under an hour on 2 cores: the networks
-stop early on held-out recordings (or on the last 20 % of each training recording when
-there are too few recordings to hold one out). The LSTM reads 4-sample averages (32 Hz for
-the rodent layout, 128 steps per 4-s epoch) instead of every sample: at full rate one
-training pass over 2 x 24 h takes about 10 times longer on CPU.
+stop early on held-out recordings (or on stratified blocks of time, 20 % of each training
+recording, when there are too few recordings to hold one out). The LSTM reads 4-sample
+averages (32 Hz for the rodent layout, 128 steps per 4-s epoch) instead of every sample: at
+full rate one training pass over 2 x 24 h takes about 10 times longer on CPU.
 
 Usage::
 
@@ -178,7 +178,8 @@ def main() -> None:
             "smooths that classifier's probabilities). Means over folds; 's to score 24 h' is "
             "prediction time per held-out epoch scaled to one day of epochs. Networks train "
             "on CPU within the stated budget (epochs = maximum passes, patience = early "
-            "stopping on held-out recordings or on the last 20 % of each training recording; "
+            "stopping on held-out recordings or on stratified blocks of time, 20 % of each "
+            "training recording; "
             "avg = the LSTM reads averages of that many samples). "
             f"Whole run: {minutes:.0f} min.\n\n"
             + verdict(frame) + "\n\n" + table(frame)

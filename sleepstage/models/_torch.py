@@ -18,7 +18,8 @@ No skorch method is overridden.
 
 Validation split and metadata routing
 -------------------------------------
-Early stopping watches a validation split taken by recording. The recording ids arrive as
+Early stopping watches a validation split taken by recording, or by stratified blocks of
+time when there are too few recordings (:func:`validation_mask`). The recording ids arrive as
 ``fit(X, y, groups=...)``; the classes request them by default
 (``__metadata_request__fit = {"groups": True}``) so that scikit-learn's metadata routing
 delivers them through a ``Pipeline``, ``GridSearchCV`` or the HMM smoother. The split is
@@ -32,12 +33,14 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import PredefinedSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -121,20 +124,83 @@ def torch_settings(seed: int | None, n_threads: int) -> Iterator[None]:
             torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
 
 
+#: Contiguous blocks the training data are cut into when too few recordings can be held out
+#: whole, per unit of ``validation_fraction``: 0.2 gives 20 blocks, 4 of them for validation.
+VALIDATION_BLOCKS_PER_FRACTION: float = 4.0
+
+#: Random draws of held-out units among which the best-stratified one is kept.
+VALIDATION_DRAWS: int = 200
+
+
+def _time_blocks(inverse: np.ndarray, counts: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Block number of every epoch: each recording cut into contiguous stretches of time.
+
+    The ``n_blocks`` blocks are shared among the recordings in proportion to their length
+    (at least one per recording, at most one per epoch).
+    """
+    per_recording = np.clip(np.round(n_blocks * counts / counts.sum()).astype(np.int64),
+                            1, counts)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(inverse.size, dtype=np.int64)
+    rank[order] = np.arange(inverse.size) - starts[inverse[order]]
+    # position within the recording -> block within the recording -> global block number
+    local = rank * per_recording[inverse] // counts[inverse]
+    offsets = np.concatenate([[0], np.cumsum(per_recording)[:-1]])
+    return offsets[inverse] + local
+
+
+def _stratified_units(units: np.ndarray, n_held: int, y: np.ndarray | None, fraction: float,
+                      rng: np.random.RandomState) -> np.ndarray:
+    """Choose ``n_held`` of the units (numbered ``0..n_units-1``) for validation.
+
+    Among :data:`VALIDATION_DRAWS` random draws, keep the one whose validation epochs best
+    match the class mix of all epochs: every class present on both sides first, then the
+    smallest total-variation distance between the two class mixes, then the validation
+    share closest to ``fraction``. Without ``y`` the first draw is kept.
+    """
+    n_units = int(units.max()) + 1
+    draws = [np.sort(rng.choice(n_units, n_held, replace=False))
+             for _ in range(VALIDATION_DRAWS if y is not None else 1)]
+    if y is None:
+        return draws[0]
+    classes, y_codes = np.unique(y, return_inverse=True)
+    # epochs of each class in each unit
+    table = np.zeros((n_units, classes.size))
+    np.add.at(table, (units, y_codes), 1)
+    overall = table.sum(axis=0)
+    best, best_key = draws[0], None
+    for draw in draws:
+        held = table[draw].sum(axis=0)
+        kept = overall - held
+        missing = int((held == 0).sum() + (kept == 0).sum())
+        distance = 0.5 * np.abs(held / held.sum() - overall / overall.sum()).sum()
+        key = (missing, round(float(distance), 3), abs(held.sum() / overall.sum() - fraction))
+        if best_key is None or key < best_key:
+            best, best_key = draw, key
+    return best
+
+
 def validation_mask(
     n_epochs: int,
     groups: np.ndarray | None,
     fraction: float,
     rng: np.random.RandomState,
+    y: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Choose the early-stopping validation epochs: whole recordings, or contiguous tails.
+    """Choose the early-stopping validation epochs: whole recordings, or stratified blocks.
 
     With at least ``1 / fraction`` recordings, ``floor(fraction * n_recordings)`` whole
-    recordings (drawn with ``rng``) are held out. With fewer recordings, or without
-    ``groups`` (one continuous recording), the last ``ceil(fraction * length)`` epochs of
-    each recording in time order are held out instead. Shuffled epochs are never used: a
-    neighbour of a training epoch is nearly the same epoch, and early stopping would be
-    tuned on leaked data.
+    recordings are held out. With fewer recordings, or without ``groups`` (one continuous
+    recording), every recording is cut into contiguous blocks of time (about
+    ``4 / fraction`` blocks in all) and ``fraction`` of the blocks are held out. In both
+    cases the held-out units are stratified when ``y`` is given: among
+    :data:`VALIDATION_DRAWS` random draws, the one whose validation epochs hold every stage
+    (and leave every stage in training) with the class mix closest to the whole data's is
+    kept. Shuffled epochs are never used: a neighbour of a training epoch is nearly the same
+    epoch, and early stopping would be tuned on leaked data. A single tail block is not used
+    either: the end of a short recording often holds a skewed stage mix (a long bout of
+    sleep), and early stopping on it can keep a network that predicts one stage.
 
     Parameters
     ----------
@@ -145,21 +211,24 @@ def validation_mask(
     fraction : float
         Target share of validation epochs, in ``(0, 1)``.
     rng : numpy.random.RandomState
-        Draws the held-out recordings.
+        Draws the held-out recordings or blocks.
+    y : numpy.ndarray, shape (n_epochs,), optional
+        Labels, for the stratification.
 
     Returns
     -------
     valid : numpy.ndarray of bool, shape (n_epochs,)
         True for validation epochs (may be all False for tiny inputs).
     held_out : numpy.ndarray
-        Ids of the recordings held out whole (empty when tail blocks were used).
+        Ids of the recordings held out whole (empty when blocks were used).
 
     Examples
     --------
     >>> import numpy as np
-    >>> valid, held_out = validation_mask(10, None, 0.2, np.random.RandomState(0))
-    >>> np.flatnonzero(valid).tolist(), held_out.size
-    ([8, 9], 0)
+    >>> y = np.repeat([1, 2, 3, 1, 2], 20)
+    >>> valid, held_out = validation_mask(100, None, 0.2, np.random.RandomState(0), y)
+    >>> int(valid.sum()), held_out.size, sorted(set(y[valid].tolist()))
+    (20, 0, [1, 2, 3])
     """
     if groups is None:
         groups = np.zeros(n_epochs, dtype=int)
@@ -167,16 +236,17 @@ def validation_mask(
     n_held = int(np.floor(fraction * len(recordings) + 1e-9))
     if len(recordings) >= 2 and n_held >= 1:
         n_held = min(n_held, len(recordings) - 1)
-        held_out = recordings[np.sort(rng.choice(len(recordings), n_held, replace=False))]
+        chosen = _stratified_units(inverse, n_held, y, fraction, rng)
+        held_out = recordings[chosen]
         return np.isin(groups, held_out), held_out
-    # Position of every epoch within its recording, counted from the recording's end.
-    order = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(n_epochs, dtype=np.int64)
-    rank[order] = np.arange(n_epochs) - starts[inverse[order]]
-    from_end = counts[inverse] - 1 - rank
-    n_tail = np.minimum(np.ceil(fraction * counts).astype(np.int64), counts - 1)
-    return from_end < n_tail[inverse], recordings[:0]
+    n_blocks = int(min(np.ceil(VALIDATION_BLOCKS_PER_FRACTION / fraction), n_epochs))
+    blocks = _time_blocks(inverse, counts, n_blocks)
+    n_units = int(blocks.max()) + 1
+    if n_units < 2:
+        return np.zeros(n_epochs, dtype=bool), recordings[:0]
+    n_held = int(np.clip(np.round(fraction * n_units), 1, n_units - 1))
+    chosen = _stratified_units(blocks, n_held, y, fraction, rng)
+    return np.isin(blocks, chosen), recordings[:0]
 
 
 def _silent(*args: Any, **kwargs: Any) -> None:
@@ -191,8 +261,8 @@ COMMON_PARAMETERS = """
         Maximum number of passes over the training data.
     batch_size : int, default=128
         Epochs per gradient step.
-    lr : float, default=1e-3
-        Learning rate.
+    lr : float, default=1e-3 (CNN), 3e-3 (LSTM)
+        Learning rate (of Adam by default).
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch.optim.Optimizer subclass, \
 default="adam"
         Optimizer.
@@ -203,9 +273,11 @@ default="adam"
         Maximum norm of the gradient at each step (skorch's ``GradientNormClipping``);
         None does not clip.
     validation_fraction : float, default=0.2
-        Share of the training data held out for early stopping, taken by recording (see
-        :func:`sleepstage.models._torch.validation_mask`); 0 trains for ``max_epochs``
-        without validation.
+        Share of the training data held out for early stopping: whole recordings when
+        there are enough, else contiguous blocks of time, chosen so that every stage is
+        represented on both sides (see :func:`sleepstage.models._torch.validation_mask`);
+        0 trains for ``max_epochs`` without validation. When early stopping keeps the
+        weights of the first pass, a ``ConvergenceWarning`` says so.
     class_weight : {"balanced"} or None, default="balanced"
         "balanced" weights the cross-entropy by ``n / (n_classes * count)`` of each class in
         the training labels, which targets balanced accuracy; None weighs epochs equally.
@@ -229,7 +301,7 @@ COMMON_ATTRIBUTES = """
     class_weight_ : numpy.ndarray, shape (n_classes,)
         Cross-entropy weights.
     validation_recordings_ : numpy.ndarray
-        Recordings held out whole for early stopping (empty if tail blocks were used).
+        Recordings held out whole for early stopping (empty if blocks of time were used).
     n_iter_ : int
         Training passes run."""
 
@@ -369,7 +441,7 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
         valid = np.zeros(n_epochs, dtype=bool)
         held_out = np.asarray([])
         if fraction > 0:
-            valid, held_out = validation_mask(n_epochs, groups, fraction, rng)
+            valid, held_out = validation_mask(n_epochs, groups, fraction, rng, y_enc)
             if not valid.any() or valid.all():
                 logger.warning(
                     "%s: too few epochs (%d) for a validation split; training %d passes "
@@ -413,6 +485,16 @@ class TorchClassifierBase(ClassifierMixin, BaseEstimator):
             net.fit(Xs, y_enc)
         self.net_ = net
         self.n_iter_ = len(net.history)
+        if valid.any() and self.n_iter_ > 1:
+            best = [row["epoch"] for row in net.history if row.get("valid_loss_best")]
+            if best and best[-1] == 1:
+                warnings.warn(
+                    f"{name}: early stopping kept the weights of the first training pass "
+                    f"(the validation loss never improved in {self.n_iter_ - 1} more "
+                    "passes), so the network has barely learned. Try a smaller 'lr', a "
+                    "larger 'patience', more training data, or validation_fraction=0.",
+                    ConvergenceWarning, stacklevel=2,
+                )
         self.n_parameters_ = int(sum(p.numel() for p in net.module_.parameters()))
         logger.info(
             "%s: %d passes, %d parameters, %d validation epochs.",
