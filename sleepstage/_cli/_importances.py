@@ -77,6 +77,7 @@ def _chart(table, by_channel, by_family, kind: str, top: int):
 def run(args) -> int:
     from ..inspect import aggregate_importances, importance_table
     from ..io import check_writable, load_model, save_figure, write_table
+    from ._provenance import warn_if_training_data
 
     kinds = _kinds(args)
     out_dir = Path(args.out_dir)
@@ -96,6 +97,8 @@ def run(args) -> int:
         loaded = load_data(args, need_labels=True, model=model, required=False,
                            purpose="permutation importance")
     data = None if loaded is None else loaded.data
+    if data is not None:
+        warn_if_training_data(model.metadata, data, purpose="permutation importance")
     try:
         table = importance_table(
             model.pipeline,

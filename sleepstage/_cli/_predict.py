@@ -162,12 +162,14 @@ def run(args) -> int:
     )
     from ..metrics import staging_scores
     from ..pipelines import predict_with_groups
+    from ._provenance import warn_if_unlike_training
 
     out_dir = Path(args.out_dir)
     check_folder(out_dir)  # before the model and the data are read
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     loaded = load_data(args, need_labels=False, model=model, purpose="predict")
     data = loaded.data
+    warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
     recordings = list(data.recordings)
     # File names follow the recording ids, known once the sources are read: every output is
     # checked here, before any computation.
