@@ -187,3 +187,31 @@ def test_predict_warns_raw_emg_on_envelope_model(capsys, tmp_path, sleep_edf_fil
     assert status == 0, err
     assert "Channel 'EMG submental'" in err and "smoothed EMG envelope" in err
     assert "Channel 'EEG" not in err
+
+
+# -- odd sampling rates ------------------------------------------------------------------------
+def test_odd_rate_is_resampled_before_epochs_are_cut(capsys, tmp_path):
+    """101 Hz x 2.5 s is no whole number of samples; at the model's 128 Hz it is (320)."""
+    from _edf_files import write_edf
+
+    from sleepstage.data import read_edf
+
+    rng = np.random.default_rng(0)
+    n_seconds = 600
+    signals = 20 * rng.standard_normal((3, 101 * n_seconds))
+    edf = write_edf(tmp_path / "odd.edf", signals, 101, ["eeg1", "eeg2", "emg"])
+    with pytest.raises(ValueError, match="not a whole number of samples"):
+        read_edf(edf, channels={"eeg1": "eeg", "eeg2": "eeg", "emg": "emg"}, epoch_length=2.5)
+    data = read_edf(edf, channels={"eeg1": "eeg", "eeg2": "eeg", "emg": "emg"},
+                    epoch_length=2.5, resample=128)
+    assert data.X.shape == (n_seconds / 2.5, 3, 320) and data.sfreq == 128
+    np.testing.assert_allclose(data.onsets, np.arange(240) * 2.5, atol=1 / 101)
+
+    model = tmp_path / "m.joblib"
+    status, _, err = run_main(capsys, "fit", "--synthetic", "2", "--hours", "0.3",
+                              "--epoch-length", "2.5", "--set", "n_jobs=1",
+                              "--set", "n_estimators=5", "-o", model)
+    assert status == 0, err
+    status, out, err = run_main(capsys, "predict", model, "--edf", edf, "-o", tmp_path / "out")
+    assert status == 0, err
+    assert "240 epochs" in out

@@ -310,7 +310,9 @@ def read_edf(
         or None for every channel with ``EEG``, ``EOG`` or ``EMG`` in its name. The output
         keeps this order. Only these channels are read.
     epoch_length : float
-        Epoch length in seconds; ``sfreq * epoch_length`` must be a whole number.
+        Epoch length in seconds; ``sfreq * epoch_length`` must be a whole number at the
+        rate of the output (``resample`` if given: the signal is resampled before it is
+        cut into epochs, so a file at an odd rate can be read by resampling it).
     resample : float, optional
         Target sampling frequency in Hz (polyphase filtering of the read channels,
         :func:`scipy.signal.resample_poly`). None keeps the file's rate.
@@ -381,13 +383,19 @@ def read_edf(
     raw = header if list(picked) == header.ch_names else _open_raw(psg_path, list(picked))
     sfreq = float(raw.info["sfreq"])
     n_times = raw.n_times
-    spe = _samples_per_epoch(sfreq, epoch_length, "The sampling frequency")
     up = down = 1
     out_sfreq = sfreq
     if resample is not None:
         out_sfreq = check_positive("resample", resample)
         up, down = _resample_ratio(sfreq, out_sfreq)
         _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
+    if (up, down) == (1, 1):
+        spe = _samples_per_epoch(sfreq, epoch_length, "The sampling frequency")
+    else:
+        # The signal is resampled before the epochs are cut, so only the output rate must
+        # give whole epochs: a file at 101 Hz can give 2.5-s epochs at 128 Hz. Input spans
+        # are read whole samples long (rounded up); epochs start at the nearest sample.
+        spe = int(np.ceil(sfreq * epoch_length - 1e-6))
     fields = read_edf_header(psg_path)
     segments = _segments(fields, sfreq, n_times, psg_path)
     # the header's own start, by the rule used for the hypnogram (an EDF+ "Startdate X" is
@@ -461,8 +469,16 @@ def read_edf(
 
             signal = resample_poly(signal, up, down, axis=-1)
             pad_before = pad_before * up // down
-        offsets = (starts_in - start) // spe * spe_out + pad_before
+        # (with whole input epochs, (starts_in - start) is a multiple of spe and this is
+        # exact; otherwise each epoch starts at the output sample nearest to its onset)
+        offsets = np.round((starts_in - start) * up / down).astype(np.int64) + pad_before
         index = offsets[:, None] + np.arange(spe_out)
+        short = int(index[-1, -1]) + 1 - signal.shape[-1]
+        if short > 0:  # rounding at the very end of the signal: repeat its last sample
+            if short > up // down + 1:
+                raise RuntimeError(f"{psg_path.name}: the epochs overrun the samples read by "
+                                   f"{short}; this is a bug, please report it.")
+            signal = np.pad(signal, ((0, 0), (0, short)), mode="edge")
         epochs_first = signal.astype(np.float32, copy=False)[:, index].transpose(1, 0, 2)
         pieces.append(np.ascontiguousarray(epochs_first))
     X = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
