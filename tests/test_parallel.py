@@ -356,14 +356,14 @@ def test_cross_validate_parallel_folds_run_single_threaded(two, monkeypatch):
     from sleepstage.pipelines import _evaluate, cross_validate_recordings
 
     seen = []
-    original = _evaluate.fit_with_groups
+    original = _evaluate.fit_kept_epochs  # what every fold's fit goes through
 
     def spy(model, *args, **kwargs):
         params = model.get_params()
         seen.append((params["classifier__estimator__n_jobs"], params["features__n_jobs"]))
         return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(_evaluate, "fit_with_groups", spy)
+    monkeypatch.setattr(_evaluate, "fit_kept_epochs", spy)
     pipe = make_pipeline(n_estimators=10)  # LightGBM: 2 threads, features: every core
     with joblib.parallel_config(backend="threading"):  # the spy sees the fits
         cross_validate_recordings(pipe, two, n_jobs=2)
