@@ -112,6 +112,7 @@ def test_cli_predict_shows_each_warning_once(capsys, tmp_path):
     assert len(lines) == len(set(lines)), lines
 
 
+@pytest.mark.slow
 def test_artefact_counts_agree_between_commands(capsys, tmp_path, data_dir):
     """SC4001: evaluate with 5 blocks, fit and the detector itself flag the same epochs."""
     from sleepstage.artefacts import detect_artefacts
