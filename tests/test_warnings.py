@@ -22,6 +22,7 @@ class NoisyStep(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         warnings.warn(f"noisy step fitted on {len(X)} epochs", UserWarning, stacklevel=2)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
@@ -133,3 +134,13 @@ def test_artefact_counts_agree_between_commands(capsys, tmp_path, data_dir):
             if "by reason" in line:
                 assert "which can overlap" in line
     assert set(counts) == {(str(expected), str(night.n_epochs))}, counts
+
+
+def test_cross_validation_shows_each_cause_once(data):
+    from sleepstage.pipelines import cross_validate_recordings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cross_validate_recordings(_noisy_pipeline(), data)
+    noisy = [w for w in caught if "noisy step" in str(w.message)]
+    assert len(noisy) == 1, [str(w.message) for w in noisy]  # 3 folds, one warning

@@ -20,6 +20,7 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 
 from .._groups import cut_recordings, recording_segments
 from .._progress import Progress, run_tasks, say
+from .._warnings import warn_once_per_message
 from ..artefacts import ARTEFACT_REASONS, detect_artefacts
 from ..data._epochs import EpochData
 from ..features._base import EpochTransformer
@@ -345,8 +346,9 @@ def cross_validate_recordings(
 
     tasks = (delayed(run_fold)(k, train, test, X, y, routing_groups, groups)
              for k, (train, test) in enumerate(splits))
-    with Progress(len(splits), "cross-validation folds", verbose=verbose,
-                  logger=logger) as progress:
+    # every fold runs the same steps: each cause of warning is shown once, not per fold
+    with warn_once_per_message(), Progress(len(splits), "cross-validation folds",
+                                           verbose=verbose, logger=logger) as progress:
         results = run_tasks(tasks, n_jobs=n_jobs, progress=progress, describe=lambda r: (
             f"fold {r[0]['fold']}: balanced accuracy {r[0]['balanced_accuracy']:.3f}"))
     predictions = np.empty(len(y), dtype=y.dtype)
