@@ -84,7 +84,7 @@ def test_warning_when_early_stopping_keeps_the_first_pass():
 @pytest.mark.slow
 @pytest.mark.parametrize(("model", "settings"), [
     ("cnn", {}),                    # every default, max_epochs=30 with early stopping
-    ("lstm", {"max_epochs": 10}),   # defaults with fewer passes, to keep the test short
+    ("lstm", {"max_epochs": 15}),   # defaults with fewer passes, to keep the test short
 ])
 def test_defaults_learn_on_two_hours_of_one_animal(two_hours, model, settings):
     from sleepstage.models import ConvNetClassifier, LSTMClassifier
