@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from _cli_runner import run_main
 
-from sleepstage._cli import _evaluate, _fit, _grid_search
+from sleepstage._cli import _evaluate, _features, _fit, _grid_search
 from sleepstage._cli._args import UsageError, parse_grid
 from sleepstage._cli._parallel import resolve_n_jobs
 from sleepstage.pipelines import make_pipeline
@@ -24,7 +24,7 @@ def no_loading(monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("data were loaded before the settings were checked")
 
-    for module in (_fit, _evaluate, _grid_search):
+    for module in (_fit, _evaluate, _grid_search, _features):
         monkeypatch.setattr(module, "load_data", refuse)
 
 
@@ -80,6 +80,19 @@ def test_bad_set_value_is_a_usage_error_before_loading(capsys, tmp_path, no_load
     assert status == 2, err
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("method=fft", "'method' parameter"),
+    ("no_such_feature_param=1", "no_such_feature_param"),
+    ("sfreq=100", "--set sfreq=... is not allowed"),
+])
+def test_bad_feature_setting_is_a_usage_error_before_loading(capsys, tmp_path, no_loading,
+                                                             setting, message):
+    status, _, err = run_main(capsys, "features", *SYNTH, "--set", setting,
+                              "-o", tmp_path / "f.csv")
+    assert status == 2, err
+    assert message in err
 
 
 def test_bad_set_value_names_only_the_setting_at_fault(capsys, tmp_path, no_loading):

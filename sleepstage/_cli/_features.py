@@ -72,6 +72,7 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
 
 def run(args) -> int:
     from ..io import check_writable, table_format, write_table
+    from ._settings import check_feature_settings
 
     try:
         table_format(args.out)  # refuse e.g. .xlsx before any work, instead of CSV inside
@@ -84,6 +85,7 @@ def run(args) -> int:
         settings[key] = parse_value(value)
     if "n_jobs" in settings:
         raise UsageError("--set n_jobs=... is not a feature setting here: use --n-jobs N.")
+    check_feature_settings(settings, args)  # before any data are read
     n_jobs = resolve_n_jobs(args, -1)
     data = load_data(args, need_labels=False, purpose="features").data
     with local_threads(args):

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._args import UsageError, build_pipeline, parse_assignment
 
-__all__ = ["check_settings"]
+__all__ = ["check_feature_settings", "check_settings"]
 
 logger = logging.getLogger("sleepstage.cli")
 
@@ -157,3 +157,47 @@ def check_settings(model: str, settings: Sequence[str] | None, args: Any, *,
     if not culprits:
         what = "are not valid together"
     raise UsageError(f"{shown} {what}: {_describe(failure)}") from failure
+
+
+#: ``sleepstage features --set`` keys that the data give instead.
+_LAYOUT_KEYS = ("sfreq", "ch_names", "ch_types", "epoch_length")
+
+
+def check_feature_settings(settings: dict[str, Any], args: Any) -> None:
+    """Raise ``UsageError`` if ``EpochFeatures`` rejects ``settings``, before data are loaded.
+
+    The settings of ``sleepstage features --set`` are given to an
+    :class:`~sleepstage.features.EpochFeatures` for a stand-in layout, which is fitted on
+    and applied to two synthetic epochs.
+
+    Parameters
+    ----------
+    settings : dict
+        Parsed ``--set`` values (``batch_size`` included).
+    args : argparse.Namespace
+        The command's arguments (``--sfreq``, ``--epoch-length``).
+
+    Raises
+    ------
+    UsageError
+        A layout key, an unknown parameter or an invalid value.
+    """
+    from ..features import EpochFeatures
+
+    given = [key for key in _LAYOUT_KEYS if key in settings]
+    if given:
+        raise UsageError(f"--set {given[0]}=... is not allowed: the channel layout and epoch "
+                         "length come from the data (--sfreq and --epoch-length set them).")
+    params = {key: value for key, value in settings.items() if key != "batch_size"}
+    if not params:
+        return
+    with _hushed():
+        data = _stand_in_data(args)
+        layout = {key: value for key, value in data.layout().items()
+                  if key in ("sfreq", "ch_names", "ch_types", "epoch_length")}
+        try:
+            step = EpochFeatures(**layout, **params, n_jobs=1)
+            step.fit(data.X[:2]).transform(data.X[:2])
+        except (TypeError, ValueError) as exc:
+            shown = ", ".join(f"--set {key}={value!r}" for key, value in params.items())
+            raise UsageError(f"{shown}: {_describe(exc)}") from exc
