@@ -67,7 +67,7 @@ def ours(data, n_jobs, context: bool) -> np.ndarray:
     feats = EpochFeatures(**data.layout(), n_jobs=n_jobs).fit(data.X[:1])
     out = feats.transform(data.X)
     if context:
-        out = RecordingScaler().fit_transform(out)
+        out = RecordingScaler(reference="recording").fit_transform(out)
         out = TemporalContext(windows=(15,), past_windows=(4,)).fit_transform(out)
     return out
 

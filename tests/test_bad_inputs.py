@@ -146,7 +146,7 @@ def test_non_finite_features_reach_no_classifier():
     X = np.ones((10, 2))
     X[4, 1] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
-        RecordingScaler().fit_transform(X)
+        RecordingScaler(reference="recording").fit_transform(X)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         TemporalContext().fit_transform(X)
 
@@ -252,7 +252,7 @@ def test_empty_input(fitted):
     with pytest.raises(ValueError, match=r"Found an empty array of shape \(0, 1536\)"):
         fit_with_groups(make_pipeline(**FAST), empty, np.array([]))
     with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
-        RecordingScaler().fit(np.empty((0, 4)))
+        RecordingScaler(reference="recording").fit(np.empty((0, 4)))
 
 
 def test_hmm_smoother_on_empty_training_data():
@@ -308,7 +308,8 @@ def test_recording_shorter_than_the_context_window(data, fitted):
     proba = predict_with_groups(fitted, short.X, short.groups, method="predict_proba")
     assert np.isfinite(proba).all()
     # a scaling step (trained on recordings long enough) warns about the short one
-    scaling = fit_with_groups(make_pipeline(scaler=RecordingScaler(min_epochs=100), **FAST),
+    scaler = RecordingScaler(reference="recording", min_epochs=100)
+    scaling = fit_with_groups(make_pipeline(scaler=scaler, **FAST),
                               data.X, data.y, data.groups)
     with pytest.warns(UserWarning, match=r"fewer than min_epochs=100 epochs: "
                                          r"'synthetic-0' \(5 epochs\)"):

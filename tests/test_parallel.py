@@ -75,7 +75,7 @@ def _spy_pipeline(var_smoothing=1e-9) -> Pipeline:
     """Features, per-recording scaling, naive Bayes in a recording-aware HMM (fast to fit)."""
     return Pipeline([
         ("features", EpochFeatures(include=("spectral", "emg"))),
-        ("scaler", RecordingScaler(min_epochs=10)),
+        ("scaler", RecordingScaler(reference="recording", min_epochs=10)),
         ("classifier", SpyHMM(GaussianNB(var_smoothing=var_smoothing))),
     ])
 

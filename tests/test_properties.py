@@ -177,7 +177,7 @@ def test_rolling_context_never_mixes_recordings(groups, seed, data, centred, pas
 @given(groups=recordings(), seed=seeds, data=st.data())
 def test_recording_scaler_never_mixes_recordings(groups, seed, data):
     rng = np.random.default_rng(seed)
-    assert_recordings_do_not_mix(RecordingScaler(min_epochs=0),
+    assert_recordings_do_not_mix(RecordingScaler(reference="recording", min_epochs=0),
                                  rng.standard_normal((groups.size, 2)), groups,
                                  data.draw(st.sampled_from(sorted(set(groups)))), rng)
 

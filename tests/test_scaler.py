@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sleepstage.features import RecordingScaler
+
+#: The scaler with the recording's own statistics (its behaviour before the stage reference).
+per_recording = partial(RecordingScaler, reference="recording")
 
 SUBSET_REASON = "statistics are computed on the recording being transformed, by design"
 
@@ -32,15 +36,15 @@ def _recordings(rng, n_rec=3, n=200, n_feat=4):
 
 def test_removes_gain_and_offset_of_each_recording(rng):
     base, X, groups = _recordings(rng)
-    out = RecordingScaler(min_epochs=10).fit_transform(X, groups=groups)
-    expected = RecordingScaler(min_epochs=10).fit_transform(base)
+    out = per_recording(min_epochs=10).fit_transform(X, groups=groups)
+    expected = per_recording(min_epochs=10).fit_transform(base)
     for r in range(3):
         np.testing.assert_allclose(out[groups == r], expected, atol=1e-10)
 
 
 def test_median_zero_and_percentile_range_one(rng):
     _, X, groups = _recordings(rng)
-    out = RecordingScaler(min_epochs=10, quantile_range=(5, 95)).fit_transform(X, groups=groups)
+    out = per_recording(min_epochs=10, quantile_range=(5, 95)).fit_transform(X, groups=groups)
     for r in range(3):
         block = out[groups == r]
         np.testing.assert_allclose(np.median(block, axis=0), 0.0, atol=1e-12)
@@ -50,22 +54,22 @@ def test_median_zero_and_percentile_range_one(rng):
 
 def test_mean_std_options(rng):
     _, X, groups = _recordings(rng)
-    out = RecordingScaler(min_epochs=10, center="mean", spread="std").fit_transform(
+    out = per_recording(min_epochs=10, center="mean", spread="std").fit_transform(
         X, groups=groups)
     for r in range(3):
         np.testing.assert_allclose(out[groups == r].mean(axis=0), 0.0, atol=1e-12)
         np.testing.assert_allclose(out[groups == r].std(axis=0), 1.0, rtol=1e-10)
-    untouched = RecordingScaler(min_epochs=10, center=None, spread=None).fit_transform(
+    untouched = per_recording(min_epochs=10, center=None, spread=None).fit_transform(
         X, groups=groups)
     np.testing.assert_array_equal(untouched, X)
 
 
 def test_without_groups_is_one_recording(rng):
     _, X, groups = _recordings(rng)
-    scaler = RecordingScaler(min_epochs=10)
+    scaler = per_recording(min_epochs=10)
     no_groups = scaler.fit_transform(X)
     assert scaler.n_recordings_ == 1
-    one = RecordingScaler(min_epochs=10)
+    one = per_recording(min_epochs=10)
     np.testing.assert_array_equal(no_groups, one.fit_transform(X, groups=np.zeros(
         len(X))))
     assert not np.allclose(no_groups, one.fit_transform(X, groups=groups))
@@ -73,17 +77,17 @@ def test_without_groups_is_one_recording(rng):
 
 def test_new_recording_uses_its_own_statistics(rng):
     _, X, groups = _recordings(rng)
-    scaler = RecordingScaler(min_epochs=10).fit(X[groups == 0])
+    scaler = per_recording(min_epochs=10).fit(X[groups == 0])
     new = X[groups == 2]
     np.testing.assert_array_equal(scaler.transform(new),
-                                  RecordingScaler(min_epochs=10).fit_transform(new))
+                                  per_recording(min_epochs=10).fit_transform(new))
     np.testing.assert_array_equal(scaler.transform(X, groups=groups),
                                   scaler.fit_transform(X, groups=groups))
 
 
 def test_zero_spread_divides_by_one():
     X = np.column_stack([np.full(150, 3.0), np.arange(150.0)])
-    out = RecordingScaler(min_epochs=10).fit_transform(X)
+    out = per_recording(min_epochs=10).fit_transform(X)
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[:, 0], 0.0)
 
@@ -91,7 +95,7 @@ def test_zero_spread_divides_by_one():
 def test_short_training_recording_turns_scaling_off(rng):
     X = rng.normal(size=(130, 2)) * 5 + 3
     groups = np.repeat(["long", "short"], [110, 20])
-    scaler = RecordingScaler(min_epochs=100)
+    scaler = per_recording(min_epochs=100)
     with pytest.warns(UserWarning, match=r"1 of 2 training recording\(s\) have fewer than "
                                          r"min_epochs=100 epochs \(shortest: 20\).*pass "
                                          r"through unchanged"):
@@ -103,7 +107,7 @@ def test_short_training_recording_turns_scaling_off(rng):
 
 
 def test_short_recording_at_predict_time_is_scaled_with_a_warning(rng):
-    scaler = RecordingScaler(min_epochs=100).fit(rng.normal(size=(300, 2)))
+    scaler = per_recording(min_epochs=100).fit(rng.normal(size=(300, 2)))
     assert scaler.scaled_ is True
     short = rng.normal(size=(20, 2)) * 4 + 2
     with pytest.warns(UserWarning, match=r"fewer than min_epochs=100.*\(20 epochs\)"):
@@ -124,7 +128,7 @@ def test_make_pipeline_sets_the_shortest_recording_from_the_epoch_length():
 def test_float32_preserved_and_names_passed_through(rng):
     frame = pd.DataFrame(rng.normal(size=(120, 2)).astype(np.float32),
                          columns=["eeg1_delta_relpower", "emg_rms_log"])
-    scaler = RecordingScaler(min_epochs=10)
+    scaler = per_recording(min_epochs=10)
     out = scaler.fit_transform(frame)
     assert out.dtype == np.float32
     assert scaler.feature_names_in_.tolist() == ["eeg1_delta_relpower", "emg_rms_log"]
@@ -148,12 +152,12 @@ def test_float32_preserved_and_names_passed_through(rng):
 def test_errors(kwargs, fit_groups, match):
     X = np.arange(12.0).reshape(6, 2)
     with pytest.raises(ValueError, match=match):
-        RecordingScaler(**{"min_epochs": 0, **kwargs}).fit(X, groups=fit_groups)
+        per_recording(**{"min_epochs": 0, **kwargs}).fit(X, groups=fit_groups)
 
 
 def test_nan_and_wrong_width_rejected(rng):
     X = rng.normal(size=(20, 3))
-    scaler = RecordingScaler(min_epochs=0).fit(X)
+    scaler = per_recording(min_epochs=0).fit(X)
     with pytest.raises(ValueError, match="3 features"):
         scaler.transform(X[:, :2])
     X[4, 1] = np.nan
@@ -163,7 +167,7 @@ def test_nan_and_wrong_width_rejected(rng):
 
 def test_clone_and_pickle(rng):
     _, X, groups = _recordings(rng)
-    scaler = RecordingScaler(quantile_range=(10, 90)).fit(X, groups=groups)
+    scaler = per_recording(quantile_range=(10, 90)).fit(X, groups=groups)
     restored = pickle.loads(pickle.dumps(scaler))
     np.testing.assert_array_equal(restored.transform(X, groups=groups),
                                   scaler.transform(X, groups=groups))
@@ -171,7 +175,7 @@ def test_clone_and_pickle(rng):
 
 
 @parametrize_with_checks(
-    [RecordingScaler(min_epochs=0)],
+    [per_recording(min_epochs=0)],
     expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON},
 )
 def test_sklearn_compatible(estimator, check):

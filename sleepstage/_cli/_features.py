@@ -42,19 +42,26 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
 
     The per-epoch features come from :func:`sleepstage.parallel.extract_features` (one
     joblib task per recording, ``n_jobs`` at a time, on the active joblib backend); with
-    ``context``, the per-recording scaling and temporal-context steps of the default
-    pipeline follow.
+    ``context``, per-recording scaling and the temporal-context step of the default
+    pipeline follow. The scaling is the recording's own median and quantile range
+    (``RecordingScaler(reference="recording")``): the default pipeline's stage-anchored
+    scaling needs stage labels to learn its reference, and an exported table must not carry
+    its own labels inside its features.
     """
     import pandas as pd
 
+    from ..features import RecordingScaler
     from ..parallel import extract_features
-    from ..pipelines import make_pipeline
+    from ..pipelines import make_pipeline, scaler_min_epochs
 
     settings = dict(settings)
     batch_size = settings.pop("batch_size", 4096)
     Xt, names = extract_features(data, n_jobs=n_jobs, batch_size=batch_size, **settings)
     if context:  # the steps between features and classifier of the default pipeline
-        steps = make_pipeline(**data.layout(), scaler=True, context=True, smoothing=None)[1:-1]
+        scaler = RecordingScaler(reference="recording",
+                                 min_epochs=scaler_min_epochs(data.epoch_length))
+        steps = make_pipeline(**data.layout(), scaler=scaler, context=True,
+                              smoothing=None)[1:-1]
         for _, step in steps.steps:
             Xt = step.fit_transform(Xt, groups=data.groups)
         names = steps.get_feature_names_out(names)

@@ -6,7 +6,13 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from .._groups import Segments, recording_segments
 
@@ -23,8 +29,10 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
     the transform as well.
 
     Subclasses implement ``_check_params()`` (validate and resolve parameters),
-    ``_fit_segments(X, segments)`` (set fitted attributes; the name of one of them is
-    ``_fitted_attribute``) and ``_transform_segments(X, segments)``.
+    ``_fit_segments(X, segments, y)`` (set fitted attributes; the name of one of them is
+    ``_fitted_attribute``; ``y`` is None when none was given) and
+    ``_transform_segments(X, segments)``; ``_fit_transform_segments(X, segments, y)``
+    transforms the training data (by default as ``transform`` would).
     """
 
     # recording ids are requested by default, so users need not call set_*_request
@@ -38,19 +46,27 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
     def _check_params(self) -> None:
         """Validate (and resolve) the parameters; called first in every ``fit``."""
 
-    def _fit_segments(self, X: np.ndarray, segments: Segments) -> None:
-        """Set the fitted attributes from the validated ``X`` and its recordings."""
+    def _fit_segments(self, X: np.ndarray, segments: Segments, y: np.ndarray | None) -> None:
+        """Set the fitted attributes from the validated ``X``, its recordings and labels."""
 
     def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         raise NotImplementedError
 
+    def _fit_transform_segments(self, X: np.ndarray, segments: Segments,
+                                y: np.ndarray | None) -> np.ndarray:
+        """Transform the training data (default: as :meth:`transform` would)."""
+        return self._transform_segments(X, segments)
+
     # -- scikit-learn API -------------------------------------------------------------------
-    def _fit(self, X, groups) -> tuple[np.ndarray, Segments]:
+    def _fit(self, X, y, groups) -> tuple[np.ndarray, Segments, np.ndarray | None]:
         self._check_params()
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=True)
+        if y is not None:
+            y = column_or_1d(y)
+            check_consistent_length(X, y)
         segments = recording_segments(groups, X.shape[0])
-        self._fit_segments(X, segments)
-        return X, segments
+        self._fit_segments(X, segments, y)
+        return X, segments, y
 
     def fit(self, X, y=None, groups=None):
         """Check the parameters and the data; no statistic of the values is kept.
@@ -59,7 +75,8 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_epochs, n_features)
             Feature matrix, epochs of each recording contiguous and in time order.
-        y : ignored
+        y : array-like of shape (n_epochs,), optional
+            Stage labels, for the steps that use them (see the class).
         groups : array-like of shape (n_epochs,), optional
             Recording id of each epoch; None means one recording.
 
@@ -67,7 +84,7 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._fit(X, groups)
+        self._fit(X, y, groups)
         return self
 
     def transform(self, X, groups=None) -> np.ndarray:
@@ -94,7 +111,8 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_epochs, n_features)
-        y : ignored
+        y : array-like of shape (n_epochs,), optional
+            Stage labels, for the steps that use them (see the class).
         groups : array-like of shape (n_epochs,), optional
             Recording id of each epoch; None means one recording.
 
@@ -102,8 +120,8 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (n_epochs, n_features_out)
         """
-        X, segments = self._fit(X, groups)
-        return self._transform_segments(X, segments)
+        X, segments, y = self._fit(X, y, groups)
+        return self._fit_transform_segments(X, segments, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,4 +1,4 @@
-"""Robust standardisation of every feature within each recording."""
+"""Per-recording normalisation of every feature, robust to the recording's stage mix."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import OneToOneFeatureMixin
+from sklearn.base import OneToOneFeatureMixin, clone
 
 from .._groups import Segments
 from .._validation import check_option
@@ -20,39 +20,64 @@ logger = logging.getLogger(__name__)
 #: Spreads below this (relative to float64 resolution) count as zero and are replaced by 1.
 _TINY = 10 * np.finfo(np.float64).eps
 
+#: A stage needs this many epochs in a recording before its statistics there are used.
+MIN_STAGE_EPOCHS: int = 20
+
 
 class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
-    """Robust standardisation of each feature within each recording.
+    """Per-recording normalisation of each feature that does not depend on the stage mix.
 
-    Every feature is centred and scaled with statistics of the recording it belongs to —
-    by default the median and the 5-95 percentile range — computed on the data being
-    transformed, at fit time as at predict time. A new animal or subject is therefore
-    normalised by its own statistics, which removes differences in electrode gain,
-    impedance and body size between recordings. The recordings are given as ``groups``
-    (one recording id per epoch, contiguous and in time order); without ``groups`` all
-    epochs are one recording.
+    Recordings differ in electrode gain, impedance and body size: the same state gives
+    other feature values in another animal. This step maps every recording onto the scale of
+    the training recordings. The recordings are given as ``groups`` (one recording id per
+    epoch, contiguous and in time order); without ``groups`` all epochs are one recording.
+
+    With ``reference="stage"`` (the default) a recording ``r`` is modelled as an affine
+    distortion of a reference animal, feature by feature: ``x = gain_r * u + offset_r``.
+    Offset and gain are estimated *per stage* and averaged with fixed weights (the stage
+    frequencies of the training labels): the offset is the weighted mean over stages of
+    ``median(x | stage) - gain_r * M[stage]``, where ``M`` holds the median of each stage in
+    the training reference, and the gain is the weighted within-stage spread (median
+    absolute deviation) of the recording relative to the reference. Both are therefore the
+    same whether the animal slept 30 % or 60 % of the recording, and a stage missing from a
+    recording simply does not contribute. In training the stages are the true labels; at
+    transform time they come from a first-pass classifier (``estimator``) trained on the
+    normalised training data, iterated ``n_iter`` times starting from the recording's
+    quantiles. With ``reference="recording"`` each recording is centred on its own median
+    and divided by its own ``quantile_range`` width, which follows the stage mix (after
+    sleep deprivation the extra sleep shifts every median): kept for comparison.
 
     Parameters
     ----------
+    reference : {"stage", "recording"}, default="stage"
+        Stage-anchored affine normalisation, or the recording's own median and quantile
+        range.
     center : {"median", "mean"} or None, default="median"
-        Location subtracted from each feature; None leaves the data uncentred.
+        ``reference="recording"`` only: location subtracted from each feature.
     spread : {"percentile", "std"} or None, default="percentile"
-        Scale each feature is divided by: the width of ``quantile_range`` ("percentile"),
-        the standard deviation ("std"), or nothing (None). A spread that is zero (a feature
-        constant within a recording) is replaced by 1, so that such a feature becomes 0
-        after centring instead of NaN or inf.
+        Scale each feature is divided by. ``reference="recording"``: the width of
+        ``quantile_range`` ("percentile"), the standard deviation ("std"), or nothing.
+        ``reference="stage"``: any value but None estimates a gain per recording; None
+        estimates the offset alone (enough for log powers, where a gain is an offset).
+        A zero spread is replaced by 1.
     quantile_range : tuple of two floats, default=(5.0, 95.0)
-        Lower and upper percentiles (0-100) of the "percentile" spread. With the default,
-        the central 90 % of a recording's epochs span about one unit.
+        Lower and upper percentiles (0-100): the spread of ``reference="recording"`` and the
+        starting point of the stage-anchored iterations.
     min_epochs : int, default=2700
         Shortest recording whose own statistics are trusted (2700 epochs are 3 h of 4-s
         epochs; :func:`~sleepstage.pipelines.make_pipeline` converts 3 h with its
-        ``epoch_length``, e.g. 360 epochs of 30 s). If any training recording is shorter,
-        :meth:`fit` turns scaling off with a ``UserWarning`` and the step passes features
-        through unchanged, at fit and at predict time (``scaled_`` is False): the centre and
-        spread of a short stretch are set by its stage mix, not by the electrodes. A
-        recording shorter than ``min_epochs`` met at predict time by a scaling step is
-        scaled, with a ``UserWarning``.
+        ``epoch_length``, e.g. 360 epochs of 30 s). ``reference="stage"``: a shorter
+        recording, in training or at transform time, is not normalised by its own
+        statistics; it keeps the training reference (features pass through unchanged, as
+        for an average training recording) and a ``UserWarning`` says so once per call.
+        ``reference="recording"``: if any training recording is shorter, scaling is off
+        (``scaled_`` is False); a short recording met at transform time is scaled, with a
+        warning.
+    estimator : classifier or None, default=None
+        ``reference="stage"``: the first-pass classifier that assigns the stages of a new
+        recording. None: a small LightGBM (60 trees, balanced class weights).
+    n_iter : int, default=3
+        ``reference="stage"``: rounds of (classify, re-estimate offset and gain).
 
     Attributes
     ----------
@@ -63,46 +88,63 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
     n_recordings_ : int
         Number of recordings seen in :meth:`fit`.
     scaled_ : bool
-        Whether the step scales (every training recording had ``min_epochs`` epochs or more)
-        or passes the features through.
+        Whether the step transforms anything (``reference="recording"``: every training
+        recording had ``min_epochs`` epochs or more).
+    classes_ : ndarray
+        Stages seen in :meth:`fit` (``reference="stage"``).
+    stage_medians_, stage_spreads_ : ndarray of shape (n_classes, n_features)
+        Median and median absolute deviation of every feature within each stage, in the
+        training reference (``reference="stage"``).
+    stage_weights_ : ndarray of shape (n_classes,)
+        Stage frequencies of the training labels, weighting the per-stage spreads.
+    reference_quantiles_ : ndarray of shape (3, n_features)
+        Low, median and high quantiles of the normalised training data: the first guess
+        for a new recording.
+    estimator_ : classifier
+        The fitted first-pass classifier (``reference="stage"``).
+    offsets_, gains_ : ndarray of shape (n_recordings, n_features)
+        Offset and gain estimated for each training recording (``reference="stage"``;
+        0 and 1 for recordings shorter than ``min_epochs``).
 
     Notes
     -----
-    Nothing about the feature values is learned in :meth:`fit`: statistics always come from
-    the recording being transformed. This is the point of the method, and also its caveat:
-    the statistics depend on the stage mix of the recording. A recording that is mostly
-    wake (or a short excerpt of one stage) is centred differently from a typical 24-h
-    recording, so the scaled features of the same physiological state shift with it.
-    Recordings should be long enough to contain every stage in roughly usual proportions.
+    The gauge of the reference is the average training recording: the offsets of the
+    training recordings that were normalised average 0 and their gains have geometric mean
+    1, so a recording passed through unchanged (too short to be normalised) is treated as an
+    average training recording. With one training recording the reference is that
+    recording itself.
 
-    The epochs of a recording must be contiguous; a recording id that reappears after
-    another recording raises ``ValueError``.
+    The stage-anchored estimates are only as good as the first-pass stages; the median is
+    robust to a minority of misassigned epochs. A recording in which a stage is too rare
+    (fewer than :data:`MIN_STAGE_EPOCHS` epochs) is normalised by the stages it has.
 
     Recording ids reach this step through scikit-learn's metadata routing: ``fit``,
-    ``transform`` and ``fit_transform`` request ``groups`` by default, so inside a
-    :class:`~sklearn.pipeline.Pipeline` with ``sklearn.set_config(enable_metadata_routing=True)``
-    ``pipe.fit(X, y, groups=groups)`` reaches them without further set-up.
+    ``transform`` and ``fit_transform`` request ``groups`` by default.
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.array([[1.0], [2.0], [3.0], [10.0], [20.0], [30.0]])
-    >>> scaler = RecordingScaler(quantile_range=(0, 100), min_epochs=1)
+    >>> scaler = RecordingScaler(reference="recording", quantile_range=(0, 100), min_epochs=1)
     >>> scaler.fit_transform(X, groups=[0, 0, 0, 1, 1, 1]).ravel().tolist()
     [-0.5, 0.0, 0.5, -0.5, 0.0, 0.5]
     """
 
     _fitted_attribute = "scaled_"
 
-    def __init__(self, *, center="median", spread="percentile", quantile_range=(5.0, 95.0),
-                 min_epochs=2700):
+    def __init__(self, *, reference="stage", center="median", spread="percentile",
+                 quantile_range=(5.0, 95.0), min_epochs=2700, estimator=None, n_iter=3):
+        self.reference = reference
         self.center = center
         self.spread = spread
         self.quantile_range = quantile_range
         self.min_epochs = min_epochs
+        self.estimator = estimator
+        self.n_iter = n_iter
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> tuple[float, float]:
+        check_option("reference", self.reference, ["stage", "recording"])
         check_option("center", self.center, ["median", "mean", None])
         check_option("spread", self.spread, ["percentile", "std", None])
         try:
@@ -117,30 +159,33 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                 "The 'quantile_range' parameter must satisfy 0 <= low < high <= 100, but got "
                 f"{self.quantile_range!r}."
             )
-        if (not isinstance(self.min_epochs, numbers.Integral) or isinstance(self.min_epochs, bool)
-                or self.min_epochs < 0):
-            raise ValueError(
-                f"The 'min_epochs' parameter must be an integer >= 0, but got {self.min_epochs!r}."
-            )
+        for name in ("min_epochs", "n_iter"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"The '{name}' parameter must be an integer >= 0, but got {value!r}."
+                )
         return low, high
 
-    # -- computation --------------------------------------------------------------------------
-    def _scale(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+    def _warn_short(self, segments: Segments, what: str) -> None:
+        short = segments.lengths < self.min_epochs
+        if not short.any():
+            return
+        shown = ", ".join(f"{rid!r} ({n} epochs)" for rid, n in
+                          zip(segments.ids[short][:5].tolist(),
+                              segments.lengths[short][:5].tolist(), strict=True))
+        warnings.warn(
+            f"RecordingScaler: {int(short.sum())} recording(s) have fewer than min_epochs="
+            f"{self.min_epochs} epochs: {shown}. {what}",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    # -- reference="recording" ----------------------------------------------------------------
+    def _scale_by_recording(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         low, high = self._check_params()
         out = np.empty_like(X)
-        short = segments.lengths < self.min_epochs
-        if short.any():
-            shown = ", ".join(f"{rid!r} ({n} epochs)" for rid, n in
-                              zip(segments.ids[short][:5].tolist(),
-                                  segments.lengths[short][:5].tolist(),
-                                  strict=True))
-            warnings.warn(
-                f"{int(short.sum())} recording(s) have fewer than min_epochs="
-                f"{self.min_epochs} epochs: {shown}. Their per-recording statistics are "
-                "unreliable.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self._warn_short(segments, "Their per-recording statistics are unreliable.")
         for part in segments.slices():
             block = X[part].astype(np.float64)
             if self.spread == "percentile" or self.center == "median":
@@ -161,10 +206,117 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
             out[part] = (block - location) / scale
         return out
 
+    # -- reference="stage" --------------------------------------------------------------------
+    def _offset_and_gain(self, x: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+        """Offset and gain of one recording (raw features) given the stage of each epoch."""
+        n_features = x.shape[1]
+        present = [c for c in range(len(self.classes_))
+                   if np.count_nonzero(codes == c) >= MIN_STAGE_EPOCHS]
+        if not present:
+            return np.zeros(n_features), np.ones(n_features)
+        gain = np.ones(n_features)
+        if self.spread is not None:
+            weights = self.stage_weights_[present][:, None]
+            spreads = np.stack([_mad(x[codes == c]) for c in present])
+            gain = ((weights * spreads).sum(axis=0)
+                    / (weights * self.stage_spreads_[present]).sum(axis=0))
+            gain = np.where((gain > _TINY) & np.isfinite(gain), gain, 1.0)
+        weights = self.stage_weights_[present]
+        offsets = np.stack([np.median(x[codes == c], axis=0) - gain * self.stage_medians_[c]
+                            for c in present])
+        offset = (weights[:, None] * offsets).sum(axis=0) / weights.sum()
+        return offset, gain
+
+    def _stage_statistics(self, U: np.ndarray, codes: np.ndarray) -> None:
+        self.stage_medians_ = np.stack(
+            [np.median(U[codes == c], axis=0) for c in range(len(self.classes_))])
+        spreads = np.stack([_mad(U[codes == c]) for c in range(len(self.classes_))])
+        self.stage_spreads_ = np.where(spreads > _TINY, spreads, 1.0)
+
+    def _fit_stage_reference(self, X: np.ndarray, segments: Segments, y) -> np.ndarray:
+        """Learn the reference from the true stages; return the normalised training data."""
+        if y is None:
+            raise ValueError("RecordingScaler(reference='stage') requires y to be passed, but "
+                             "the target y is None: the reference is the median of every "
+                             "feature within each stage. Pass the stage labels, or use "
+                             "reference='recording' for unlabelled data.")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.stage_weights_ = np.bincount(codes) / codes.size
+        X64 = X.astype(np.float64)
+        U = X64.copy()
+        n_recordings = len(segments)
+        self.offsets_ = np.zeros((n_recordings, X.shape[1]))
+        self.gains_ = np.ones((n_recordings, X.shape[1]))
+        normalised = np.flatnonzero(segments.lengths >= self.min_epochs)
+        self._stage_statistics(X64, codes)
+        parts = segments.slices()
+        for _ in range(max(self.n_iter, 1)):
+            if normalised.size == 0:
+                break
+            for index in normalised:
+                part = parts[index]
+                self.offsets_[index], self.gains_[index] = self._offset_and_gain(
+                    X64[part], codes[part])
+            # gauge: the average normalised training recording is the reference. A change
+            # of reference u -> u / d - c maps (gain, offset) to (gain * d, offset + gain *
+            # d * c): gains get geometric mean 1, then offsets mean 0
+            gains = self.gains_[normalised] / np.exp(
+                np.log(self.gains_[normalised]).mean(axis=0))
+            offsets = self.offsets_[normalised]
+            shift = -offsets.mean(axis=0) / gains.mean(axis=0)
+            self.gains_[normalised] = gains
+            self.offsets_[normalised] = offsets + gains * shift
+            for index in normalised:
+                part = parts[index]
+                U[part] = (X64[part] - self.offsets_[index]) / self.gains_[index]
+            self._stage_statistics(U, codes)
+        low, high = self._check_params()
+        self.reference_quantiles_ = np.percentile(U, [low, 50.0, high], axis=0)
+        self.estimator_ = clone(self._first_pass_estimator()).fit(U, codes)
+        return U
+
+    def _first_pass_estimator(self):
+        if self.estimator is not None:
+            return self.estimator
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(n_estimators=60, class_weight="balanced", random_state=0,
+                              verbose=-1)
+
+    def _normalise_by_stage(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+        """Estimate each recording's offset and gain from first-pass stages; normalise."""
+        out = X.astype(np.float64)
+        q_ref = self.reference_quantiles_
+        ref_width = np.where(q_ref[2] - q_ref[0] > _TINY, q_ref[2] - q_ref[0], 1.0)
+        low, high = self._check_params()
+        for part, length in zip(segments.slices(), segments.lengths, strict=True):
+            if length < self.min_epochs:
+                continue
+            x = out[part].copy()
+            q_low, q_mid, q_high = np.percentile(x, [low, 50.0, high], axis=0)
+            gain = np.ones(x.shape[1])
+            if self.spread is not None:
+                gain = (q_high - q_low) / ref_width
+                gain = np.where(gain > _TINY, gain, 1.0)
+            offset = q_mid - gain * q_ref[1]
+            for _ in range(self.n_iter):
+                codes = self.estimator_.predict((x - offset) / gain)
+                offset, gain = self._offset_and_gain(x, np.asarray(codes))
+            out[part] = (x - offset) / gain
+        return out.astype(X.dtype, copy=False)
+
     # -- RecordingTransformer hooks --------------------------------------------------------
-    def _fit_segments(self, X: np.ndarray, segments: Segments) -> None:
+    def _fit_segments(self, X: np.ndarray, segments: Segments, y) -> None:
         self.n_recordings_ = len(segments)
         short = segments.lengths < self.min_epochs
+        if self.reference == "stage":
+            self.scaled_ = True
+            self._training_normalised = self._fit_stage_reference(X, segments, y)
+            self._warn_short(segments, "They keep the training reference (features pass "
+                                       "through unchanged) instead of being normalised by "
+                                       "statistics that short stretches cannot support.")
+            return
         self.scaled_ = not short.any()
         if not self.scaled_:
             warnings.warn(
@@ -176,5 +328,48 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                 stacklevel=4,
             )
 
+    def _fit_transform_segments(self, X: np.ndarray, segments: Segments, y) -> np.ndarray:
+        if self.reference == "stage":
+            out = self._training_normalised.astype(X.dtype, copy=False)
+            del self._training_normalised
+            return out
+        return self._transform_segments(X, segments)
+
+    def fit(self, X, y=None, groups=None):
+        """Learn the reference (``reference="stage"``) or check the data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_features)
+            Feature matrix, epochs of each recording contiguous and in time order.
+        y : array-like of shape (n_epochs,)
+            Stage labels; required with ``reference="stage"``.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        self
+        """
+        super().fit(X, y, groups=groups)
+        self.__dict__.pop("_training_normalised", None)
+        return self
+
     def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:
-        return self._scale(X, segments) if self.scaled_ else X
+        if self.reference == "stage":
+            self._warn_short(segments, "They keep the training reference (features pass "
+                                       "through unchanged) instead of being normalised by "
+                                       "statistics that short stretches cannot support.")
+            return self._normalise_by_stage(X, segments)
+        return self._scale_by_recording(X, segments) if self.scaled_ else X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.reference == "stage":
+            tags.target_tags.required = True
+        return tags
+
+
+def _mad(values: np.ndarray) -> np.ndarray:
+    """Median absolute deviation from the median, per column."""
+    return np.median(np.abs(values - np.median(values, axis=0)), axis=0)

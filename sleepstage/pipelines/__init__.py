@@ -1,7 +1,13 @@
 """Ready-made pipelines and honest, recording-wise evaluation."""
 
 from ._evaluate import CVReport, cross_validate_recordings, fit_with_groups, predict_with_groups
-from ._factory import DEFAULT_CONTEXT, MODELS, make_classifier, make_pipeline
+from ._factory import (
+    DEFAULT_CONTEXT,
+    MODELS,
+    make_classifier,
+    make_pipeline,
+    scaler_min_epochs,
+)
 from ._splits import BlockSplit, RecordingSplit, block_groups
 
 __all__ = [
@@ -16,4 +22,5 @@ __all__ = [
     "make_classifier",
     "make_pipeline",
     "predict_with_groups",
+    "scaler_min_epochs",
 ]

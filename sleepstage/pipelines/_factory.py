@@ -14,7 +14,7 @@ from ..features._base import DEFAULT_SFREQ
 from ..models import HMMSmoother
 
 __all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCH_LENGTH", "MODELS", "SCALER_MIN_HOURS",
-           "make_classifier", "make_pipeline"]
+           "make_classifier", "make_pipeline", "scaler_min_epochs"]
 
 #: Models :func:`make_pipeline` knows.
 MODELS: tuple[str, ...] = ("lgbm", "hgb", "logreg", "lstm", "cnn")
@@ -31,6 +31,17 @@ SCALER_MIN_HOURS: float = 3.0
 
 #: Epoch length of the reference rodent layout, in seconds.
 DEFAULT_EPOCH_LENGTH: float = 4.0
+
+
+def scaler_min_epochs(epoch_length: float) -> int:
+    """Epochs in :data:`SCALER_MIN_HOURS` at ``epoch_length`` seconds (the scaler's minimum).
+
+    Examples
+    --------
+    >>> scaler_min_epochs(4.0), scaler_min_epochs(30.0)
+    (2700, 360)
+    """
+    return math.ceil(SCALER_MIN_HOURS * 3600 / check_positive("epoch_length", epoch_length))
 
 
 def make_classifier(model: str = "lgbm", *, random_state: int | None = 0, n_channels: int = 3,
@@ -92,7 +103,7 @@ def make_pipeline(
     scaler: bool | RecordingScaler = True,
     context: bool | Mapping[str, Any] | TemporalContext | None = True,
     smoothing: str | None = "hmm",
-    features: Mapping[str, Any] | None = None,
+    features: bool | Mapping[str, Any] | None = True,
     random_state: int | None = 0,
     **params,
 ) -> Pipeline:
@@ -129,9 +140,15 @@ def make_pipeline(
         Wrap the classifier in :class:`~sleepstage.models.HMMSmoother` with uniform priors:
         every classifier here is trained with balanced class weights, so its posteriors are
         already prior-free scaled likelihoods.
-    features : dict, optional
-        Parameters of :class:`~sleepstage.features.EpochFeatures` (bands, method, ...);
-        extraction uses every core (``n_jobs=-1``) unless this says otherwise.
+    features : bool or dict, default=True
+        True (or a dict of :class:`~sleepstage.features.EpochFeatures` parameters: bands,
+        method, ...; extraction uses every core, ``n_jobs=-1``, unless this says otherwise)
+        starts the pipeline with the feature step, which reads raw epochs. False builds the
+        same pipeline without it: ``X`` is then a per-epoch feature matrix
+        ``(n_epochs, n_features)`` (e.g. band powers exported by acquisition software, or
+        :func:`~sleepstage.data.read_feature_table`), and normalisation, context,
+        classifier and smoothing run on its columns. ``epoch_length`` still sets the time
+        scales; ``sfreq``, ``ch_names`` and ``ch_types`` are not used.
     random_state : int or None
         Seed of the classifier.
     **params
@@ -166,15 +183,20 @@ def make_pipeline(
     if smoothing == "hmm":
         classifier = HMMSmoother(classifier, priors="uniform")
     steps: list[tuple[str, Any]] = []
+    if model in _NEURAL and features is False:
+        raise ValueError(f"The {model!r} model reads raw epochs; features=False (a feature "
+                         "matrix as input) needs a feature-based model such as 'lgbm'.")
     if model not in _NEURAL:
-        feature_params = {"n_jobs": -1, **dict(features or {})}
-        steps.append(("features", EpochFeatures(sfreq=sfreq, ch_names=ch_names,
-                                                ch_types=ch_types, epoch_length=epoch_length,
-                                                **feature_params)))
+        if features is not False:
+            feature_params = {"n_jobs": -1,
+                              **(dict(features) if isinstance(features, Mapping) else {})}
+            steps.append(("features", EpochFeatures(sfreq=sfreq, ch_names=ch_names,
+                                                    ch_types=ch_types,
+                                                    epoch_length=epoch_length,
+                                                    **feature_params)))
         if scaler:
-            min_epochs = math.ceil(SCALER_MIN_HOURS * 3600 / epoch_length)
             steps.append(("scaler", scaler if isinstance(scaler, RecordingScaler)
-                          else RecordingScaler(min_epochs=min_epochs)))
+                          else RecordingScaler(min_epochs=scaler_min_epochs(epoch_length))))
         if context is not None and context is not False:
             if isinstance(context, TemporalContext):
                 steps.append(("context", context))
