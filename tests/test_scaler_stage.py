@@ -67,7 +67,7 @@ def test_normalisation_does_not_follow_the_stage_mix(fitted):
 def test_gain_and_offset_of_a_new_recording_are_removed(fitted):
     rng = np.random.default_rng(2)
     y = _hypnogram(rng, 5000, (0.3, 0.55, 0.15))
-    X, u = _recording(rng, y, gain=3.0, offset=-7.0)
+    X, _ = _recording(rng, y, gain=3.0, offset=-7.0)
     reference, _ = _recording(np.random.default_rng(2), y)  # the same animal, undistorted
     out = fitted.transform(X)
     np.testing.assert_allclose(out.mean(axis=0), fitted.transform(reference).mean(axis=0),

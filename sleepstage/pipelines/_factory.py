@@ -20,10 +20,14 @@ __all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCH_LENGTH", "MODELS", "SCALER_MIN_HOUR
 MODELS: tuple[str, ...] = ("lgbm", "hgb", "logreg", "lstm", "cnn")
 _NEURAL = ("lstm", "cnn")
 
-#: Default temporal context: a centred and a past-only window of 60 s each (15 epochs of
-#: 4 s; with 30-s epochs, 3 centred and 2 past epochs).
-DEFAULT_CONTEXT: dict[str, Any] = {"windows": (60.0,), "past_windows": (60.0,),
-                                   "unit": "seconds"}
+#: Default temporal context: means over centred windows of 20 s and 60 s and a past-only
+#: window of 60 s, and the features of the epochs 4 s before and after (with 4-s epochs:
+#: windows of 5, 15 and 15 epochs and lags of 1; with 30-s epochs the 20-s window would be
+#: the epoch itself and is left out: 3 centred and 2 past epochs, lags of 1). The short
+#: window and the lags keep the sharp edges of brief arousals that the 60-s means blur
+#: (``benchmarks/real_mouse.py``, ``benchmarks/ablation.py``).
+DEFAULT_CONTEXT: dict[str, Any] = {"windows": (20.0, 60.0), "past_windows": (60.0,),
+                                   "lags": (4.0,), "unit": "seconds"}
 
 #: Recordings shorter than this (in hours) are not scaled by their own statistics (see
 #: :class:`~sleepstage.features.RecordingScaler`, ``min_epochs``).
@@ -181,7 +185,8 @@ def make_pipeline(
                                  **params)
     epoch_length = check_positive("epoch_length", epoch_length)
     if smoothing == "hmm":
-        classifier = HMMSmoother(classifier, priors="uniform")
+        classifier = HMMSmoother(classifier, priors="uniform", transition_weight="auto",
+                                 calibration="temperature")
     steps: list[tuple[str, Any]] = []
     if model in _NEURAL and features is False:
         raise ValueError(f"The {model!r} model reads raw epochs; features=False (a feature "
@@ -201,9 +206,12 @@ def make_pipeline(
             if isinstance(context, TemporalContext):
                 steps.append(("context", context))
             else:
-                settings = DEFAULT_CONTEXT if context is True else dict(context)
+                settings = dict(DEFAULT_CONTEXT if context is True else context)
                 if settings.get("unit") == "seconds":
                     settings = {"epoch_length": epoch_length, **settings}
+                if context is True:  # a centred window of one epoch repeats the epoch
+                    settings["windows"] = tuple(
+                        w for w in settings["windows"] if round(w / epoch_length) >= 2)
                 steps.append(("context", TemporalContext(**settings)))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
