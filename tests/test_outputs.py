@@ -33,9 +33,9 @@ SYNTH = ["--synthetic", "1", "--hours", "0.05"]  # 45 epochs
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    data = make_synthetic(n_recordings=2, hours=0.25, random_state=0)
+    data = make_synthetic(n_recordings=2, hours=0.5, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the scaler on 15-min recordings
+        warnings.simplefilter("ignore", UserWarning)  # the scaler on 30-min recordings
         fitted = fit_with_groups(make_pipeline(**data.layout(), n_estimators=5, n_jobs=1),
                                  data.X, data.y, data.groups)
     path = tmp_path_factory.mktemp("model") / "mice.joblib"
@@ -215,4 +215,40 @@ def test_features_refuses_unknown_table_formats(capsys, tmp_path, no_data_loadin
     assert not out.exists() and no_data_loading == []
     with pytest.raises(ValueError, match=r"Use one of \.csv, \.parquet, \.pq"):
         write_table(pd.DataFrame({"a": [1]}), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [
+    ["fit", *SYNTH, "-o", "{out}"],
+    ["features", *SYNTH, "-o", "{out}"],
+])
+def test_existing_output_is_refused_before_loading_data(capsys, tmp_path, no_data_loading,
+                                                        command):
+    out = tmp_path / "earlier result.csv"
+    out.write_text("keep me")
+    status, _, err = run_main(capsys, *(a.format(out=out) for a in command))
+    assert status == 1 and no_data_loading == []
+    assert f"already exist: {out}" in err and "--force" in err
+    assert out.read_text() == "keep me" and _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", [
+    ["fit", *SYNTH, "-o", "{folder}/model.joblib"],
+    ["features", *SYNTH, "-o", "{folder}/features.csv"],
+    ["predict", "{model}", *SYNTH, "-o", "{folder}/scored"],
+])
+def test_unwritable_folder_is_refused_before_loading_data(capsys, tmp_path, model_file,
+                                                          monkeypatch, no_data_loading,
+                                                          command):
+    # tests run as root, where every folder is writable: the checks ask os.access, so it
+    # answers "no" for writing (and only for writing)
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: (
+        not mode & os.W_OK and access(path, mode, **kwargs)))
+    args = [a.format(folder=tmp_path, model=model_file) for a in command]
+    status, _, err = run_main(capsys, *args)
+    assert status == 1 and no_data_loading == []
+    assert f"no permission to write in the folder {tmp_path}" in err or (
+        f"no permission to write in {tmp_path}" in err)
+    assert f"{tmp_path}/" in err and ".tmp" not in err
     assert list(tmp_path.iterdir()) == []
