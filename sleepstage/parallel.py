@@ -540,8 +540,13 @@ def grid_search(
         with ``cv="blocks:K"``) and, with ``exclude_artefacts``, without the flagged
         epochs. With several metrics, True refits on the first. A callable picks the best
         index from ``cv_results_``, as in ``GridSearchCV``.
-    pre_dispatch, error_score, verbose
+    pre_dispatch, error_score
         As for ``GridSearchCV``.
+    verbose : int
+        As for ``GridSearchCV``, which prints on standard output: 1 announces the number of
+        fits, 2 adds one line per finished (candidate, fold) fit, 3 its scores. With 1 or
+        more, the refit also reports each step it fits, as
+        :func:`~sleepstage.pipelines.fit_with_groups` does with ``verbose=1``.
     exclude_artefacts : bool
         Drop the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` (judged
         per recording, also with ``cv="blocks:K"``) from every training fold and
@@ -613,7 +618,8 @@ def grid_search(
         with config_context(enable_metadata_routing=True):
             search.fit(X, y, **fit_params)
         if refit is not False:
-            _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts)
+            _refit_best(search, refit, pipeline, data, exclude_artefacts=exclude_artefacts,
+                        verbose=verbose)
     return search
 
 
@@ -675,7 +681,7 @@ class _KeptEpochsPipeline(Pipeline):
 
 
 def _refit_best(search: GridSearchCV, refit: bool | str | Callable, pipeline,
-                data: EpochData, *, exclude_artefacts: bool) -> None:
+                data: EpochData, *, exclude_artefacts: bool, verbose: int = 0) -> None:
     """Choose the best candidate as ``GridSearchCV`` does, and refit it on all recordings."""
     results = search.cv_results_
     if callable(refit):
@@ -692,7 +698,8 @@ def _refit_best(search: GridSearchCV, refit: bool | str | Callable, pipeline,
     model = clone(pipeline).set_params(**clone(search.best_params_, safe=False))
     start = time.perf_counter()
     fit_with_groups(model, data.X, np.asarray(data.y), data.groups,
-                    exclude_artefacts=exclude_artefacts, layout=data.layout())
+                    exclude_artefacts=exclude_artefacts, layout=data.layout(),
+                    verbose=min(int(verbose), 1))
     search.refit_time_ = time.perf_counter() - start
     search.best_estimator_ = model
     search.refit = refit  # the fitted search now behaves as one built with this refit

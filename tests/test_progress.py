@@ -6,12 +6,21 @@ import io
 import logging
 
 import joblib
+import numpy as np
 import pytest
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import Pipeline
 
 from sleepstage import _progress
 from sleepstage.data import make_synthetic
-from sleepstage.parallel import extract_features, fit_pipeline
-from sleepstage.pipelines import cross_validate_recordings, fit_with_groups, make_pipeline
+from sleepstage.features import EpochFeatures, RecordingScaler
+from sleepstage.parallel import extract_features, fit_pipeline, grid_search
+from sleepstage.pipelines import (
+    cross_validate_recordings,
+    fit_with_groups,
+    make_pipeline,
+    predict_with_groups,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +78,27 @@ def test_verbose_goes_to_the_logger_when_logging_shows_it(capsys, caplog, data):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("exclude_artefacts", [True, False])
+def test_fit_with_groups_verbose_reports_every_step(capsys, data, quiet_logging,
+                                                    exclude_artefacts):
+    shown = fit_with_groups(_pipeline(), data.X, data.y, data.groups,
+                            exclude_artefacts=exclude_artefacts, verbose=1)
+    lines = capsys.readouterr().err.splitlines()
+    steps = [line for line in lines if line.startswith("fitting step")]
+    assert [line.split(" on ")[0] for line in steps] == [
+        "fitting step 'features' (1/4)", "fitting step 'scaler' (2/4)",
+        "fitting step 'context' (3/4)", "fitting step 'classifier' (4/4)"]
+    assert all(line.endswith(" epochs") for line in steps)
+    assert lines[0].startswith("fitting features -> scaler") and lines[-1].startswith("fitted")
+    # fitting one step at a time to say so is the same fit
+    quiet = fit_with_groups(_pipeline(), data.X, data.y, data.groups,
+                            exclude_artefacts=exclude_artefacts)
+    np.testing.assert_allclose(
+        predict_with_groups(shown, data.X, data.groups, method="predict_proba"),
+        predict_with_groups(quiet, data.X, data.groups, method="predict_proba"))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_fit_with_groups_and_fit_pipeline_silent_by_default(capsys, data, quiet_logging):
     fit_with_groups(_pipeline(), data.X, data.y, data.groups)
     fit_pipeline(_pipeline(), data, n_jobs=1)
@@ -85,6 +115,25 @@ def test_feature_extraction_and_fit_pipeline_verbose(capsys, data, quiet_logging
     fit_pipeline(_pipeline(), data, n_jobs=1, verbose=1)
     err = capsys.readouterr().err
     assert "fitted in" in err
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_grid_search_verbose_reports_every_fit_and_the_refit(capsys, data, quiet_logging):
+    quick = Pipeline([("features", EpochFeatures(include=("spectral", "emg"))),
+                      ("scaler", RecordingScaler(reference="recording", min_epochs=10)),
+                      ("classifier", GaussianNB())])
+    grid = {"classifier__var_smoothing": [1e-9, 1e-3]}
+    grid_search(quick, data, grid, n_jobs=1)
+    assert capsys.readouterr() == ("", "")  # silent by default
+    grid_search(quick, data, grid, n_jobs=1, verbose=1)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["Fitting 3 folds for each of 2 candidates, totalling 6 fits"]
+    assert "fitting step 'features' (1/3)" in err and "fitted in" in err  # the refit
+    grid_search(quick, data, grid, n_jobs=1, verbose=2)
+    out, _ = capsys.readouterr()
+    finished = [line for line in out.splitlines() if line.startswith("[CV] END")]
+    assert len(finished) == 6  # one line per finished (candidate, fold) fit
+    assert sum("var_smoothing=0.001" in line for line in finished) == 3
 
 
 def test_progress_bar_on_a_terminal(monkeypatch):

@@ -447,8 +447,10 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
         ``{"sfreq": ..., "ch_names": ..., "ch_types": ...}`` of ``X``, e.g.
         ``EpochData.layout()``.
     verbose : int, default=0
-        0 is silent; 1 says when the fit starts (epochs, recordings, steps) and how long it
-        took (log lines, or standard error when logging does not show them).
+        0 is silent; 1 says when the fit starts (epochs, recordings, steps), one line as each
+        step of a pipeline starts fitting (``fitting step 'features' (1/4) on 540 epochs``)
+        and how long the fit took (log lines, or standard error when logging does not show
+        them). The fit is the same as with 0.
 
     Returns
     -------
@@ -466,19 +468,26 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     UserWarning
         If more than a quarter of the epochs of a recording are flagged.
     """
+    start = time.perf_counter()
     if verbose:
-        return _fit_verbosely(estimator, X, y, groups, exclude_artefacts=exclude_artefacts,
-                              layout=layout)
+        n_recordings = 1 if groups is None else len(np.unique(np.asarray(groups)))
+        steps = getattr(estimator, "steps", None)
+        what = (" -> ".join(name for name, _ in steps) if steps else type(estimator).__name__)
+        say(logger, verbose, "fitting %s on %d epochs of %d recording(s)", what, len(y),
+            n_recordings)
     keep = None
     if exclude_artefacts:
         layout = _raw_layout(estimator, layout)
         if layout is not None:
             flags = detect_artefacts(X, groups, **layout)
             keep = training_epochs(flags, groups, stacklevel=2)
-    return fit_kept_epochs(estimator, X, y, groups, keep)
+    fitted = fit_kept_epochs(estimator, X, y, groups, keep, verbose=verbose)
+    say(logger, verbose, "fitted in %.1f s", time.perf_counter() - start)
+    return fitted
 
 
-def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None):
+def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None, *,
+                    verbose: int = 0):
     """Fit ``estimator`` so that its last step learns from the ``keep`` epochs only.
 
     Leaving epochs out of a recording must not join their neighbours. So the steps before
@@ -501,6 +510,9 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
         Recording id of each epoch; None means one recording.
     keep : numpy.ndarray of bool, shape (n_epochs,), optional
         Epochs to learn from; None keeps every epoch.
+    verbose : int, default=0
+        With 1 or more, a pipeline is fitted one step at a time (the same fit) and a line
+        says when each step starts (see :func:`sleepstage._progress.say`).
 
     Returns
     -------
@@ -516,18 +528,37 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
                 f"Training needs at least 2 classes (stages), but the training epochs hold "
                 f"only {present.tolist()}: a stager cannot learn from one stage."
             )
+    stepwise = isinstance(estimator, Pipeline) and len(estimator.steps) > 1
     with config_context(enable_metadata_routing=True):
-        if keep is None:
+        if keep is None and not (verbose and stepwise):
             return _fit_routed(estimator, "fit", X, y, groups)
-        pieces = cut_recordings(groups, keep)
-        rows = np.flatnonzero(keep)
-        if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
-            final = estimator._final_estimator
+        if not stepwise:
+            pieces = cut_recordings(groups, keep)
+            rows = np.flatnonzero(keep)
+            return _fit_routed(estimator, "fit", _safe_indexing(X, rows), y[rows], pieces)
+        n_steps = len(estimator.steps)
+        if verbose:  # one step at a time, to say which one is running
+            Xt = X
+            for i, (name, step) in enumerate(estimator.steps[:-1]):
+                if step is None or step == "passthrough":
+                    continue
+                say(logger, verbose, "fitting step %r (%d/%d) on %d epochs", name, i + 1,
+                    n_steps, len(y))
+                part = estimator[i:i + 1]
+                Xt = _fit_routed(part, "fit_transform", Xt, y, groups)
+                estimator.steps[i] = part.steps[0]  # the fitted step (a clone with memory=)
+        else:
             Xt = _fit_routed(estimator[:-1], "fit_transform", X, y, groups)
-            if final is not None and final != "passthrough":
-                _fit_routed(final, "fit", _safe_indexing(Xt, rows), y[rows], pieces)
-            return estimator
-        return _fit_routed(estimator, "fit", _safe_indexing(X, rows), y[rows], pieces)
+        name, final = estimator.steps[-1]
+        if final is not None and final != "passthrough":
+            if keep is not None:
+                pieces = cut_recordings(groups, keep)
+                rows = np.flatnonzero(keep)
+                Xt, y, groups = _safe_indexing(Xt, rows), y[rows], pieces
+            say(logger, verbose, "fitting step %r (%d/%d) on %d epochs", name, n_steps,
+                n_steps, len(y))
+            _fit_routed(final, "fit", Xt, y, groups)
+        return estimator
 
 
 def _fit_routed(estimator, method: str, X, y, groups):
@@ -604,19 +635,6 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
                 n_epochs)
     return ~bad
-
-
-def _fit_verbosely(estimator, X, y, groups, **kwargs):
-    """``fit_with_groups`` with a line before and after (its ``verbose`` output)."""
-    n_epochs = len(y)
-    n_recordings = 1 if groups is None else len(np.unique(np.asarray(groups)))
-    steps = getattr(estimator, "steps", None)
-    what = (" -> ".join(name for name, _ in steps) if steps else type(estimator).__name__)
-    say(logger, 1, "fitting %s on %d epochs of %d recording(s)", what, n_epochs, n_recordings)
-    start = time.perf_counter()
-    fitted = fit_with_groups(estimator, X, y, groups, verbose=0, **kwargs)
-    say(logger, 1, "fitted in %.1f s", time.perf_counter() - start)
-    return fitted
 
 
 def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):
