@@ -101,7 +101,21 @@ def test_bad_parameters(params, match):
         _fit(X, y, **params)
 
 
-def test_a_fold_without_two_stages_is_a_clear_error():
+def test_a_fold_without_two_stages_falls_back_with_a_warning():
     X, y = np.arange(40.0)[:, None], np.repeat([1, 2], 20)  # first half holds only stage 1
-    with pytest.raises(ValueError, match="cannot cross-fit with cv=2"):
-        _fit(X, y, calibration="temperature")
+    with pytest.warns(UserWarning, match="cannot cross-fit with cv=2"):
+        hmm = _fit(X, y, transition_weight="auto", calibration="temperature")
+    assert hmm.transition_weight_ == 1.0 and hmm.temperature_ == 1.0
+    assert hmm.predict(X).shape == (40,)
+
+
+def test_folds_balance_epochs_across_recordings_of_unequal_length():
+    from sleepstage._groups import recording_segments
+    from sleepstage.models._hmm import _cross_fit_folds
+
+    groups = np.repeat(["long", "a", "b", "c"], [900, 30, 30, 40])
+    folds = _cross_fit_folds(recording_segments(groups, groups.size), 2)
+    assert set(np.bincount(folds)) == {450, 550} or min(np.bincount(folds)) >= 100
+    one_long = np.repeat(["long", "tiny"], [990, 10])
+    folds = _cross_fit_folds(recording_segments(one_long, one_long.size), 2)
+    assert min(np.bincount(folds)) >= 400  # the long recording is split in time

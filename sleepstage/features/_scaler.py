@@ -75,7 +75,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         warning.
     estimator : classifier or None, default=None
         ``reference="stage"``: the first-pass classifier that assigns the stages of a new
-        recording. None: a small LightGBM (60 trees, balanced class weights).
+        recording. None: a small LightGBM (60 trees, balanced class weights, one thread).
     n_iter : int, default=3
         ``reference="stage"``: rounds of (classify, re-estimate offset and gain).
 
@@ -281,8 +281,9 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
             return self.estimator
         from lightgbm import LGBMClassifier
 
+        # one thread: a small model, often fitted inside parallel folds or grid searches
         return LGBMClassifier(n_estimators=60, class_weight="balanced", random_state=0,
-                              verbose=-1)
+                              n_jobs=1, verbose=-1)
 
     def _normalise_by_stage(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         """Estimate each recording's offset and gain from first-pass stages; normalise."""

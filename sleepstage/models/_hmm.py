@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import math
 import numbers
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -293,21 +294,29 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         folds = _cross_fit_folds(segments, n_folds)
         n_samples, n_classes = codes.size, len(self.classes_)
         proba = np.zeros((n_samples, n_classes))
+        self.cross_fit_estimators_ = []
         for fold in range(n_folds):
             held_out = folds == fold
             train = np.flatnonzero(~held_out)
             test = np.flatnonzero(held_out)
             if test.size == 0 or np.unique(codes[train]).size < 2:
-                raise ValueError(
+                warnings.warn(
                     f"HMMSmoother cannot cross-fit with cv={n_folds}: fold {fold} leaves "
                     f"{train.size} training epochs with {np.unique(codes[train]).size} "
-                    "stage(s). Give more or longer recordings, a smaller cv, or "
-                    "transition_weight=<number> and calibration=None."
+                    "stage(s), so the transition weight stays 1 and the posteriors are not "
+                    "calibrated. Give more or longer recordings, or set transition_weight "
+                    "and calibration explicitly.",
+                    UserWarning,
+                    stacklevel=4,
                 )
+                self.cross_fit_estimators_ = []
+                self.cross_fit_scores_ = {"failed_fold": fold}
+                return
             params = {key: _safe_indexing(value, train)
                       if _num_samples_or_none(value) == n_samples else value
                       for key, value in estimator_params.items()}
             estimator = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **params)
+            self.cross_fit_estimators_.append(estimator)
             columns = pd.Index(self.classes_).get_indexer(estimator.classes_)
             proba[np.ix_(test, columns)] = estimator.predict_proba(_safe_indexing(X, test))
         # held-out stretches are decoded separately: a new segment wherever the fold changes
@@ -399,6 +408,11 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Scaled likelihoods (max 1 per epoch) and the first-epoch mask."""
         check_is_fitted(self, "transmat_")
         proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        if getattr(self, "ensemble", False) and getattr(self, "cross_fit_estimators_", None):
+            for estimator in self.cross_fit_estimators_:
+                columns = pd.Index(self.classes_).get_indexer(estimator.classes_)
+                proba[:, columns] += estimator.predict_proba(X)
+            proba /= 1 + len(self.cross_fit_estimators_)
         n_classes = len(self.classes_)
         if proba.ndim != 2 or proba.shape[1] != n_classes:
             raise ValueError(f"predict_proba of the classifier returned shape {proba.shape}, "
@@ -499,13 +513,25 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
 # -- cross-fitting ----------------------------------------------------------------------------
 def _cross_fit_folds(segments: Segments, n_folds: int) -> np.ndarray:
-    """Fold of every epoch: whole recordings when there are enough, else blocks of time."""
+    """Fold of every epoch: whole recordings when there are enough, else blocks of time.
+
+    Recordings go to folds in time order by where their middle epoch falls in the whole
+    training set, so folds hold similar numbers of epochs even when the recordings differ in
+    length (e.g. pieces cut at left-out artefact epochs).
+    """
     folds = np.empty(segments.n_epochs, dtype=np.intp)
-    for index, part in enumerate(segments.slices()):
+    n_epochs = max(segments.n_epochs, 1)
+    for part in segments.slices():
         length = part.stop - part.start
         if len(segments) >= n_folds:
-            folds[part] = index % n_folds
+            folds[part] = min((part.start + length // 2) * n_folds // n_epochs, n_folds - 1)
         else:
+            folds[part] = np.arange(length) * n_folds // length
+    counts = np.bincount(folds, minlength=n_folds)
+    if len(segments) >= n_folds and counts.min() < segments.n_epochs / (4 * n_folds):
+        # a few recordings hold nearly every epoch: cut each into blocks of time instead
+        for part in segments.slices():
+            length = part.stop - part.start
             folds[part] = np.arange(length) * n_folds // length
     return folds
 
