@@ -294,7 +294,6 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         folds = _cross_fit_folds(segments, n_folds)
         n_samples, n_classes = codes.size, len(self.classes_)
         proba = np.zeros((n_samples, n_classes))
-        self.cross_fit_estimators_ = []
         for fold in range(n_folds):
             held_out = folds == fold
             train = np.flatnonzero(~held_out)
@@ -309,14 +308,12 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     UserWarning,
                     stacklevel=4,
                 )
-                self.cross_fit_estimators_ = []
                 self.cross_fit_scores_ = {"failed_fold": fold}
                 return
             params = {key: _safe_indexing(value, train)
                       if _num_samples_or_none(value) == n_samples else value
                       for key, value in estimator_params.items()}
             estimator = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **params)
-            self.cross_fit_estimators_.append(estimator)
             columns = pd.Index(self.classes_).get_indexer(estimator.classes_)
             proba[np.ix_(test, columns)] = estimator.predict_proba(_safe_indexing(X, test))
         # held-out stretches are decoded separately: a new segment wherever the fold changes
@@ -408,11 +405,6 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Scaled likelihoods (max 1 per epoch) and the first-epoch mask."""
         check_is_fitted(self, "transmat_")
         proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-        if getattr(self, "ensemble", False) and getattr(self, "cross_fit_estimators_", None):
-            for estimator in self.cross_fit_estimators_:
-                columns = pd.Index(self.classes_).get_indexer(estimator.classes_)
-                proba[:, columns] += estimator.predict_proba(X)
-            proba /= 1 + len(self.cross_fit_estimators_)
         n_classes = len(self.classes_)
         if proba.ndim != 2 or proba.shape[1] != n_classes:
             raise ValueError(f"predict_proba of the classifier returned shape {proba.shape}, "
