@@ -20,8 +20,14 @@ import pytest
 from _cli_runner import run_main
 
 from sleepstage.data import make_synthetic
+from sleepstage.features import RecordingScaler
 from sleepstage.io import load_model
-from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
+from sleepstage.pipelines import (
+    fit_with_groups,
+    make_pipeline,
+    predict_with_groups,
+    scaler_min_epochs,
+)
 
 FAST = ["--set", "n_jobs=1", "--set", "n_estimators=10", "--set", "num_leaves=7"]
 SYNTH = ["--synthetic", "2", "--hours", "0.25"]  # 2 x 225 epochs
@@ -70,7 +76,9 @@ def test_features_n_jobs_equal_serial_and_pipeline(capsys, tmp_path):
     pd.testing.assert_frame_equal(parallel, serial)
     # the same numbers as the default pipeline's steps before its classifier
     data = make_synthetic(n_recordings=3, hours=0.25, random_state=0)
-    steps = make_pipeline(**data.layout(), smoothing=None)[:-1]
+    scaler = RecordingScaler(reference="recording",  # exported tables carry no labels
+                             min_epochs=scaler_min_epochs(data.epoch_length))
+    steps = make_pipeline(**data.layout(), scaler=scaler, smoothing=None)[:-1]
     Xt = data.X
     for i, (_, step) in enumerate(steps.steps):
         Xt = step.fit_transform(Xt) if i == 0 else step.fit_transform(Xt, groups=data.groups)

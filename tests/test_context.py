@@ -138,27 +138,30 @@ def test_seconds_equal_epochs(rng):
 
 
 
-@pytest.mark.parametrize(("epoch_length", "n_epochs"), [(4.0, 15), (30.0, 2)])
-def test_default_pipeline_context_is_in_seconds(rng, epoch_length, n_epochs):
+@pytest.mark.parametrize(("epoch_length", "centred", "past"),
+                         [(4.0, (5, 15), (15,)), (30.0, (2,), (2,))])
+def test_default_pipeline_context_is_in_seconds(rng, epoch_length, centred, past):
     from sleepstage.pipelines import make_pipeline
 
     ctx = clone(make_pipeline(epoch_length=epoch_length)["context"])
     frame = pd.DataFrame(rng.normal(size=(20, 2)),
                          columns=["eeg1_delta_relpower", "emg_rms_log"])
     ctx.fit(frame)
-    assert ctx.windows_ == ctx.past_windows_ == (n_epochs,)
-    assert ctx.get_feature_names_out().tolist() == [
-        "eeg1_delta_relpower", "emg_rms_log",
-        "eeg1_delta_relpower__mean_c60s", "emg_rms_log__mean_c60s",
-        "eeg1_delta_relpower__mean_p60s", "emg_rms_log__mean_p60s",
-    ]
-    in_epochs = TemporalContext(windows=(n_epochs,), past_windows=(n_epochs,))
+    # the 20-s window is left out where it would be the epoch itself (30-s epochs)
+    assert ctx.windows_ == centred and ctx.past_windows_ == past and ctx.lags_ == (1,)
+    names = ctx.get_feature_names_out().tolist()
+    windows = ["c20s", "c60s"] if epoch_length == 4.0 else ["c60s"]
+    expected = ["eeg1_delta_relpower", "emg_rms_log"]
+    for suffix in [f"mean_{w}" for w in windows] + ["mean_p60s", "lag_m4s", "lag_p4s"]:
+        expected += [f"eeg1_delta_relpower__{suffix}", f"emg_rms_log__{suffix}"]
+    assert names == expected
+    in_epochs = TemporalContext(windows=centred, past_windows=past, lags=(1,))
     np.testing.assert_array_equal(ctx.transform(frame), in_epochs.fit_transform(frame))
     # recording boundaries hold in seconds too: constant per recording stays constant
     X = np.repeat([[1.0, -2.0], [5.0, 3.0]], [30, 25], axis=0)
     groups = np.repeat(["a", "b"], [30, 25])
     out = ctx.fit_transform(X, groups=groups)
-    np.testing.assert_array_equal(out, np.tile(X, 3))
+    np.testing.assert_array_equal(out, np.tile(X, len(expected) // 2))
 
 def test_even_window_rounds_up_to_odd(rng):
     X = rng.normal(size=(30, 1))

@@ -46,13 +46,14 @@ def test_sleep_edf_plain_pipeline_blocks(sc4001):
 
 
 def test_sleep_edf_default_pipeline_blocks(sc4001):
-    # Measured: balanced accuracy 0.927, kappa 0.884; 3.4 predicted transitions per hour
-    # against 4.4 true. The 168-epoch blocks (84 min) are shorter than the scaler's 3 h, so
-    # per-recording scaling turns itself off; context (60 s) and the HMM do the rest.
-    with pytest.warns(UserWarning, match="scaling is off"):
+    # Measured (benchmarks/ablation.py): pooled balanced accuracy 0.940; 5.0 predicted
+    # transitions per hour against 4.4 true. The 168-epoch blocks (84 min) are shorter than
+    # the scaler's 3 h, so they keep the training reference instead of being scaled by their
+    # own stage mix; context and the HMM do the rest.
+    with pytest.warns(UserWarning, match="keep the training reference"):
         report = cross_validate_recordings(make_pipeline(**sc4001.layout()), sc4001,
                                            cv="blocks:5")
-    assert report.mean("balanced_accuracy") >= 0.90
+    assert report.pooled("balanced_accuracy") >= 0.93
     true_rate = report.overall["transitions_per_hour_true"]
     pred_rate = report.overall["transitions_per_hour_pred"]
     assert abs(pred_rate - true_rate) <= 0.25 * true_rate
@@ -69,3 +70,18 @@ def test_reference_layout_fit_predict_with_integer_labels():
     pred = pipe.predict(X)
     assert pred.dtype.kind == "i" and set(np.unique(pred)) <= {1, 2, 3}
     assert (pred == y).mean() > 0.9
+
+
+def test_sleep_edf_plain_way_keeps_the_training_reference(sc4001):
+    """fit(X, y) on 4 blocks, predict(X) on the 5th, no groups: the short block is not scaled
+    by its own stage mix (the old design scored 0.673 this way), so the default predicts as
+    it would without the scaler, and warns once."""
+    X, y = sc4001.flat(), np.asarray(sc4001.y)
+    test = np.arange(336, 504)  # the middle block
+    train = np.setdiff1d(np.arange(len(y)), test)
+    with_scaler = make_pipeline(**sc4001.layout()).fit(X[train], y[train])
+    without = make_pipeline(scaler=False, **sc4001.layout()).fit(X[train], y[train])
+    with pytest.warns(UserWarning, match="keep the training reference") as caught:
+        pred = with_scaler.predict(X[test])
+    assert sum("training reference" in str(w.message) for w in caught) == 1
+    np.testing.assert_array_equal(pred, without.predict(X[test]))
