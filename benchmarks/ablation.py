@@ -140,7 +140,8 @@ def main() -> None:
         body = (
             "Scores pooled over all held-out epochs (`% STAGE err`: predicted minus true % "
             "time, in points; ECE: top-label expected calibration error of `predict_proba`, "
-            "15 bins). Targets: synthetic >= 0.98 with transitions per hour within 20 %; "
+            "15 bins). Seconds are wall-clock time; compare them only within one quiet run. "
+            "Targets: synthetic >= 0.98 with transitions per hour within 20 %; "
             "SC4001 >= 0.93 with groups and >= 0.92 the plain way (YASA's pretrained "
             "staging: 0.78 on the same 840 epochs). SC4001's 168-epoch blocks (84 min) are "
             "shorter than the scaler's 3 h: with groups, and at predict time the plain way, "

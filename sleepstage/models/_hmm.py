@@ -349,8 +349,11 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             scores["nll"] = nll(0.0)
             scores["nll_calibrated"] = float(best.fun)
         self.cross_fit_scores_ = scores
-        logger.info("HMM cross-fit: transition weight %.3g, temperature %.3g (%s)",
-                    self.transition_weight_, self.temperature_, scores)
+        decoded = scores.get("decoded_transitions", {}).get(self.transition_weight_)
+        logger.info("HMM: transition weight %.3g (cross-fitted training hypnograms: %s "
+                    "transitions decoded, %d true), temperature %.3g",
+                    self.transition_weight_, "-" if decoded is None else decoded,
+                    true_transitions, self.temperature_)
 
     def _weighted_transmat(self) -> np.ndarray:
         """Transition probabilities raised to ``transition_weight_`` (rows not renormalised)."""
