@@ -114,6 +114,12 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
     average training recording. With one training recording the reference is that
     recording itself.
 
+    Any per-recording normalisation removes what it takes for electrode differences,
+    including a true change of the same size in every stage. The stage anchoring removes no
+    effect of the stage *mix*, but a real shift within stages (e.g. higher NREM delta power
+    in recovery sleep) is partly taken as a gain or offset; study such spectral effects on
+    the raw features, with the hypnogram this pipeline produces.
+
     The stage-anchored estimates are only as good as the first-pass stages; the median is
     robust to a minority of misassigned epochs. A recording in which a stage is too rare
     (fewer than :data:`MIN_STAGE_EPOCHS` epochs) is normalised by the stages it has.
