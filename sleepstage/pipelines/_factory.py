@@ -114,8 +114,10 @@ def make_pipeline(
     """Build a sleep-staging pipeline.
 
     The default is the configuration that scored best in the ablation of
-    ``benchmarks/ablation.py`` (see ``docs/benchmarks.md``): per-epoch features, robust
-    per-recording scaling, temporal context, LightGBM and HMM smoothing.
+    ``benchmarks/ablation.py`` and ``benchmarks/real_mouse.py`` (see
+    ``docs/benchmarks.md``): per-epoch features, stage-anchored per-recording scaling,
+    temporal context, LightGBM and HMM smoothing with a learned transition weight and
+    calibrated posteriors.
     ``make_pipeline(plain=True)`` gives the plain per-epoch pipeline (features + LightGBM).
 
     Parameters
@@ -134,23 +136,27 @@ def make_pipeline(
     plain : bool
         Shortcut for ``scaler=False, context=False, smoothing=None``.
     scaler : bool or RecordingScaler
-        Robust standardisation of every feature within each recording; recordings shorter
-        than :data:`SCALER_MIN_HOURS` are not a sound basis for it, and a training set
-        holding one turns the scaling off (see :class:`~sleepstage.features.RecordingScaler`).
+        Stage-anchored normalisation of every feature within each recording
+        (:class:`~sleepstage.features.RecordingScaler`, ``reference="stage"``): the same
+        whatever the recording's stage mix. Recordings shorter than
+        :data:`SCALER_MIN_HOURS` keep the training reference, with a warning.
     context : bool, dict or TemporalContext
         Rolling statistics over neighbouring epochs; a dict gives TemporalContext parameters
-        (default :data:`DEFAULT_CONTEXT`: 60-s centred and past-only windows of means).
+        (default :data:`DEFAULT_CONTEXT`: means over 20-s and 60-s centred and a 60-s
+        past-only window, and the features 4 s before and after).
     smoothing : {"hmm", None}
-        Wrap the classifier in :class:`~sleepstage.models.HMMSmoother` with uniform priors:
-        every classifier here is trained with balanced class weights, so its posteriors are
-        already prior-free scaled likelihoods.
+        Wrap the classifier in :class:`~sleepstage.models.HMMSmoother` with uniform priors
+        (every classifier here is trained with balanced class weights, so its posteriors are
+        already prior-free scaled likelihoods), a transition weight learned from
+        cross-fitted posteriors (``transition_weight="auto"``) and temperature-calibrated
+        posteriors (``calibration="temperature"``).
     features : bool or dict, default=True
         True (or a dict of :class:`~sleepstage.features.EpochFeatures` parameters: bands,
         method, ...; extraction uses every core, ``n_jobs=-1``, unless this says otherwise)
         starts the pipeline with the feature step, which reads raw epochs. False builds the
         same pipeline without it: ``X`` is then a per-epoch feature matrix
-        ``(n_epochs, n_features)`` (e.g. band powers exported by acquisition software, or
-        :func:`~sleepstage.data.read_feature_table`), and normalisation, context,
+        ``(n_epochs, n_features)`` (e.g. band powers exported by acquisition software),
+        and normalisation, context,
         classifier and smoothing run on its columns. ``epoch_length`` still sets the time
         scales; ``sfreq``, ``ch_names`` and ``ch_types`` are not used.
     random_state : int or None
