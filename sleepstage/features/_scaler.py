@@ -300,7 +300,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         for part, length in zip(segments.slices(), segments.lengths, strict=True):
             if length < self.min_epochs:
                 continue
-            x = out[part].copy()
+            x = out[part]  # a float64 copy of X already; the result replaces it below
             q_low, q_mid, q_high = np.percentile(x, [low, 50.0, high], axis=0)
             gain = np.ones(x.shape[1])
             if self.spread is not None:

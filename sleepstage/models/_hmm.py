@@ -104,9 +104,11 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     cv : int, default=2
         Number of cross-fitting folds used when ``transition_weight="auto"`` or
         ``calibration="temperature"``: with at least ``cv`` training recordings, whole
-        recordings are held out (recording ``i`` in fold ``i % cv``); otherwise every
-        recording is cut into ``cv`` contiguous blocks of time and block ``k`` of each
-        recording is held out in fold ``k``. The classifier is fitted ``cv`` extra times.
+        recordings are held out (in time order, each in the fold where its middle epoch
+        falls, so that folds hold similar numbers of epochs); otherwise, or when a few
+        recordings hold nearly every epoch, every recording is cut into ``cv`` contiguous
+        blocks of time and block ``k`` of each recording is held out in fold ``k``. The
+        classifier is fitted ``cv`` extra times.
 
     Attributes
     ----------
@@ -326,8 +328,8 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             decoded = {}
             for weight in TRANSITION_WEIGHTS:
                 with np.errstate(divide="ignore"):
-                    path = _viterbi(np.log(self.startprob_), weight * np.log(self.transmat_),
-                                    np.log(lik), first)
+                    path = _viterbi(np.log(self.startprob_),
+                                    np.log(self._weighted_transmat(weight)), np.log(lik), first)
                 decoded[weight] = int(np.count_nonzero((path[1:] != path[:-1]) & within))
             # closest count; on a tie the larger weight (the plainer HMM)
             self.transition_weight_ = min(
@@ -355,9 +357,11 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     self.transition_weight_, "-" if decoded is None else decoded,
                     true_transitions, self.temperature_)
 
-    def _weighted_transmat(self) -> np.ndarray:
-        """Transition probabilities raised to ``transition_weight_`` (rows not renormalised)."""
-        return self.transmat_ ** self.transition_weight_ * (self.transmat_ > 0)
+    def _weighted_transmat(self, weight: float | None = None) -> np.ndarray:
+        """Transition probabilities raised to ``weight`` (default ``transition_weight_``;
+        rows not renormalised; forbidden transitions stay 0)."""
+        weight = self.transition_weight_ if weight is None else weight
+        return self.transmat_ ** weight * (self.transmat_ > 0)
 
     def _learn_chain(self, codes: np.ndarray, segments: Segments, pseudo: float,
                      unseen: float) -> None:
