@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from _common import OLD_CONTEXT, build_pipeline
 from _report import table, write_section
 
 from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
@@ -27,13 +28,8 @@ from sleepstage.metrics import staging_scores
 from sleepstage.pipelines import (
     DEFAULT_CONTEXT,
     cross_validate_recordings,
-    make_pipeline,
     scaler_min_epochs,
 )
-
-#: The plain HMM of the design before learned transition weights and calibration.
-PLAIN_HMM = {"classifier__transition_weight": 1.0, "classifier__calibration": None}
-OLD_CONTEXT = {"windows": (60.0,), "past_windows": (60.0,), "unit": "seconds"}
 
 
 def quantile_scaler(epoch_length: float) -> RecordingScaler:
@@ -41,27 +37,20 @@ def quantile_scaler(epoch_length: float) -> RecordingScaler:
     return RecordingScaler(reference="recording", min_epochs=scaler_min_epochs(epoch_length))
 
 
-def configs(epoch_length: float) -> dict[str, tuple[dict, dict]]:
-    """Configuration name -> (make_pipeline settings, set_params overrides)."""
+def configs(epoch_length: float) -> dict[str, dict]:
+    """Configuration name -> settings of :func:`_common.build_pipeline`."""
     old = quantile_scaler(epoch_length)
     return {
-        "features only": (dict(scaler=False, context=False, smoothing=None), {}),
-        "+ quantile scaler (old)": (dict(scaler=old, context=False, smoothing=None), {}),
-        "+ stage scaler": (dict(scaler=True, context=False, smoothing=None), {}),
-        "+ context": (dict(scaler=True, context=True, smoothing=None), {}),
-        "+ plain HMM": (dict(scaler=True, context=True), PLAIN_HMM),
-        "old default (quantile scaler, 60-s context, plain HMM)": (
-            dict(scaler=old, context=OLD_CONTEXT), PLAIN_HMM),
-        "default without scaler": (dict(scaler=False), {}),
-        "default (learned HMM weight, calibrated)": (dict(), {}),
+        "features only": dict(scaler=False, context=False, smoothing=None),
+        "+ quantile scaler (old)": dict(scaler=old, context=False, smoothing=None),
+        "+ stage scaler": dict(scaler=True, context=False, smoothing=None),
+        "+ context": dict(scaler=True, context=True, smoothing=None),
+        "+ plain HMM": dict(scaler=True, context=True, plain_hmm=True),
+        "old default (quantile scaler, 60-s context, plain HMM)": dict(
+            scaler=old, context=OLD_CONTEXT, plain_hmm=True),
+        "default without scaler": dict(scaler=False),
+        "default (learned HMM weight, calibrated)": dict(),
     }
-
-
-def build(data, settings: dict, overrides: dict):
-    pipeline = make_pipeline(**data.layout(), **settings)
-    if overrides and "classifier__transition_weight" in pipeline.get_params():
-        pipeline.set_params(**overrides)
-    return pipeline
 
 
 def scores_row(name: str, config: str, s: dict, seconds: float) -> dict:
@@ -84,9 +73,10 @@ def scores_row(name: str, config: str, s: dict, seconds: float) -> dict:
 
 def evaluate(name: str, data, cv: str) -> list[dict]:
     rows = []
-    for config, (settings, overrides) in configs(data.epoch_length).items():
+    for config, settings in configs(data.epoch_length).items():
         start = time.perf_counter()
-        report = cross_validate_recordings(build(data, settings, overrides), data, cv=cv)
+        report = cross_validate_recordings(build_pipeline(settings, **data.layout()), data,
+                                           cv=cv)
         rows.append(scores_row(name, config, report.overall, time.perf_counter() - start))
         print(rows[-1], flush=True)
     return rows
@@ -97,13 +87,13 @@ def evaluate_plain(name: str, data, n_blocks: int = 5) -> list[dict]:
     rows = []
     blocks = np.array_split(np.arange(len(data.y)), n_blocks)
     X, y = data.flat(), np.asarray(data.y)
-    for config, (settings, overrides) in configs(data.epoch_length).items():
+    for config, settings in configs(data.epoch_length).items():
         start = time.perf_counter()
         pred = np.empty_like(y)
         proba = np.zeros((len(y), 3))
         for block in blocks:
             train = np.setdiff1d(np.arange(len(y)), block)
-            pipeline = build(data, settings, overrides)
+            pipeline = build_pipeline(settings, **data.layout())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 pipeline.fit(X[train], y[train])

@@ -18,41 +18,28 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import wait_passively
+from _common import OLD_CONTEXT, build_pipeline, wait_passively
 from _mouse import EPOCH_LENGTH, load_mouse, mouse_path
 from _report import publish, table
 
 from sleepstage.features import RecordingScaler
 from sleepstage.metrics import staging_scores
-from sleepstage.pipelines import make_pipeline
 
 STAGES = ("WAKE", "NREM", "REM")
-#: The plain HMM and 60-s context of the design before the stage-anchored scaler.
-OLD_HMM = {"transition_weight": 1.0, "calibration": None}
-OLD_CONTEXT = {"windows": (60.0,), "past_windows": (60.0,), "unit": "seconds"}
 RECORDING_SCALER = RecordingScaler(reference="recording", min_epochs=2700)
 
 CONFIGS: dict[str, dict] = {
     "LightGBM alone": dict(scaler=False, context=False, smoothing=None),
     "+ quantile scaler (old)": dict(scaler=RECORDING_SCALER, context=False, smoothing=None),
     "+ stage scaler": dict(scaler=True, context=False, smoothing=None),
-    "context + plain HMM, no scaler": dict(scaler=False, context=OLD_CONTEXT, hmm=OLD_HMM),
+    "context + plain HMM, no scaler": dict(scaler=False, context=OLD_CONTEXT, plain_hmm=True),
     "old default (quantile scaler, context, plain HMM)": dict(
-        scaler=RECORDING_SCALER, context=OLD_CONTEXT, hmm=OLD_HMM),
+        scaler=RECORDING_SCALER, context=OLD_CONTEXT, plain_hmm=True),
     "default without scaler": dict(scaler=False),
-    "default without learned HMM": dict(hmm=OLD_HMM),
+    "default without learned HMM": dict(plain_hmm=True),
     "default with the old 60-s context": dict(context=OLD_CONTEXT),
     "default": dict(),
 }
-
-
-def build(settings: dict):
-    settings = dict(settings)
-    hmm = settings.pop("hmm", None)
-    pipeline = make_pipeline(features=False, epoch_length=EPOCH_LENGTH, **settings)
-    if hmm and settings.get("smoothing", "hmm") == "hmm":
-        pipeline.set_params(**{f"classifier__{key}": value for key, value in hmm.items()})
-    return pipeline
 
 
 def score(pipeline, train: dict, test: dict) -> dict:
@@ -105,7 +92,9 @@ def main() -> None:
     for train_mode in args.directions:
         test_mode = "Recovery" if train_mode == "Baseline" else "Baseline"
         for config in args.configs:
-            s = score(build(CONFIGS[config]), data[train_mode], data[test_mode])
+            pipeline = build_pipeline(CONFIGS[config], features=False,
+                                      epoch_length=EPOCH_LENGTH)
+            s = score(pipeline, data[train_mode], data[test_mode])
             rows.append(row(f"{train_mode} -> {test_mode}", config, s))
             print({k: (round(v, 3) if isinstance(v, float) else v)
                    for k, v in rows[-1].items()}, flush=True)
