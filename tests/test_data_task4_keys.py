@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_data_task4 import edit
 
 from sleepstage.data import EpochData, load_task4_csv, write_task4_csv
 
@@ -25,10 +26,6 @@ def data() -> EpochData:
 def folder(tmp_path, data):
     write_task4_csv(data, tmp_path)
     return tmp_path
-
-
-def edit(path, change):
-    change(pd.read_csv(path)).to_csv(path, index=False)
 
 
 def load(folder, **kwargs):
