@@ -139,3 +139,24 @@ def test_cut_recordings_gives_each_uninterrupted_stretch_its_own_id():
     np.testing.assert_array_equal(cut_recordings(groups, edges), groups[edges])
     assert cut_recordings(None, np.ones(4, dtype=bool)) is None
     assert cut_recordings(None, np.array([1, 0, 0, 1, 1], dtype=bool)).tolist() == [0, 1, 1]
+
+
+def test_cached_pipeline_keeps_its_fitted_steps(tmp_path):
+    """With ``memory=``, a slice of a pipeline fits clones of its steps: every fitted step
+    must still end up in the pipeline that was given."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from sleepstage.pipelines._evaluate import fit_kept_epochs
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), np.tile([1, 2], 30)
+    keep = np.ones(60, dtype=bool)
+    keep[10:12] = False
+    pipe = Pipeline([("standard", StandardScaler()), ("minmax", MinMaxScaler()),
+                     ("logreg", LogisticRegression())], memory=str(tmp_path))
+    fit_kept_epochs(pipe, X, y, None, keep)
+    assert hasattr(pipe.named_steps["standard"], "mean_")
+    assert hasattr(pipe.named_steps["minmax"], "data_min_")
+    assert pipe.predict(X).shape == (60,)

@@ -537,18 +537,17 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
             rows = np.flatnonzero(keep)
             return _fit_routed(estimator, "fit", _safe_indexing(X, rows), y[rows], pieces)
         n_steps = len(estimator.steps)
-        if verbose:  # one step at a time, to say which one is running
-            Xt = X
-            for i, (name, step) in enumerate(estimator.steps[:-1]):
-                if step is None or step == "passthrough":
-                    continue
-                say(logger, verbose, "fitting step %r (%d/%d) on %d epochs", name, i + 1,
-                    n_steps, len(y))
-                part = estimator[i:i + 1]
-                Xt = _fit_routed(part, "fit_transform", Xt, y, groups)
-                estimator.steps[i] = part.steps[0]  # the fitted step (a clone with memory=)
-        else:
-            Xt = _fit_routed(estimator[:-1], "fit_transform", X, y, groups)
+        # one step at a time: says which one is running (with verbose), and puts each fitted
+        # step back into ``estimator`` (with ``memory=``, a slice fits clones of its steps)
+        Xt = X
+        for i, (name, step) in enumerate(estimator.steps[:-1]):
+            if step is None or step == "passthrough":
+                continue
+            say(logger, verbose, "fitting step %r (%d/%d) on %d epochs", name, i + 1,
+                n_steps, len(y))
+            part = estimator[i:i + 1]
+            Xt = _fit_routed(part, "fit_transform", Xt, y, groups)
+            estimator.steps[i] = part.steps[0]
         name, final = estimator.steps[-1]
         if final is not None and final != "passthrough":
             if keep is not None:
