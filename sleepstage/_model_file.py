@@ -48,7 +48,8 @@ MODEL_FORMAT = "sleepstage-model"
 #: Layout version of the model-file container; bumped on incompatible changes (1: a plain
 #: joblib pickle, refused since 2: a zip archive with metadata.json and the payload).
 MODEL_FORMAT_VERSION = 2
-#: What loading a model file trusts, in one sentence (documentation and ``--help``).
+#: What loading a model file trusts, in one sentence (for documentation; the command line's
+#: ``--trust-pickle`` help says the same without importing this module, to keep it light).
 TRUST_NOTICE = ("Model files of the neural models store a pickle, which runs code when "
                 "loaded: load those (--trust-pickle) only from sources you trust.")
 

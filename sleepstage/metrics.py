@@ -18,7 +18,7 @@ from sklearn.metrics import (
     f1_score,
 )
 
-from ._architecture import sleep_architecture, stage_bouts
+from ._architecture import _plain, sleep_architecture, stage_bouts
 from ._groups import recording_segments
 
 __all__ = [
@@ -375,6 +375,3 @@ def staging_scores(
     return scores
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalar -> Python scalar (for JSON)."""
-    return value.item() if isinstance(value, np.generic) else value

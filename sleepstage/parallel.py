@@ -593,7 +593,7 @@ def grid_search(
     splits = list(splitter.split(X, y, groups))
     keep = None
     if exclude_artefacts:
-        splits, keep = _train_without_artefacts(splits, data, routed, pipeline)
+        splits, keep = _train_without_artefacts(splits, data, pipeline)
     if effective_n_jobs(n_jobs) != 1:
         varied = {name for grid in grids for name in grid}
         pipeline, changed = limit_threads(pipeline, keep=varied)
@@ -623,7 +623,7 @@ def grid_search(
     return search
 
 
-def _train_without_artefacts(splits: list, data: EpochData, routed: np.ndarray,
+def _train_without_artefacts(splits: list, data: EpochData,
                              pipeline) -> tuple[list, np.ndarray | None]:
     """Leave the epochs flagged as artefacts out of what each training fold learns from.
 

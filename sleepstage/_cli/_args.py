@@ -275,16 +275,23 @@ def silence_neural(pipeline) -> dict[str, Any]:
     Used for new pipelines (:func:`build_pipeline`) and for those from a model file.
     Returns the parameters that were set.
     """
+    quiet = {f"{prefix}verbose": 0 for prefix in neural_classifiers(pipeline)}
+    pipeline.set_params(**quiet)
+    return quiet
+
+
+def neural_classifiers(pipeline) -> dict[str, Any]:
+    """The neural classifiers in ``pipeline`` (or the pipeline itself), by parameter prefix.
+
+    Keys are ``""`` for the pipeline itself and ``"<name>__"`` for a nested estimator, so
+    that ``f"{prefix}verbose"`` names its parameter.
+    """
     torch_models = sys.modules.get("sleepstage.models._torch")
     if torch_models is None:  # never imported: the pipeline holds no neural model
         return {}
-    params = pipeline.get_params(deep=True)
-    quiet = {f"{name}__verbose": 0 for name, value in params.items()
-             if isinstance(value, torch_models.TorchClassifierBase)}
-    if isinstance(pipeline, torch_models.TorchClassifierBase):
-        quiet["verbose"] = 0
-    pipeline.set_params(**quiet)
-    return quiet
+    candidates = {"": pipeline, **pipeline.get_params(deep=True)}
+    return {f"{name}__" if name else "": value for name, value in candidates.items()
+            if isinstance(value, torch_models.TorchClassifierBase)}
 
 
 def apply_settings(pipeline, settings: Sequence[str] | None) -> dict[str, Any]:

@@ -13,13 +13,12 @@ the real pipeline is fitted.
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._args import UsageError, build_pipeline, parse_assignment
+from ._args import UsageError, build_pipeline, neural_classifiers, parse_assignment
 
 __all__ = ["check_feature_settings", "check_settings"]
 
@@ -63,17 +62,11 @@ def _shorten_neural(pipeline) -> None:
     Their own parameter checks run first, so that an invalid ``max_epochs`` or
     ``validation_fraction`` is reported rather than replaced.
     """
-    torch_models = sys.modules.get("sleepstage.models._torch")
-    if torch_models is None:  # never imported: no neural model in the pipeline
-        return
-    candidates = {"": pipeline, **pipeline.get_params(deep=True)}
     quick = {}
-    for name, value in candidates.items():
-        if isinstance(value, torch_models.TorchClassifierBase):
-            value._check_common_params()
-            prefix = f"{name}__" if name else ""
-            quick.update({f"{prefix}max_epochs": 1, f"{prefix}verbose": 0,
-                          f"{prefix}validation_fraction": 0.0})
+    for prefix, classifier in neural_classifiers(pipeline).items():
+        classifier._check_common_params()
+        quick.update({f"{prefix}max_epochs": 1, f"{prefix}verbose": 0,
+                      f"{prefix}validation_fraction": 0.0})
     pipeline.set_params(**quick)
 
 
@@ -193,8 +186,7 @@ def check_feature_settings(settings: dict[str, Any], args: Any) -> None:
         return
     with _hushed():
         data = _stand_in_data(args)
-        layout = {key: value for key, value in data.layout().items()
-                  if key in ("sfreq", "ch_names", "ch_types", "epoch_length")}
+        layout = {key: value for key, value in data.layout().items() if key in _LAYOUT_KEYS}
         try:
             step = EpochFeatures(**layout, **params, n_jobs=1)
             step.fit(data.X[:2]).transform(data.X[:2])
