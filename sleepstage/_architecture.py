@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._groups import recording_segments
+from ._internal.groups import recording_segments
 
 __all__ = ["sleep_architecture", "stage_bouts"]
 

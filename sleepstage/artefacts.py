@@ -63,8 +63,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ._groups import recording_segments
-from ._validation import check_option, check_positive
+from ._internal.groups import recording_segments
+from ._internal.validation import check_option, check_positive
 from .data._epochs import CH_TYPES
 from .features._base import DEFAULT_SFREQ, EpochTransformer
 

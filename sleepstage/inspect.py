@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_option
+from ._internal.validation import check_option
 
 __all__ = [
     "FAMILIES",

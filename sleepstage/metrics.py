@@ -19,7 +19,7 @@ from sklearn.metrics import (
 )
 
 from ._architecture import _plain, sleep_architecture, stage_bouts
-from ._groups import recording_segments
+from ._internal.groups import recording_segments
 
 __all__ = [
     "count_transitions",

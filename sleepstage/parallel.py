@@ -43,8 +43,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._progress import Progress, run_tasks, say
-from ._warnings import warn_once_per_message
+from ._internal.progress import Progress, run_tasks, say
+from ._internal.warnings import warn_once_per_message
 from .artefacts import detect_artefacts
 from .data._epochs import EpochData
 from .features import EpochFeatures
@@ -159,7 +159,7 @@ def extract_features(
         ``(recording, epoch)`` index instead of an array.
     verbose : int, default=0
         0 is silent; 1 shows progress over the recordings (a progress bar on a terminal,
-        log lines otherwise; see :mod:`sleepstage._progress`).
+        log lines otherwise; see :mod:`sleepstage._internal.progress`).
     **feature_params
         Parameters of :class:`~sleepstage.features.EpochFeatures` (``bands``, ``method``,
         ``include``, ...), except the layout, which comes from the data.

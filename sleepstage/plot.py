@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_option, check_positive
+from ._internal.validation import check_option, check_positive
 
 __all__ = ["STAGE_COLORS", "confusion", "hypnogram", "importances", "stage_spectra"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from sleepstage._groups import cut_recordings
+from sleepstage._internal.groups import cut_recordings
 from sleepstage.artefacts import detect_artefacts
 from sleepstage.data import EpochData, make_synthetic
 from sleepstage.models import HMMSmoother

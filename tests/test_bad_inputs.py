@@ -42,9 +42,9 @@ from _model_files import doctored
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sleepstage import plot
-from sleepstage._cli._predict import _warn_about_inputs
 from sleepstage.artefacts import detect_artefacts
 from sleepstage.cli import main
+from sleepstage.cli._predict import _warn_about_inputs
 from sleepstage.data import make_synthetic, read_edf
 from sleepstage.features import (
     EpochFeatures,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from _cli_runner import run_main
 
-from sleepstage._cli import _evaluate, _features, _fit, _grid_search
-from sleepstage._cli._args import UsageError, parse_grid
-from sleepstage._cli._parallel import resolve_n_jobs
+from sleepstage.cli import _evaluate, _features, _fit, _grid_search
+from sleepstage.cli._args import UsageError, parse_grid
+from sleepstage.cli._parallel import resolve_n_jobs
 from sleepstage.pipelines import make_pipeline
 
 SYNTH = ["--synthetic", "2", "--hours", "0.2"]
@@ -151,7 +151,7 @@ def test_permutation_importances_on_training_data_warn(capsys, tmp_path, mice_mo
 
 
 def test_training_fingerprint_finds_partial_overlap():
-    from sleepstage._cli._provenance import describe_training, warn_if_training_data
+    from sleepstage.cli._provenance import describe_training, warn_if_training_data
     from sleepstage.data import make_synthetic
 
     train = make_synthetic(n_recordings=2, hours=0.5, random_state=0)
@@ -171,7 +171,7 @@ def test_emg_envelope_against_raw_emg_warns():
 
     from scipy.ndimage import uniform_filter1d
 
-    from sleepstage._cli._provenance import describe_training, warn_if_unlike_training
+    from sleepstage.cli._provenance import describe_training, warn_if_unlike_training
     from sleepstage.data import make_synthetic
 
     raw = make_synthetic(n_recordings=1, hours=0.2, random_state=0)

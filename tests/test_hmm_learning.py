@@ -110,7 +110,7 @@ def test_a_fold_without_two_stages_falls_back_with_a_warning():
 
 
 def test_folds_balance_epochs_across_recordings_of_unequal_length():
-    from sleepstage._groups import recording_segments
+    from sleepstage._internal.groups import recording_segments
     from sleepstage.models._hmm import _cross_fit_folds
 
     groups = np.repeat(["long", "a", "b", "c"], [900, 30, 30, 40])

@@ -15,8 +15,8 @@ from _cli_runner import run_main
 
 import sleepstage.pipelines
 from sleepstage import plot
-from sleepstage._cli import _features, _fit, _predict
-from sleepstage._cli._args import DataError
+from sleepstage.cli import _features, _fit, _predict
+from sleepstage.cli._args import DataError
 from sleepstage.data import make_synthetic
 from sleepstage.io import (
     atomic_outputs,

@@ -11,7 +11,7 @@ import pytest
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
 
-from sleepstage import _progress
+from sleepstage._internal import progress as _progress
 from sleepstage.data import make_synthetic
 from sleepstage.features import EpochFeatures, RecordingScaler
 from sleepstage.parallel import extract_features, fit_pipeline, grid_search

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sleepstage._groups import recording_segments
+from sleepstage._internal.groups import recording_segments
 from sleepstage.pipelines import BlockSplit, RecordingSplit, block_groups
 from sleepstage.pipelines._splits import resolve_cv
 

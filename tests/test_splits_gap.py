@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from _cli_runner import run_main
 
-from sleepstage._cli._args import UsageError
-from sleepstage._cli._evaluate import check_cv
+from sleepstage.cli._args import UsageError
+from sleepstage.cli._evaluate import check_cv
 from sleepstage.pipelines import BlockSplit
 from sleepstage.pipelines._splits import resolve_cv
 

@@ -9,7 +9,7 @@ import pytest
 from _cli_runner import run_main
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from sleepstage._warnings import cause, warn_once_per_message
+from sleepstage._internal.warnings import cause, warn_once_per_message
 from sleepstage.data import make_synthetic
 from sleepstage.parallel import grid_search
 from sleepstage.pipelines import make_pipeline

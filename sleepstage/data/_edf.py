@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validation import check_finite, check_positive
+from .._internal.validation import check_finite, check_positive
 from ._edf_header import EdfHeader, read_edf_header, record_onsets
 from ._epochs import CH_TYPES, EpochData
 from ._stages import RK_TO_3CLASS, UNSCORED, map_labels

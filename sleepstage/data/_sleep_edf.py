@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_option
+from .._internal.validation import check_option
 from ._edf import read_edf
 from ._epochs import EpochData
 from ._paths import DATA_DIR_ENV, get_data_dir

@@ -78,7 +78,7 @@ from scipy import fft as sp_fft
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import lfilter
 
-from .._validation import check_positive
+from .._internal.validation import check_positive
 from ._epochs import EpochData
 from ._stages import STAGES_3
 

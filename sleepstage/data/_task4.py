@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_finite, check_option, check_positive
+from .._internal.validation import check_finite, check_option, check_positive
 from ._epochs import CH_TYPES, EpochData
 from ._stages import TASK4_CODES, map_labels
 

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_epochs, check_option, check_positive
+from .._internal.validation import check_epochs, check_option, check_positive
 from ..data._epochs import CH_TYPES
 
 __all__ = ["DEFAULT_CH_NAMES", "DEFAULT_CH_TYPES", "DEFAULT_SFREQ", "EpochTransformer"]

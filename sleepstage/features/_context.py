@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from .._groups import Segments
-from .._validation import check_option, check_positive
+from .._internal.groups import Segments
+from .._internal.validation import check_option, check_positive
 from ._recording import RecordingTransformer
 
 __all__ = ["TemporalContext"]

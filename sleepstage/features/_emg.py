@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_option
+from .._internal.validation import check_option
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch
 from ._family import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_option, check_positive
+from .._internal.validation import check_option, check_positive
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch, Workspace, run_batches
 from ._emg import EMGFeatures

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_epochs, check_finite, check_positive
+from .._internal.validation import check_epochs, check_finite, check_positive
 from ._base import EpochTransformer
 from ._batch import POWER_FLOOR, EpochBatch, Workspace, run_batches
 from ._psd import PSDPlan, make_psd_plan, notch_mask

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 from scipy.signal.windows import dpss
 
-from .._validation import check_option, check_positive
+from .._internal.validation import check_option, check_positive
 
 if TYPE_CHECKING:
     from ._batch import Workspace

@@ -14,7 +14,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._groups import Segments, recording_segments
+from .._internal.groups import Segments, recording_segments
 
 __all__ = ["RecordingTransformer"]
 

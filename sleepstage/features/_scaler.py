@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin, clone
 
-from .._groups import Segments
-from .._validation import check_option
+from .._internal.groups import Segments
+from .._internal.validation import check_option
 from ._recording import RecordingTransformer
 
 __all__ = ["RecordingScaler"]

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .._validation import check_option, check_positive
+from .._internal.validation import check_option, check_positive
 from ..data._epochs import CH_TYPES
 from ._base import DEFAULT_SFREQ
 from ._batch import EpochBatch

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .._validation import check_option
+from .._internal.validation import check_option
 from ._torch import (
     COMMON_ATTRIBUTES,
     COMMON_PARAMETERS,

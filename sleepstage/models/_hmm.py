@@ -36,8 +36,8 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from .._groups import Segments, recording_segments
-from .._validation import check_option, check_positive
+from .._internal.groups import Segments, recording_segments
+from .._internal.validation import check_option, check_positive
 
 __all__ = ["TRANSITION_WEIGHTS", "HMMSmoother"]
 

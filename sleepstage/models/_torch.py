@@ -48,7 +48,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import check_epochs, check_option, check_positive
+from .._internal.validation import check_epochs, check_option, check_positive
 
 try:  # the ``neural`` extra
     import skorch

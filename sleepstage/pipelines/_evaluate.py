@@ -18,9 +18,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import get_routing_for_object
 
-from .._groups import cut_recordings, recording_segments
-from .._progress import Progress, run_tasks, say
-from .._warnings import warn_once_per_message
+from .._internal.groups import cut_recordings, recording_segments
+from .._internal.progress import Progress, run_tasks, say
+from .._internal.warnings import warn_once_per_message
 from ..artefacts import ARTEFACT_REASONS, detect_artefacts
 from ..data._epochs import EpochData
 from ..features._base import EpochTransformer
@@ -267,7 +267,8 @@ def cross_validate_recordings(
         the same flagged epochs.
     verbose : int, default=0
         0 is silent; 1 shows progress over the folds, with each fold's balanced accuracy:
-        a progress bar on a terminal, log lines otherwise (see :mod:`sleepstage._progress`).
+        a progress bar on a terminal, log lines otherwise
+        (see :mod:`sleepstage._internal.progress`).
 
     Returns
     -------
@@ -495,7 +496,7 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
     epoch with the true recording ids, exactly as they run at predict time (the scaler's
     statistics and the context windows cover the whole recording), and the last step is
     fitted on the kept rows with each recording cut into pieces where epochs are left out
-    (:func:`~sleepstage._groups.cut_recordings`): an HMM counts no transition across a
+    (:func:`~sleepstage._internal.groups.cut_recordings`): an HMM counts no transition across a
     cut, a sequence model sees no sequence across it. An estimator that is not a pipeline
     is fitted on the kept epochs with the cut recording ids.
 
@@ -512,7 +513,7 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
         Epochs to learn from; None keeps every epoch.
     verbose : int, default=0
         With 1 or more, a pipeline is fitted one step at a time (the same fit) and a line
-        says when each step starts (see :func:`sleepstage._progress.say`).
+        says when each step starts (see :func:`sleepstage._internal.progress.say`).
 
     Returns
     -------

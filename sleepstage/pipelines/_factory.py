@@ -8,7 +8,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from .._validation import check_option, check_positive
+from .._internal.validation import check_option, check_positive
 from ..features import EpochFeatures, RecordingScaler, TemporalContext
 from ..features._base import DEFAULT_SFREQ
 from ..models import HMMSmoother

@@ -12,8 +12,8 @@ import numbers
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 
-from .._groups import recording_segments
-from .._validation import check_option, check_positive
+from .._internal.groups import recording_segments
+from .._internal.validation import check_option, check_positive
 from ._factory import DEFAULT_CONTEXT, DEFAULT_EPOCH_LENGTH
 
 __all__ = ["BlockSplit", "RecordingSplit", "block_groups", "resolve_cv"]

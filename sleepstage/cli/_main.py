@@ -1,6 +1,6 @@
 """The ``sleepstage`` command line: fit, predict, evaluate, grid-search, importances, features.
 
-A thin layer over the library: every subcommand is one function (``sleepstage._cli._<name>.run``)
+A thin layer over the library: every subcommand is one function (``sleepstage.cli._<name>.run``)
 calling library functions. Results go to stdout and files, messages and progress to stderr.
 
 ``--n-jobs N`` and ``--dask-scheduler ADDRESS`` (on ``fit``, ``evaluate``, ``grid-search``
@@ -24,12 +24,12 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from ._cli import _demo, _evaluate, _features, _fit, _grid_search, _importances, _predict
-from ._cli._args import DataError, UsageError
-from ._cli._parallel import dask_backend
-from ._cli._sources import add_data_arguments
-from ._version import __version__
-from ._warnings import warn_once_per_message
+from .._internal.warnings import warn_once_per_message
+from .._version import __version__
+from . import _demo, _evaluate, _features, _fit, _grid_search, _importances, _predict
+from ._args import DataError, UsageError
+from ._parallel import dask_backend
+from ._sources import add_data_arguments
 
 __all__ = ["build_parser", "main"]
 
@@ -191,6 +191,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         restore_logging()
 
-
-if __name__ == "__main__":  # pragma: no cover - `python -m sleepstage.cli`
-    sys.exit(main())
