@@ -44,16 +44,16 @@ OLD_CONTEXT = {"windows": (60.0,), "past_windows": (60.0,), "unit": "seconds"}
 
 
 def build_pipeline(settings: dict, **layout):
-    """``make_pipeline(**layout, **settings)`` for an ablation row.
+    """``make_staging_pipeline(**layout, **settings)`` for an ablation row.
 
     ``plain_hmm=True`` among the settings decodes with the HMM of the design before learned
     transition weights and calibration (weight 1, posteriors as they are).
     """
-    from sleepstage.pipelines import make_pipeline
+    from sleepstage.pipelines import make_staging_pipeline
 
     settings = dict(settings)
     plain_hmm = settings.pop("plain_hmm", False)
-    pipeline = make_pipeline(**layout, **settings)
+    pipeline = make_staging_pipeline(**layout, **settings)
     if plain_hmm:
         pipeline.set_params(classifier__transition_weight=1.0, classifier__calibration=None)
     return pipeline

@@ -31,7 +31,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from sleepstage.artefacts import ARTEFACT_REASONS, detect_artefacts
 from sleepstage.data import EpochData, make_synthetic
-from sleepstage.pipelines import cross_validate_recordings, make_pipeline
+from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
 
 KINDS = ("clipping", "flat", "amplitude")
 
@@ -151,7 +151,7 @@ def main() -> None:
     for name, dataset, exclude in runs:
         start = time.perf_counter()
         # one LightGBM thread: on a shared 2-core machine two threads fit 4 times slower
-        report = cross_validate_recordings(make_pipeline(**dataset.layout(), n_jobs=1),
+        report = cross_validate_recordings(make_staging_pipeline(**dataset.layout(), n_jobs=1),
                                            dataset,
                                            cv="recording", return_predictions=True,
                                            exclude_artefacts=exclude)
@@ -186,7 +186,8 @@ def main() -> None:
             f"without injection, {fpr_dirty:.3%} of the untouched epochs of the injected "
             f"data. Detection of {data.n_epochs} epochs took {seconds:.1f} s.\n\n"
             + table(pd.DataFrame(detection)) + "\n\n"
-            "**Staging.** Default pipeline (`make_pipeline(n_jobs=1)`), leave-one-animal-out, "
+            "**Staging.** Default pipeline (`make_staging_pipeline(n_jobs=1)`), "
+            "leave-one-animal-out, "
             "same folds; balanced accuracy is the mean over held-out animals, computed on the "
             "epochs that received no artefact (\"clean epochs\"), on the injected ones and "
             "on all. Flagged epochs are still staged at prediction time. The drop on clean "

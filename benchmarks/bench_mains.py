@@ -15,7 +15,7 @@ Features: median over epochs of the absolute change that the added line causes i
 mains-sensitive features, with the default notch (50 and 60 Hz +-2 Hz left out of the band,
 total and relative powers) and with it switched off (``notch_freqs=None``).
 Staging: leave-one-animal-out pooled scores of the default pipeline
-(``make_pipeline(n_jobs=1)``) on the data as generated and with each added line, for both
+(``make_staging_pipeline(n_jobs=1)``) on the data as generated and with each added line, for both
 settings, same folds.
 
 Usage: python benchmarks/bench_mains.py [--hours 6] [--no-write]
@@ -35,7 +35,7 @@ from scipy.signal import lfilter
 
 from sleepstage.data import EpochData, make_synthetic
 from sleepstage.features import EpochFeatures
-from sleepstage.pipelines import cross_validate_recordings, make_pipeline
+from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
 
 LEVEL_UV = (5.0, 50.0)  # per-animal RMS range of the added line
 DRIFT_MINUTES = 15.0  # time constant of the slow level drift
@@ -111,7 +111,7 @@ def main() -> None:
             start = time.perf_counter()
             # one LightGBM thread: on a shared 2-core machine two threads fit 4 times slower
             report = cross_validate_recordings(
-                make_pipeline(**dataset.layout(), n_jobs=1, features=params), dataset,
+                make_staging_pipeline(**dataset.layout(), n_jobs=1, features=params), dataset,
                 cv="recording")
             rows.append({
                 "data": label, "notch": setting,
@@ -150,7 +150,7 @@ def main() -> None:
         "with the default notch (bins within 2 Hz of 50 and 60 Hz left out of the band, "
         "total and relative powers and of the EMG high band) and without it:\n\n"
         + table(changes, floatfmt=".2g") + "\n\n"
-        "**Staging.** Default pipeline (`make_pipeline(n_jobs=1)`), leave-one-animal-out, "
+        "**Staging.** Default pipeline (`make_staging_pipeline(n_jobs=1)`), leave-one-animal-out, "
         "scores pooled over all held-out epochs, same folds for every row. Against the "
         "data as generated, balanced accuracy drops by "
         + "; ".join(f"{a:.4f} with the notch and {b:.4f} without it for the {k} line"

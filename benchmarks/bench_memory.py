@@ -7,7 +7,7 @@ during the call minus the resident size just before it ("extra"). Resident memor
 everything the process touches (NumPy buffers, LightGBM's C++ allocations, OpenMP thread
 stacks), unlike ``tracemalloc``, which misses allocations outside Python's allocator.
 
-1. ``fit_with_groups(make_pipeline(), X, y, groups)`` with X of shape (64 800, 1536)
+1. ``fit_with_groups(make_staging_pipeline(), X, y, groups)`` with X of shape (64 800, 1536)
    float32 (3 synthetic animals x 24 h; 398 MB). Target: extra <= 3x the input array.
 2. ``extract_features`` (EpochFeatures in batches of ``batch_size``) on growing random
    inputs: with batches the working memory (extra minus the output array) stays flat;
@@ -109,13 +109,13 @@ def supported() -> bool:
 
 # -- tasks (run in the child) -------------------------------------------------------------------
 def fit_task(folder: str) -> tuple[Callable[[], Any], dict]:
-    from sleepstage.pipelines import fit_with_groups, make_pipeline
+    from sleepstage.pipelines import fit_with_groups, make_staging_pipeline
 
     X = np.load(Path(folder) / "X.npy")
     y = np.load(Path(folder) / "y.npy", allow_pickle=True)
     groups = np.load(Path(folder) / "groups.npy", allow_pickle=True)
     def run() -> None:
-        fit_with_groups(make_pipeline(), X, y, groups)
+        fit_with_groups(make_staging_pipeline(), X, y, groups)
 
     return run, {"input_mb": X.nbytes / MB, "epochs": X.shape[0]}
 
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         "`/proc/self/clear_refs`). "
         f"Load average {load_before:.1f} before, {load_after:.1f} after; "
         f"OMP_WAIT_POLICY={omp_wait_policy}.\n\n"
-        f"**Fit** `fit_with_groups(make_pipeline(), X, y, groups)`, X = 3 synthetic animals "
+        f"**Fit** `fit_with_groups(make_staging_pipeline(), X, y, groups)`, "
+        f"X = 3 synthetic animals "
         f"x {args.hours:g} h, flat float32:\n\n{table(fit_frame, floatfmt='.2f')}\n\n"
         f"{verdict}\n\n"
         f"**Feature extraction** `extract_features(data, batch_size=...)` on random float32 "

@@ -70,12 +70,12 @@ def score_task(folder: str, n_epochs: int) -> tuple[Any, dict]:
 
 
 def fit_task(folder: str, n_epochs: int) -> tuple[Any, dict]:
-    from sleepstage.pipelines import fit_with_groups, make_pipeline
+    from sleepstage.pipelines import fit_with_groups, make_staging_pipeline
 
     X, y, groups = tiled(folder, n_epochs)
 
     def run() -> None:
-        fit_with_groups(make_pipeline(), X, y, groups)
+        fit_with_groups(make_staging_pipeline(), X, y, groups)
 
     return run, {"input_mb": X.nbytes / 1e6}
 
@@ -131,13 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     if not supported():
         return 0
 
-    from sleepstage.pipelines import fit_with_groups, make_pipeline
+    from sleepstage.pipelines import fit_with_groups, make_staging_pipeline
 
     load_before = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory(prefix="sleepstage-bench-") as folder:
         data = save_training_set(folder, args.train_hours)
-        pipeline = fit_with_groups(make_pipeline(), data.flat(), data.y, data.groups)
+        pipeline = fit_with_groups(make_staging_pipeline(), data.flat(), data.y, data.groups)
         joblib.dump(pipeline, Path(folder) / "pipeline.joblib")
         del data
 

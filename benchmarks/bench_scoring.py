@@ -1,6 +1,6 @@
 """End-to-end scoring of one 24-h rodent recording, and fitting the default pipeline.
 
-The default pipeline (``make_pipeline()``: EpochFeatures, RecordingScaler,
+The default pipeline (``make_staging_pipeline()``: EpochFeatures, RecordingScaler,
 TemporalContext, LightGBM, HMM smoothing) is fitted on 3 synthetic animals x 24 h
 (64 800 epochs of 3 x 512 float32 samples) with their recording ids, then scores a fourth,
 unseen 24-h animal (21 600 epochs): ``predict_with_groups(pipeline, X, groups)``, from raw
@@ -26,7 +26,7 @@ from _report import table, write_section
 from sklearn.base import clone
 
 from sleepstage.data import make_synthetic
-from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
 
 TARGET_SCORE_SECONDS = 1.0
 TARGET_FIT_SECONDS = 60.0
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({time.perf_counter() - start:.1f} s to simulate)", file=sys.stderr)
     load_before = os.getloadavg()[0]
 
-    pipeline = make_pipeline()
+    pipeline = make_staging_pipeline()
     fit_seconds, fit_cpu = timed(lambda: fit_with_groups(pipeline, X, y, groups))
     print(f"fit: {fit_seconds:.1f} s ({fit_cpu:.1f} s CPU)", file=sys.stderr)
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     frame = pd.DataFrame(rows)
     clf = pipeline.named_steps["classifier"].estimator_
     body = (
-        f"`make_pipeline()` (features, scaler, context, LightGBM with "
+        f"`make_staging_pipeline()` (features, scaler, context, LightGBM with "
         f"{clf.n_estimators} trees and n_jobs={clf.n_jobs}, HMM) fitted with "
         f"`fit_with_groups` on {train.n_epochs} synthetic epochs (3 animals x "
         f"{args.hours:g} h); scoring = `predict_with_groups` on an unseen {args.hours:g}-h "

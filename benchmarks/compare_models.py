@@ -5,7 +5,7 @@ Same splits for every model, made by the package's own splitters
 (a) synthetic 3 animals x 24 h, leave-one-animal-out;
 (b) Sleep-EDF SC4001 (sleep period +/- 30 min, 840 epochs of 30 s), 5 contiguous blocks.
 
-Every model is built by ``make_pipeline(model, smoothing="hmm")`` and fitted once per fold;
+Every model is built by ``make_staging_pipeline(model, smoothing="hmm")`` and fitted once per fold;
 its classifier (``HMMSmoother.estimator_``) is scored on the held-out epochs before
 smoothing and the whole pipeline after, so "no HMM" and "HMM" rows share one fitted network
 (training a network twice with the same seed would only repeat the same work). Reported per
@@ -38,7 +38,7 @@ from _report import table, write_section
 
 from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
 from sleepstage.metrics import staging_scores
-from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
 from sleepstage.pipelines._splits import block_groups, resolve_cv
 
 MODELS = ("lgbm", "cnn", "lstm")
@@ -88,7 +88,7 @@ def evaluate(name: str, data, cv: str, models, budgets, quick: bool) -> list[dic
                 params.update(QUICK)
         folds: dict[str, list[dict]] = {"no": [], "HMM": []}
         for k, (train, test) in enumerate(splits):
-            pipeline = make_pipeline(model, **data.layout(), smoothing="hmm", **params)
+            pipeline = make_staging_pipeline(model, **data.layout(), smoothing="hmm", **params)
             start = time.perf_counter()
             fit_with_groups(pipeline, X[train], y[train], routing[train])
             fit_seconds = time.perf_counter() - start

@@ -2,8 +2,9 @@
 deprivation), with the measures a sleep lab publishes.
 
 Features: log band powers, log EMG, relative band powers and log theta/delta
-(``benchmarks/_mouse.py``), through ``make_pipeline(features=False, epoch_length=4)`` and its
-ablations. Every configuration is scored on all scored epochs of the held-out condition:
+(``benchmarks/_mouse.py``), through
+``make_staging_pipeline(features=False, epoch_length=4)`` and its ablations. Every
+configuration is scored on all scored epochs of the held-out condition:
 balanced accuracy, kappa, % time per stage (error in points), transitions per hour, bouts
 per hour, expected calibration error (top label, 15 bins) and the share of errors among the
 10 % least confident epochs.

@@ -18,7 +18,7 @@ from importlib import import_module
 from ._version import __version__
 from .data import EpochData, load_sleep_edf, load_task4_csv, make_synthetic, read_edf
 from .io import load_model, save_model
-from .pipelines import cross_validate_recordings, make_pipeline
+from .pipelines import cross_validate_recordings, make_pipeline, make_staging_pipeline
 
 __all__ = [
     "EpochData",
@@ -29,6 +29,7 @@ __all__ = [
     "load_sleep_edf",
     "load_task4_csv",
     "make_pipeline",
+    "make_staging_pipeline",
     "make_synthetic",
     "plot",
     "read_edf",

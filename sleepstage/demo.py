@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .data import get_data_dir, load_sleep_edf, make_synthetic
-from .pipelines import cross_validate_recordings, make_pipeline
+from .pipelines import cross_validate_recordings, make_staging_pipeline
 
 __all__ = ["run_demo"]
 
@@ -78,7 +78,7 @@ def run_demo(
     echo(f"  {synthetic.n_epochs} epochs in {time.perf_counter() - start:.1f} s; "
          "leave-one-animal-out with the default pipeline ...")
     start = time.perf_counter()
-    pipeline = make_pipeline(random_state=random_state, **synthetic.layout())
+    pipeline = make_staging_pipeline(random_state=random_state, **synthetic.layout())
     report = cross_validate_recordings(pipeline, synthetic, cv="recording")
     rows.append(_row(f"synthetic {n_recordings} x {hours:g} h", synthetic, report,
                      time.perf_counter() - start))
@@ -90,7 +90,7 @@ def run_demo(
         echo(f"\nSleep-EDF SC4001 from {data_dir} (5 contiguous blocks) ...")
         start = time.perf_counter()
         night = load_sleep_edf(subjects=(0,), recordings=(1,), path=data_dir)
-        pipeline = make_pipeline(random_state=random_state, **night.layout())
+        pipeline = make_staging_pipeline(random_state=random_state, **night.layout())
         report = cross_validate_recordings(pipeline, night, cv="blocks:5")
         rows.append(_row("Sleep-EDF SC4001", night, report, time.perf_counter() - start))
         echo(str(report))

@@ -336,7 +336,7 @@ def feature_importances(
     ----------
     pipeline : fitted Pipeline or estimator
         Typically ``features -> [scaler] -> [context] -> classifier`` from
-        ``sleepstage.pipelines.make_pipeline``; the classifier may be an ``HMMSmoother``
+        ``sleepstage.pipelines.make_staging_pipeline``; the classifier may be an ``HMMSmoother``
         wrapping LightGBM. Feature names come from ``pipeline[:-1].get_feature_names_out()``.
     X : array-like of raw epochs, optional
         Held-out epochs in the pipeline's input layout; needed for ``kind="permutation"``.

@@ -9,8 +9,8 @@ core, on all cores of a machine (``n_jobs=-1``) or on a Dask cluster::
     client = Client("tcp://scheduler:8786")          # or LocalCluster()
     with joblib.parallel_config(backend="dask"):
         features, names = extract_features(recordings, n_jobs=-1)
-        model = fit_pipeline(make_pipeline(**data.layout()), data, n_jobs=-1)
-        search = grid_search(make_pipeline(), data, {"num_leaves": [15, 31]}, n_jobs=-1)
+        model = fit_pipeline(make_staging_pipeline(**data.layout()), data, n_jobs=-1)
+        search = grid_search(make_staging_pipeline(), data, {"num_leaves": [15, 31]}, n_jobs=-1)
 
 Results do not depend on where they ran: each task computes the same numbers as the
 serial run (see ``docs/scaling.md``).
@@ -280,7 +280,7 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
     Parameters
     ----------
     pipeline : sklearn.pipeline.Pipeline
-        Typically :func:`~sleepstage.pipelines.make_pipeline` output; fitted in place.
+        Typically :func:`~sleepstage.pipelines.make_staging_pipeline` output; fitted in place.
     data : EpochData
         Labelled epochs with recording ids.
     n_jobs : int or None
@@ -307,9 +307,9 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
     Examples
     --------
     >>> from sleepstage.data import make_synthetic
-    >>> from sleepstage.pipelines import make_pipeline
+    >>> from sleepstage.pipelines import make_staging_pipeline
     >>> data = make_synthetic(n_recordings=2, hours=0.5)
-    >>> model = fit_pipeline(make_pipeline(n_estimators=10, n_jobs=1), data, n_jobs=2)
+    >>> model = fit_pipeline(make_staging_pipeline(n_estimators=10, n_jobs=1), data, n_jobs=2)
     >>> model.predict(data.X[:3]).shape
     (3,)
     """
@@ -512,7 +512,7 @@ def grid_search(
     Parameters
     ----------
     pipeline : estimator
-        Typically :func:`~sleepstage.pipelines.make_pipeline` output; not modified.
+        Typically :func:`~sleepstage.pipelines.make_staging_pipeline` output; not modified.
     data : EpochData
         Labelled epochs with recording ids.
     param_grid : dict or list of dicts
@@ -564,9 +564,9 @@ def grid_search(
     Examples
     --------
     >>> from sleepstage.data import make_synthetic
-    >>> from sleepstage.pipelines import make_pipeline
+    >>> from sleepstage.pipelines import make_staging_pipeline
     >>> data = make_synthetic(n_recordings=3, hours=0.5)
-    >>> pipeline = make_pipeline(n_estimators=10, n_jobs=1)
+    >>> pipeline = make_staging_pipeline(n_estimators=10, n_jobs=1)
     >>> search = grid_search(pipeline, data, {"num_leaves": [7, 15]})
     >>> sorted(search.best_params_)
     ['classifier__estimator__num_leaves']

@@ -18,7 +18,7 @@ from sleepstage.artefacts import detect_artefacts
 from sleepstage.data import EpochData, make_synthetic
 from sleepstage.models import HMMSmoother
 from sleepstage.parallel import fit_pipeline, grid_search
-from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
 
 WAKE, NREM, REM = "WAKE", "NREM", "REM"
 
@@ -66,7 +66,7 @@ def flagged_recording():
 
 
 def _pipeline(data, estimator):
-    return make_pipeline(**data.layout(), scaler=False, n_estimators=5, n_jobs=1,
+    return make_staging_pipeline(**data.layout(), scaler=False, n_estimators=5, n_jobs=1,
                          features={"n_jobs": 1}).set_params(classifier=estimator)
 
 

@@ -194,9 +194,9 @@ def test_fit_with_groups_excludes_flagged_epochs(clean):
 
 
 def test_layout_read_from_the_features_step():
-    from sleepstage.pipelines import make_pipeline
+    from sleepstage.pipelines import make_staging_pipeline
 
-    pipe = make_pipeline(sfreq=100.0, ch_names=("a", "b"), ch_types=("eeg", "emg"))
+    pipe = make_staging_pipeline(sfreq=100.0, ch_names=("a", "b"), ch_types=("eeg", "emg"))
     assert _raw_layout(pipe, None) == {"sfreq": 100.0, "ch_names": ("a", "b"),
                                        "ch_types": ("eeg", "emg")}
     assert _raw_layout(LogisticRegression(), None) is None

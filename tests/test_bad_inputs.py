@@ -58,7 +58,7 @@ from sleepstage.models import HMMSmoother
 from sleepstage.pipelines import (
     cross_validate_recordings,
     fit_with_groups,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
 )
 
@@ -74,7 +74,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     """The default pipeline (features, scaler, context, LightGBM, HMM), tiny."""
-    return fit_with_groups(make_pipeline(**FAST), data.X, data.y, data.groups)
+    return fit_with_groups(make_staging_pipeline(**FAST), data.X, data.y, data.groups)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_non_finite_samples(data, fitted, value, kind):
     with pytest.raises(ValueError, match=match):
         predict_with_groups(fitted, X, data.groups)
     with pytest.raises(ValueError, match=match):
-        fit_with_groups(make_pipeline(**FAST), X, data.y, data.groups)
+        fit_with_groups(make_staging_pipeline(**FAST), X, data.y, data.groups)
     with pytest.raises(ValueError, match=match):
         detect_artefacts(X.reshape(len(X), -1))
 
@@ -186,12 +186,12 @@ def test_flat_channel_in_training(data):
     X = data.X.copy()
     X[:100, 2] = 0.0                                  # 100 of the 225 epochs of animal 0
     with pytest.warns(UserWarning, match=r"recording 'synthetic-0': 4\d%"):
-        fit_with_groups(make_pipeline(plain=True, **FAST), X, data.y, data.groups)
+        fit_with_groups(make_staging_pipeline(plain=True, **FAST), X, data.y, data.groups)
     X[:, 2] = 0.0
     with pytest.raises(ValueError, match="All 450 training epochs are flagged as artefacts"):
-        fit_with_groups(make_pipeline(plain=True, **FAST), X, data.y, data.groups)
+        fit_with_groups(make_staging_pipeline(plain=True, **FAST), X, data.y, data.groups)
     # the caller can still insist
-    fit_with_groups(make_pipeline(plain=True, **FAST), X, data.y, data.groups,
+    fit_with_groups(make_staging_pipeline(plain=True, **FAST), X, data.y, data.groups,
                     exclude_artefacts=False)
 
 
@@ -200,7 +200,7 @@ def test_wrong_number_of_columns(data, fitted):
     flat = data.flat()
     with pytest.raises(ValueError, match=r"X has 1535 columns, which is not a multiple of "
                                          r"the 3 declared channels \(eeg1, eeg2, emg\)"):
-        make_pipeline().fit(flat[:, :-1], data.y)
+        make_staging_pipeline().fit(flat[:, :-1], data.y)
     with pytest.raises(ValueError, match=r"X has 1535 features, but it is expecting 1536 "
                                          r"features as input: 1535 columns are not a multiple "
                                          r"of the 3 channels \(eeg1, eeg2, emg\)"):
@@ -250,7 +250,7 @@ def test_empty_input(fitted):
     with pytest.raises(ValueError, match=r"Found an empty array of shape \(0, 1536\)"):
         fitted.predict(empty)
     with pytest.raises(ValueError, match=r"Found an empty array of shape \(0, 1536\)"):
-        fit_with_groups(make_pipeline(**FAST), empty, np.array([]))
+        fit_with_groups(make_staging_pipeline(**FAST), empty, np.array([]))
     with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
         RecordingScaler(reference="recording").fit(np.empty((0, 4)))
 
@@ -265,9 +265,9 @@ def test_single_class(data):
     one = np.full(data.n_epochs, "NREM")
     with pytest.raises(ValueError, match=r"at least 2 classes \(stages\), but the training "
                                          r"epochs hold only \['NREM'\]"):
-        fit_with_groups(make_pipeline(plain=True, **FAST), data.X, one, data.groups)
+        fit_with_groups(make_staging_pipeline(plain=True, **FAST), data.X, one, data.groups)
     with pytest.raises(ValueError, match=r"HMMSmoother needs at least 2 classes"):
-        make_pipeline(**FAST).fit(data.X, one)
+        make_staging_pipeline(**FAST).fit(data.X, one)
 
 
 def test_stage_never_seen_by_the_model(data):
@@ -277,7 +277,7 @@ def test_stage_never_seen_by_the_model(data):
     y = data.y.copy()
     y[(data.groups == "synthetic-1") & (y == "WAKE")] = "REM"   # only animal 1 has "REM"
     with pytest.warns(UserWarning) as caught:                  # ... and only animal 0 "WAKE"
-        report = cross_validate_recordings(make_pipeline(plain=True, **FAST),
+        report = cross_validate_recordings(make_staging_pipeline(plain=True, **FAST),
                                            dataclasses.replace(data, y=y))
     messages = [str(w.message) for w in caught]
     for fold, stage in ((0, "WAKE"), (1, "REM")):
@@ -309,7 +309,7 @@ def test_recording_shorter_than_the_context_window(data, fitted):
     assert np.isfinite(proba).all()
     # a scaling step (trained on recordings long enough) warns about the short one
     scaler = RecordingScaler(reference="recording", min_epochs=100)
-    scaling = fit_with_groups(make_pipeline(scaler=scaler, **FAST),
+    scaling = fit_with_groups(make_staging_pipeline(scaler=scaler, **FAST),
                               data.X, data.y, data.groups)
     with pytest.warns(UserWarning, match=r"fewer than min_epochs=100 epochs: "
                                          r"'synthetic-0' \(5 epochs\)"):
@@ -410,7 +410,7 @@ def test_extreme_amplitudes_never_give_nan_probabilities(data, fitted):
         assert np.isfinite(proba).all(), gain
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     # beyond float32 powers: an error, not NaN features a classifier would take as missing
-    plain = fit_with_groups(make_pipeline(plain=True, **FAST), data.X, data.y, data.groups)
+    plain = fit_with_groups(make_staging_pipeline(plain=True, **FAST), data.X, data.y, data.groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow warnings
         with pytest.raises(ValueError, match=r"The features of 450 epoch\(s\) are not "

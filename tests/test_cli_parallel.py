@@ -24,7 +24,7 @@ from sleepstage.features import RecordingScaler
 from sleepstage.io import load_model
 from sleepstage.pipelines import (
     fit_with_groups,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
     scaler_min_epochs,
 )
@@ -78,7 +78,7 @@ def test_features_n_jobs_equal_serial_and_pipeline(capsys, tmp_path):
     data = make_synthetic(n_recordings=3, hours=0.25, random_state=0)
     scaler = RecordingScaler(reference="recording",  # exported tables carry no labels
                              min_epochs=scaler_min_epochs(data.epoch_length))
-    steps = make_pipeline(**data.layout(), scaler=scaler, smoothing=None)[:-1]
+    steps = make_staging_pipeline(**data.layout(), scaler=scaler, smoothing=None)[:-1]
     Xt = data.X
     for i, (_, step) in enumerate(steps.steps):
         Xt = step.fit_transform(Xt) if i == 0 else step.fit_transform(Xt, groups=data.groups)
@@ -138,7 +138,7 @@ def test_fit_n_jobs_equals_fit_with_groups(capsys, tmp_path):
     model = load_model(tmp_path / "m.joblib")
     assert model.pipeline.get_params()["features__n_jobs"] == -1  # the pipeline's own
     data = make_synthetic(n_recordings=2, hours=0.25, random_state=0)
-    reference = make_pipeline(**data.layout(), n_jobs=1, n_estimators=10, num_leaves=7)
+    reference = make_staging_pipeline(**data.layout(), n_jobs=1, n_estimators=10, num_leaves=7)
     fit_with_groups(reference, data.X, data.y, data.groups, layout=data.layout())
     test = make_synthetic(n_recordings=1, hours=0.25, random_state=4)
     np.testing.assert_array_equal(

@@ -13,7 +13,7 @@ from _cli_runner import run_main
 from sleepstage.cli import _evaluate, _features, _fit, _grid_search
 from sleepstage.cli._args import UsageError, parse_grid
 from sleepstage.cli._parallel import resolve_n_jobs
-from sleepstage.pipelines import make_pipeline
+from sleepstage.pipelines import make_staging_pipeline
 
 SYNTH = ["--synthetic", "2", "--hours", "0.2"]
 
@@ -30,7 +30,7 @@ def no_loading(monkeypatch):
 
 # -- --grid -----------------------------------------------------------------------------------
 def test_grid_short_and_full_name_of_one_parameter_is_an_error():
-    pipeline = make_pipeline(n_jobs=1)
+    pipeline = make_staging_pipeline(n_jobs=1)
     with pytest.raises(UsageError, match=r"num_leaves=7.*classifier__estimator__num_leaves=15"):
         parse_grid(["num_leaves=7", "classifier__estimator__num_leaves=15"], None, pipeline)
     with pytest.raises(UsageError, match="both set 'classifier__estimator__num_leaves'"):
@@ -41,7 +41,7 @@ def test_grid_file_with_two_names_of_one_parameter_is_an_error(tmp_path):
     grid = tmp_path / "grid.yaml"
     grid.write_text("num_leaves: [7]\nclassifier__estimator__num_leaves: [15]\n")
     with pytest.raises(UsageError, match="'num_leaves' and 'classifier__estimator__num_leaves'"):
-        parse_grid(None, str(grid), make_pipeline(n_jobs=1))
+        parse_grid(None, str(grid), make_staging_pipeline(n_jobs=1))
 
 
 def test_grid_command_line_replacing_a_file_value_says_so(tmp_path, caplog):
@@ -49,7 +49,7 @@ def test_grid_command_line_replacing_a_file_value_says_so(tmp_path, caplog):
     grid.write_text("num_leaves: [7, 15]\nlearning_rate: [0.1]\n")
     with caplog.at_level(logging.WARNING, logger="sleepstage.cli"):
         grids = parse_grid(["classifier__estimator__num_leaves=31"], str(grid),
-                           make_pipeline(n_jobs=1))
+                           make_staging_pipeline(n_jobs=1))
     assert grids[0]["classifier__estimator__num_leaves"] == [31]
     assert "replaces the values of 'classifier__estimator__num_leaves'" in caplog.text
 

@@ -141,9 +141,9 @@ def test_seconds_equal_epochs(rng):
 @pytest.mark.parametrize(("epoch_length", "centred", "past"),
                          [(4.0, (5, 15), (15,)), (30.0, (2,), (2,))])
 def test_default_pipeline_context_is_in_seconds(rng, epoch_length, centred, past):
-    from sleepstage.pipelines import make_pipeline
+    from sleepstage.pipelines import make_staging_pipeline
 
-    ctx = clone(make_pipeline(epoch_length=epoch_length)["context"])
+    ctx = clone(make_staging_pipeline(epoch_length=epoch_length)["context"])
     frame = pd.DataFrame(rng.normal(size=(20, 2)),
                          columns=["eeg1_delta_relpower", "emg_rms_log"])
     ctx.fit(frame)

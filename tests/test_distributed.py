@@ -10,7 +10,7 @@ import pytest
 
 from sleepstage.data import make_synthetic
 from sleepstage.parallel import extract_features, grid_search
-from sleepstage.pipelines import make_pipeline, predict_with_groups
+from sleepstage.pipelines import make_staging_pipeline, predict_with_groups
 
 distributed = pytest.importorskip("distributed")
 
@@ -49,7 +49,7 @@ def test_loaders_run_on_dask_workers(client):
 
 
 def test_grid_search_on_dask_equals_local(client, data):
-    pipe = make_pipeline(n_estimators=10, n_jobs=1)
+    pipe = make_staging_pipeline(n_estimators=10, n_jobs=1)
     grid = {"num_leaves": [4, 8], "learning_rate": [0.1, 0.3]}
     local = grid_search(pipe, data, grid, n_jobs=1)
     with joblib.parallel_config(backend="dask"):

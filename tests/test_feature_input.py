@@ -1,4 +1,4 @@
-"""make_pipeline(features=False): the default pipeline on a per-epoch feature matrix."""
+"""make_staging_pipeline(features=False): the default pipeline on a per-epoch feature matrix."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sleepstage.data import make_synthetic
 from sleepstage.features import EpochFeatures, RecordingScaler
 from sleepstage.parallel import StagingScorer
-from sleepstage.pipelines import make_pipeline
+from sleepstage.pipelines import make_staging_pipeline
 
 FAST = {"n_estimators": 20}
 
@@ -27,8 +27,8 @@ def features():
 
 
 def test_no_feature_step_and_same_steps_after_it():
-    raw = make_pipeline()
-    table = make_pipeline(features=False, epoch_length=30.0)
+    raw = make_staging_pipeline()
+    table = make_staging_pipeline(features=False, epoch_length=30.0)
     assert [name for name, _ in raw.steps] == ["features", "scaler", "context", "classifier"]
     assert [name for name, _ in table.steps] == ["scaler", "context", "classifier"]
     # time scales follow the epoch length: 360 epochs of 30 s are 3 h; 60 s are 2 epochs
@@ -38,11 +38,11 @@ def test_no_feature_step_and_same_steps_after_it():
 
 def test_fits_a_feature_table_with_groups_routed(features):
     X, y, groups = features
-    pipe = make_pipeline(features=False, **FAST)
+    pipe = make_staging_pipeline(features=False, **FAST)
     with sklearn.config_context(enable_metadata_routing=True):
         pipe.fit(X, y, groups=groups)
         pred = pipe.predict(X, groups=groups)
-        scores = cross_val_score(make_pipeline(features=False, **FAST), X, y,
+        scores = cross_val_score(make_staging_pipeline(features=False, **FAST), X, y,
                                  cv=GroupKFold(3), params={"groups": groups},
                                  scoring=StagingScorer("balanced_accuracy"))
     assert (pred == y).mean() > 0.9
@@ -55,7 +55,7 @@ def test_short_input_at_predict_time_keeps_the_training_reference(features):
     """The plain scikit-learn way: fit on long data, predict a short stretch without groups."""
     X, y, groups = features
     long_enough = groups != groups[-1]
-    pipe = make_pipeline(features=False, **FAST).fit(X[long_enough], y[long_enough])
+    pipe = make_staging_pipeline(features=False, **FAST).fit(X[long_enough], y[long_enough])
     scaler = pipe.named_steps["scaler"]
     short = X[~long_enough].iloc[:300]
     with warnings.catch_warnings(record=True) as caught:
@@ -67,10 +67,10 @@ def test_short_input_at_predict_time_keeps_the_training_reference(features):
 
 def test_neural_models_need_raw_epochs():
     with pytest.raises(ValueError, match="reads raw epochs"):
-        make_pipeline("cnn", features=False)
+        make_staging_pipeline("cnn", features=False)
 
 
 def test_the_old_per_recording_scaling_stays_reachable():
-    pipe = make_pipeline(features=False,
+    pipe = make_staging_pipeline(features=False,
                          scaler=RecordingScaler(reference="recording", min_epochs=10))
     assert pipe.named_steps["scaler"].reference == "recording"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sleepstage.data import load_sleep_edf, make_synthetic
-from sleepstage.pipelines import cross_validate_recordings, make_pipeline
+from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def sc4001(data_dir):
 
 
 def test_plain_pipeline_leave_one_animal_out(synthetic):
-    report = cross_validate_recordings(make_pipeline(plain=True, **synthetic.layout()),
+    report = cross_validate_recordings(make_staging_pipeline(plain=True, **synthetic.layout()),
                                        synthetic, cv="recording")
     assert len(report.folds) == 3
     assert report.mean("balanced_accuracy") >= 0.90
@@ -29,7 +29,7 @@ def test_plain_pipeline_leave_one_animal_out(synthetic):
 
 
 def test_default_pipeline_leave_one_animal_out(synthetic):
-    report = cross_validate_recordings(make_pipeline(**synthetic.layout()), synthetic,
+    report = cross_validate_recordings(make_staging_pipeline(**synthetic.layout()), synthetic,
                                        cv="recording", return_predictions=True)
     assert report.mean("balanced_accuracy") >= 0.97
     true_rate = report.overall["transitions_per_hour_true"]
@@ -40,7 +40,7 @@ def test_default_pipeline_leave_one_animal_out(synthetic):
 
 def test_sleep_edf_plain_pipeline_blocks(sc4001):
     assert sc4001.n_epochs == 840
-    report = cross_validate_recordings(make_pipeline(plain=True, **sc4001.layout()), sc4001,
+    report = cross_validate_recordings(make_staging_pipeline(plain=True, **sc4001.layout()), sc4001,
                                        cv="blocks:5")
     assert report.mean("balanced_accuracy") >= 0.85
 
@@ -51,7 +51,7 @@ def test_sleep_edf_default_pipeline_blocks(sc4001):
     # the scaler's 3 h, so they keep the training reference instead of being scaled by their
     # own stage mix; context and the HMM do the rest.
     with pytest.warns(UserWarning, match="keep the training reference"):
-        report = cross_validate_recordings(make_pipeline(**sc4001.layout()), sc4001,
+        report = cross_validate_recordings(make_staging_pipeline(**sc4001.layout()), sc4001,
                                            cv="blocks:5")
     assert report.pooled("balanced_accuracy") >= 0.93
     true_rate = report.overall["transitions_per_hour_true"]
@@ -66,7 +66,7 @@ def test_reference_layout_fit_predict_with_integer_labels():
     y = np.array([codes[s] for s in data.y])
     X = data.flat()
     assert X.shape == (900, 1536)
-    pipe = make_pipeline(n_estimators=30).fit(X, y)
+    pipe = make_staging_pipeline(n_estimators=30).fit(X, y)
     pred = pipe.predict(X)
     assert pred.dtype.kind == "i" and set(np.unique(pred)) <= {1, 2, 3}
     assert (pred == y).mean() > 0.9
@@ -79,8 +79,8 @@ def test_sleep_edf_plain_way_keeps_the_training_reference(sc4001):
     X, y = sc4001.flat(), np.asarray(sc4001.y)
     test = np.arange(336, 504)  # the middle block
     train = np.setdiff1d(np.arange(len(y)), test)
-    with_scaler = make_pipeline(**sc4001.layout()).fit(X[train], y[train])
-    without = make_pipeline(scaler=False, **sc4001.layout()).fit(X[train], y[train])
+    with_scaler = make_staging_pipeline(**sc4001.layout()).fit(X[train], y[train])
+    without = make_staging_pipeline(scaler=False, **sc4001.layout()).fit(X[train], y[train])
     with pytest.warns(UserWarning, match="keep the training reference") as caught:
         pred = with_scaler.predict(X[test])
     assert sum("training reference" in str(w.message) for w in caught) == 1

@@ -22,7 +22,7 @@ from sleepstage.pipelines import (
     CVReport,
     cross_validate_recordings,
     fit_with_groups,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
 )
 
@@ -192,7 +192,8 @@ def synthetic():
 
 @pytest.fixture(scope="module")
 def report(synthetic):
-    return cross_validate_recordings(make_pipeline(**FAST), synthetic, return_predictions=True)
+    return cross_validate_recordings(make_staging_pipeline(**FAST), synthetic,
+                                     return_predictions=True)
 
 
 def test_cv_pooled_equals_direct_computation_on_held_out_epochs(synthetic, report):
@@ -201,7 +202,7 @@ def test_cv_pooled_equals_direct_computation_on_held_out_epochs(synthetic, repor
     probabilities = np.empty((data.n_epochs, len(labels)))
     for recording in data.recordings:                     # leave one animal out, by hand
         test = data.groups == recording
-        model = fit_with_groups(make_pipeline(**FAST), data.X[~test], data.y[~test],
+        model = fit_with_groups(make_staging_pipeline(**FAST), data.X[~test], data.y[~test],
                                 data.groups[~test], layout=data.layout())
         predictions[test] = predict_with_groups(model, data.X[test], data.groups[test])
         proba = predict_with_groups(model, data.X[test], data.groups[test],

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from sleepstage.data import make_synthetic
 from sleepstage.io import MODEL_FORMAT, load_model, read_model_header, save_model
-from sleepstage.pipelines import fit_with_groups, make_pipeline, predict_with_groups
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
 
 FAST = {"n_estimators": 10, "num_leaves": 7, "n_jobs": 1}
 SYNTH = ["--synthetic", "1", "--hours", "0.05"]
@@ -34,7 +34,7 @@ def data():
 def fitted(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the scaler on 15-min recordings
-        return fit_with_groups(make_pipeline(**data.layout(), **FAST), data.X, data.y,
+        return fit_with_groups(make_staging_pipeline(**data.layout(), **FAST), data.X, data.y,
                                data.groups)
 
 
@@ -198,8 +198,8 @@ def test_save_model_refuses_metadata_overrides_that_disagree(data, fitted, tmp_p
 # -- item: no model file from an unfinished pipeline ----------------------------------------------
 def test_save_model_refuses_unfitted_and_incomplete_pipelines(data, tmp_path):
     with pytest.raises(NotFittedError, match="not fitted"):
-        save_model(make_pipeline(**data.layout()), tmp_path / "unfitted.joblib")
-    headless = Pipeline([("features", make_pipeline(**data.layout())[0]),
+        save_model(make_staging_pipeline(**data.layout()), tmp_path / "unfitted.joblib")
+    headless = Pipeline([("features", make_staging_pipeline(**data.layout())[0]),
                          ("classifier", None)]).fit(data.X[:200], data.y[:200])
     with pytest.raises(ValueError, match=r"final step \(the classifier\) is None"):
         save_model(headless, tmp_path / "headless.joblib")

@@ -401,17 +401,17 @@ def test_joblib_round_trip(fitted_lstm, test_data, tmp_path):
 @pytest.mark.parametrize("model", ["lstm", "cnn"])
 def test_make_pipeline_neural_with_hmm_smoother(model, test_data, tmp_path):
     from sleepstage.models import ConvNetClassifier, HMMSmoother, LSTMClassifier
-    from sleepstage.pipelines import make_pipeline
+    from sleepstage.pipelines import make_staging_pipeline
 
     cls = LSTMClassifier if model == "lstm" else ConvNetClassifier
     fast = dict(max_epochs=12, batch_size=32, lr=5e-3 if model == "lstm" else 1e-2,
                 patience=4, verbose=0, n_threads=1)
     if model == "lstm":
         fast["downsample"] = 2
-    plain = make_pipeline(model, smoothing=None, **fast)
+    plain = make_staging_pipeline(model, smoothing=None, **fast)
     assert [name for name, _ in plain.steps] == ["classifier"]  # raw epochs, no feature step
     assert type(plain.named_steps["classifier"]) is cls
-    pipe = make_pipeline(model, **fast)
+    pipe = make_staging_pipeline(model, **fast)
     assert [name for name, _ in pipe.steps] == ["classifier"]
     hmm = pipe.named_steps["classifier"]
     assert isinstance(hmm, HMMSmoother) and type(hmm.estimator) is cls

@@ -26,7 +26,7 @@ from sleepstage.io import (
     save_model,
     write_table,
 )
-from sleepstage.pipelines import fit_with_groups, make_pipeline
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline
 
 SYNTH = ["--synthetic", "1", "--hours", "0.05"]  # 45 epochs
 
@@ -36,7 +36,7 @@ def model_file(tmp_path_factory):
     data = make_synthetic(n_recordings=2, hours=0.5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the scaler on 30-min recordings
-        fitted = fit_with_groups(make_pipeline(**data.layout(), n_estimators=5, n_jobs=1),
+        fitted = fit_with_groups(make_staging_pipeline(**data.layout(), n_estimators=5, n_jobs=1),
                                  data.X, data.y, data.groups)
     path = tmp_path_factory.mktemp("model") / "mice.joblib"
     return save_model(fitted, path, data=data)

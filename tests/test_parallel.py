@@ -18,7 +18,7 @@ from sleepstage.models import HMMSmoother
 from sleepstage.parallel import StagingScorer, extract_features, grid_search, limit_threads
 from sleepstage.pipelines import (
     fit_with_groups,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
 )
 
@@ -223,7 +223,7 @@ def test_grid_search_parallel_equals_serial_and_limits_threads(data):
 
 
 def test_limit_threads_keeps_grid_parameters():
-    pipe = make_pipeline(n_jobs=2, features={"n_jobs": -1})
+    pipe = make_staging_pipeline(n_jobs=2, features={"n_jobs": -1})
     limited, changed = limit_threads(pipe, keep=["features__n_jobs"])
     assert changed == {"classifier__estimator__n_jobs": 2}
     assert limited.get_params()["classifier__estimator__n_jobs"] == 1
@@ -337,7 +337,7 @@ def two() -> EpochData:
 def test_cross_validate_parallel_folds_equal_serial(two):
     from sleepstage.pipelines import cross_validate_recordings
 
-    pipe = make_pipeline(n_estimators=10)
+    pipe = make_staging_pipeline(n_estimators=10)
     serial = cross_validate_recordings(pipe, two, n_jobs=1, return_predictions=True)
     parallel = cross_validate_recordings(pipe, two, n_jobs=2, return_predictions=True)
     np.testing.assert_array_equal(parallel.predictions, serial.predictions)
@@ -364,7 +364,7 @@ def test_cross_validate_parallel_folds_run_single_threaded(two, monkeypatch):
         return original(model, *args, **kwargs)
 
     monkeypatch.setattr(_evaluate, "fit_kept_epochs", spy)
-    pipe = make_pipeline(n_estimators=10)  # LightGBM: 2 threads, features: every core
+    pipe = make_staging_pipeline(n_estimators=10)  # LightGBM: 2 threads, features: every core
     with joblib.parallel_config(backend="threading"):  # the spy sees the fits
         cross_validate_recordings(pipe, two, n_jobs=2)
     assert seen == [(1, 1), (1, 1)]
@@ -378,7 +378,7 @@ def test_grid_search_errors(data):
     with pytest.raises(ValueError, match="no parameter"):
         grid_search(_spy_pipeline(), data, {"num_trees": [1, 2]})
     with pytest.raises(ValueError, match="full name"):
-        grid_search(make_pipeline(), data, {"n_jobs": [1, 2]})
+        grid_search(make_staging_pipeline(), data, {"n_jobs": [1, 2]})
     with pytest.raises(TypeError, match="list of values"):
         grid_search(_spy_pipeline(), data, {"var_smoothing": 1e-9})
     unlabelled = EpochData(data.X[:10], None, data.groups[:10], data.sfreq, data.ch_names,

@@ -21,7 +21,7 @@ import pytest
 from sleepstage.data import make_synthetic
 from sleepstage.features import EpochFeatures
 from sleepstage.features._batch import run_batches
-from sleepstage.pipelines import make_pipeline
+from sleepstage.pipelines import make_staging_pipeline
 
 # Seconds a call may take before the test calls it hung (a failed Dask submission never
 # resolves its future).
@@ -88,10 +88,10 @@ def test_n_jobs_none_follows_the_enclosing_config():
 
 
 def test_default_pipeline_fits_under_loky_backend():
-    """make_pipeline() extracts features with n_jobs=-1, the case the Dask recipe hits."""
+    """make_staging_pipeline() extracts features with n_jobs=-1, the case the Dask recipe hits."""
     data = make_synthetic(n_recordings=1, hours=0.25, random_state=0)
     with joblib.parallel_config(backend="loky"):
-        pipe = make_pipeline(n_estimators=5, scaler=False, features={"batch_size": 64})
+        pipe = make_staging_pipeline(n_estimators=5, scaler=False, features={"batch_size": 64})
         pipe.fit(data.X, data.y)
         pred = pipe.predict(data.X)
     assert pred.shape == data.y.shape

@@ -18,7 +18,7 @@ from sleepstage.parallel import extract_features, fit_pipeline, grid_search
 from sleepstage.pipelines import (
     cross_validate_recordings,
     fit_with_groups,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
 )
 
@@ -29,7 +29,7 @@ def data():
 
 
 def _pipeline():
-    return make_pipeline(n_estimators=5, num_leaves=7, n_jobs=1)
+    return make_staging_pipeline(n_estimators=5, num_leaves=7, n_jobs=1)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from sleepstage.models import HMMSmoother
 from sleepstage.pipelines import (
     fit_with_groups,
     make_classifier,
-    make_pipeline,
+    make_staging_pipeline,
     predict_with_groups,
 )
 
@@ -307,8 +307,9 @@ def test_same_seed_same_lightgbm_predictions(seed):
     data = two_recordings()
 
     def probabilities_with(random_state):
-        pipeline = fit_with_groups(make_pipeline(n_estimators=10, random_state=random_state),
-                                   data.X, data.y, data.groups)
+        pipeline = fit_with_groups(
+            make_staging_pipeline(n_estimators=10, random_state=random_state),
+            data.X, data.y, data.groups)
         return predict_with_groups(pipeline, data.X, data.groups, method="predict_proba")
 
     proba = probabilities_with(seed)

@@ -1,5 +1,5 @@
 """The real mouse (band powers, 4-s epochs): train on Baseline, score Recovery after sleep
-deprivation with ``make_pipeline(features=False)``: the numbers a sleep lab publishes."""
+deprivation with ``make_staging_pipeline(features=False)``: the numbers a sleep lab publishes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO_ROOT, require_file
 
 from sleepstage.metrics import staging_scores
-from sleepstage.pipelines import make_pipeline
+from sleepstage.pipelines import make_staging_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def mouse():
 @pytest.fixture(scope="module")
 def recovery_scores(mouse):
     train, test = mouse["Baseline"], mouse["Recovery"]
-    pipeline = make_pipeline(features=False, epoch_length=4.0)
+    pipeline = make_staging_pipeline(features=False, epoch_length=4.0)
     assert [name for name, _ in pipeline.steps] == ["scaler", "context", "classifier"]
     pipeline.fit(train["X"], pd.Series(train["y"]).ffill().to_numpy())
     scored = np.array([stage is not None for stage in test["y"]])

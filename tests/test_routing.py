@@ -193,7 +193,7 @@ def test_lightgbm_inside_routed_pipeline():
 
 @pytest.mark.parametrize("scoring", [None, "staging"])
 def test_default_pipeline_in_grid_search_with_group_kfold(scoring):
-    """make_pipeline's own steps (features -> scaler -> context -> HMM) under GridSearchCV.
+    """make_staging_pipeline's own steps (features -> scaler -> context -> HMM) under GridSearchCV.
 
     Held-out folds keep their recording ids when scored by the pipeline's own ``score``
     (``scoring=None``) or by ``StagingScorer``; a string scorer such as
@@ -201,11 +201,11 @@ def test_default_pipeline_in_grid_search_with_group_kfold(scoring):
     """
     from sleepstage.data import make_synthetic
     from sleepstage.parallel import StagingScorer
-    from sleepstage.pipelines import DEFAULT_CONTEXT, make_pipeline
+    from sleepstage.pipelines import DEFAULT_CONTEXT, make_staging_pipeline
 
     data = make_synthetic(n_recordings=4, hours=0.1, random_state=0)  # 4 x 90 epochs
     context = SpyContext(**DEFAULT_CONTEXT, epoch_length=data.epoch_length)
-    pipe = make_pipeline(scaler=SpyScaler(min_epochs=10), context=context,
+    pipe = make_staging_pipeline(scaler=SpyScaler(min_epochs=10), context=context,
                          features={"n_jobs": 1}, n_estimators=10, num_leaves=7, n_jobs=1,
                          **data.layout())
     assert [name for name, _ in pipe.steps] == ["features", "scaler", "context", "classifier"]

@@ -116,10 +116,10 @@ def test_short_recording_at_predict_time_is_scaled_with_a_warning(rng):
 
 
 def test_make_pipeline_sets_the_shortest_recording_from_the_epoch_length():
-    from sleepstage.pipelines import make_pipeline
+    from sleepstage.pipelines import make_staging_pipeline
 
-    assert make_pipeline()["scaler"].min_epochs == 2700             # 3 h of 4-s epochs
-    human = make_pipeline(sfreq=100, epoch_length=30)
+    assert make_staging_pipeline()["scaler"].min_epochs == 2700             # 3 h of 4-s epochs
+    human = make_staging_pipeline(sfreq=100, epoch_length=30)
     assert human["scaler"].min_epochs == 360                         # 3 h of 30-s epochs
     assert human["context"].epoch_length == 30
     assert human["features"].epoch_length == 30

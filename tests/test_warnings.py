@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sleepstage._internal.warnings import cause, warn_once_per_message
 from sleepstage.data import make_synthetic
 from sleepstage.parallel import grid_search
-from sleepstage.pipelines import make_pipeline
+from sleepstage.pipelines import make_staging_pipeline
 
 FAST = ["--set", "n_jobs=1", "--set", "n_estimators=5", "--set", "num_leaves=7"]
 
@@ -35,7 +35,7 @@ def data():
 
 
 def _noisy_pipeline():
-    pipeline = make_pipeline(plain=True, n_estimators=5, num_leaves=7, n_jobs=1)
+    pipeline = make_staging_pipeline(plain=True, n_estimators=5, num_leaves=7, n_jobs=1)
     pipeline.steps.insert(1, ("noisy", NoisyStep()))
     return pipeline
 

@@ -25,7 +25,8 @@ __all__ = [
 
 logger = logging.getLogger("sleepstage.cli")
 
-#: Keyword arguments of ``make_pipeline`` that ``--set`` may give (the layout comes from data).
+#: Keyword arguments of ``make_staging_pipeline`` that ``--set`` may give (the layout comes
+#: from the data).
 FACTORY_KEYS = ("plain", "scaler", "context", "smoothing", "features", "random_state")
 
 
@@ -238,10 +239,10 @@ class AttachHypnogram(argparse.Action):
 
 def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, *,
                    quiet: bool = False):
-    """``make_pipeline`` for the data's layout, with ``--set key=value`` applied.
+    """``make_staging_pipeline`` for the data's layout, with ``--set key=value`` applied.
 
     Keys among :data:`FACTORY_KEYS` (``smoothing``, ``context``, ...) go to
-    ``make_pipeline``; every other key is a pipeline parameter, given in full
+    ``make_staging_pipeline``; every other key is a pipeline parameter, given in full
     (``classifier__estimator__num_leaves``) or by its unique short name (``num_leaves``).
     With ``quiet``, the neural models (``lstm``, ``cnn``) get ``verbose=0`` so that skorch
     prints no per-epoch table (an explicit ``--set verbose=...`` still wins).
@@ -251,7 +252,7 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
     (Pipeline, dict)
         The unfitted pipeline and the settings as applied (full names).
     """
-    from ..pipelines import make_pipeline
+    from ..pipelines import make_staging_pipeline
 
     factory: dict[str, Any] = {"random_state": seed}
     later: dict[str, Any] = {}
@@ -261,7 +262,7 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
             raise UsageError(f"--set {key}=... is not allowed: the layout comes from the data "
                              "and the model from --pipeline.")
         (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
-    pipeline = make_pipeline(model, **data.layout(), **factory)
+    pipeline = make_staging_pipeline(model, **data.layout(), **factory)
     explicit = any(key == "verbose" or key.endswith("__verbose") for key in later)
     silenced = silence_neural(pipeline) if quiet and not explicit else {}
     applied = {resolve_param(pipeline, key): value for key, value in later.items()}

@@ -52,7 +52,7 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
 
     from ..features import RecordingScaler
     from ..parallel import extract_features
-    from ..pipelines import make_pipeline, scaler_min_epochs
+    from ..pipelines import make_staging_pipeline, scaler_min_epochs
 
     settings = dict(settings)
     batch_size = settings.pop("batch_size", 4096)
@@ -60,7 +60,7 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
     if context:  # the steps between features and classifier of the default pipeline
         scaler = RecordingScaler(reference="recording",
                                  min_epochs=scaler_min_epochs(data.epoch_length))
-        steps = make_pipeline(**data.layout(), scaler=scaler, context=True,
+        steps = make_staging_pipeline(**data.layout(), scaler=scaler, context=True,
                               smoothing=None)[1:-1]
         for _, step in steps.steps:
             Xt = step.fit_transform(Xt, groups=data.groups)

@@ -107,7 +107,7 @@ def check_settings(model: str, settings: Sequence[str] | None, args: Any, *,
     Raises
     ------
     UsageError
-        An unknown parameter name, a ``make_pipeline`` setting it rejects, or a value the
+        An unknown parameter name, a ``make_staging_pipeline`` setting it rejects, or a value the
         fit rejects; the message names the ``--set`` text at fault.
     """
     settings = list(settings or [])

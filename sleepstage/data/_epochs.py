@@ -119,8 +119,9 @@ class EpochData:
         """Keyword arguments describing the channel and epoch layout.
 
         Accepted by the feature extractors, :func:`~sleepstage.artefacts.detect_artefacts`
-        and :func:`~sleepstage.pipelines.make_pipeline`: ``make_pipeline(**data.layout())``
-        builds a pipeline for this sampling rate, these channels and this epoch length.
+        and :func:`~sleepstage.pipelines.make_staging_pipeline`:
+        ``make_staging_pipeline(**data.layout())`` builds a pipeline for this sampling rate,
+        these channels and this epoch length.
 
         Returns
         -------

@@ -141,7 +141,7 @@ def _check_epoch_length(epoch_length, sfreq: float, n_samples: int) -> None:
             f"X holds {n_samples} samples per channel and epoch, i.e. {n_samples / sfreq:g}-s "
             f"epochs at {sfreq:g} Hz, but epoch_length={declared:g} s was declared "
             f"({declared * sfreq:g} samples). Declare the epoch length of the data (e.g. "
-            "make_pipeline(epoch_length=...), or **data.layout())."
+            "make_staging_pipeline(epoch_length=...), or **data.layout())."
         )
 
 

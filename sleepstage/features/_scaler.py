@@ -65,7 +65,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         starting point of the stage-anchored iterations.
     min_epochs : int, default=2700
         Shortest recording whose own statistics are trusted (2700 epochs are 3 h of 4-s
-        epochs; :func:`~sleepstage.pipelines.make_pipeline` converts 3 h with its
+        epochs; :func:`~sleepstage.pipelines.make_staging_pipeline` converts 3 h with its
         ``epoch_length``, e.g. 360 epochs of 30 s). ``reference="stage"``: a shorter
         recording, in training or at transform time, is not normalised by its own
         statistics; it keeps the training reference (features pass through unchanged, as

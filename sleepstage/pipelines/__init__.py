@@ -6,6 +6,7 @@ from ._factory import (
     MODELS,
     make_classifier,
     make_pipeline,
+    make_staging_pipeline,
     scaler_min_epochs,
 )
 from ._splits import BlockSplit, RecordingSplit, block_groups
@@ -21,6 +22,7 @@ __all__ = [
     "fit_with_groups",
     "make_classifier",
     "make_pipeline",
+    "make_staging_pipeline",
     "predict_with_groups",
     "scaler_min_epochs",
 ]

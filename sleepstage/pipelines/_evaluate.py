@@ -236,8 +236,8 @@ def cross_validate_recordings(
     Parameters
     ----------
     pipeline : estimator
-        A scikit-learn estimator (typically from :func:`sleepstage.pipelines.make_pipeline`);
-        cloned for every fold.
+        A scikit-learn estimator (typically from
+        :func:`sleepstage.pipelines.make_staging_pipeline`); cloned for every fold.
     data : EpochData
         Labelled epochs with their recording ids (``data.groups``).
     cv : {"recording", "blocks:K", "blocks:K:GAP"} or splitter
@@ -285,9 +285,9 @@ def cross_validate_recordings(
     Examples
     --------
     >>> from sleepstage.data import make_synthetic
-    >>> from sleepstage.pipelines import make_pipeline
+    >>> from sleepstage.pipelines import make_staging_pipeline
     >>> data = make_synthetic(n_recordings=3, hours=1, random_state=0)
-    >>> report = cross_validate_recordings(make_pipeline(n_estimators=20), data)
+    >>> report = cross_validate_recordings(make_staging_pipeline(n_estimators=20), data)
     >>> len(report.folds)
     3
     """
@@ -425,7 +425,7 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     Parameters
     ----------
     estimator : estimator
-        Typically a pipeline from :func:`~sleepstage.pipelines.make_pipeline`.
+        Typically a pipeline from :func:`~sleepstage.pipelines.make_staging_pipeline`.
     X : array-like, shape (n_epochs, n_channels * n_samples) or 3-D
         Raw epochs (or whatever ``estimator`` reads), recordings contiguous, in time order.
     y : array-like of shape (n_epochs,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,9 +15,9 @@ from ..features._base import DEFAULT_SFREQ
 from ..models import HMMSmoother
 
 __all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCH_LENGTH", "MODELS", "SCALER_MIN_HOURS",
-           "make_classifier", "make_pipeline", "scaler_min_epochs"]
+           "make_classifier", "make_staging_pipeline", "scaler_min_epochs"]
 
-#: Models :func:`make_pipeline` knows.
+#: Models :func:`make_staging_pipeline` knows.
 MODELS: tuple[str, ...] = ("lgbm", "hgb", "logreg", "lstm", "cnn")
 _NEURAL = ("lstm", "cnn")
 
@@ -96,7 +97,7 @@ def make_classifier(model: str = "lgbm", *, random_state: int | None = 0, n_chan
     return cls(n_channels=n_channels, random_state=random_state, **params)
 
 
-def make_pipeline(
+def make_staging_pipeline(
     model: str = "lgbm",
     *,
     sfreq: float = DEFAULT_SFREQ,
@@ -118,7 +119,7 @@ def make_pipeline(
     ``docs/benchmarks.md``): per-epoch features, stage-anchored per-recording scaling,
     temporal context, LightGBM and HMM smoothing with a learned transition weight and
     calibrated posteriors.
-    ``make_pipeline(plain=True)`` gives the plain per-epoch pipeline (features + LightGBM).
+    ``make_staging_pipeline(plain=True)`` gives the plain per-epoch pipeline (features + LightGBM).
 
     Parameters
     ----------
@@ -130,7 +131,7 @@ def make_pipeline(
     ch_names, ch_types : sequence of str, optional
         Channel layout of ``X`` (reference layout: ``eeg1, eeg2, emg`` / ``eeg, eeg, emg``).
     epoch_length : float, default=4.0
-        Epoch length in seconds (``make_pipeline(**data.layout())`` passes the data's). It
+        Epoch length in seconds (``make_staging_pipeline(**data.layout())`` passes the data's). It
         sets the time scale of the context windows and of the scaler's shortest recording,
         and the feature step refuses epochs of another length.
     plain : bool
@@ -176,7 +177,7 @@ def make_pipeline(
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.standard_normal((60, 1536)).astype("float32"), np.tile([1, 2, 3], 20)
-    >>> pipe = make_pipeline(plain=True, n_estimators=5).fit(X, y)
+    >>> pipe = make_staging_pipeline(plain=True, n_estimators=5).fit(X, y)
     >>> sorted(set(pipe.predict(X)) <= {1, 2, 3})
     [True]
     """
@@ -221,3 +222,19 @@ def make_pipeline(
                 steps.append(("context", TemporalContext(**settings)))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
+
+
+def make_pipeline(*args, **kwargs) -> Pipeline:
+    """Deprecated alias of :func:`make_staging_pipeline`, kept for one release.
+
+    The name collided with :func:`sklearn.pipeline.make_pipeline` (and imbalanced-learn's),
+    which build a pipeline from the given steps.
+    """
+    warnings.warn(
+        "sleepstage.pipelines.make_pipeline is deprecated and will be removed in the next "
+        "release; use make_staging_pipeline (the name no longer shadows "
+        "sklearn.pipeline.make_pipeline).",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return make_staging_pipeline(*args, **kwargs)
