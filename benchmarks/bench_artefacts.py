@@ -29,8 +29,8 @@ import pandas as pd
 from _report import table, write_section
 from sklearn.metrics import balanced_accuracy_score
 
-from sleepstage.artefacts import ARTEFACT_REASONS, detect_artefacts
 from sleepstage.data import EpochData, make_synthetic
+from sleepstage.features import ARTEFACT_REASONS, detect_artefacts
 from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
 
 KINDS = ("clipping", "flat", "amplitude")

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 
-from sleepstage.artefacts import ArtefactDetector
 from sleepstage.features import (
+    ArtefactDetector,
     EMGFeatures,
     EpochFeatures,
     HjorthFeatures,

@@ -14,8 +14,8 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sleepstage._internal.groups import cut_recordings
-from sleepstage.artefacts import detect_artefacts
 from sleepstage.data import EpochData, make_synthetic
+from sleepstage.features import detect_artefacts
 from sleepstage.models import HMMSmoother
 from sleepstage.parallel import fit_pipeline, grid_search
 from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups

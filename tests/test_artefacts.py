@@ -9,14 +9,14 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from sleepstage.artefacts import (
+from sleepstage.data import make_synthetic
+from sleepstage.features import (
     ARTEFACT_CONFIDENCE_FACTOR,
     ArtefactDetector,
+    EpochFeatures,
     detect_artefacts,
     flag_confidence,
 )
-from sleepstage.data import make_synthetic
-from sleepstage.features import EpochFeatures
 from sleepstage.pipelines import fit_with_groups
 from sleepstage.pipelines._evaluate import _raw_layout
 
@@ -224,3 +224,17 @@ def test_features_of_flagged_epochs_stay_finite(clean):
     X[6, 0] = np.clip(X[6, 0] * 50, -1e-4, 1e-4)
     features = EpochFeatures().fit_transform(X)
     assert np.isfinite(features).all()
+
+
+def test_old_module_path_warns_and_reexports():
+    """``sleepstage.artefacts`` is an alias of the names now in ``sleepstage.features``."""
+    import importlib
+    import sys
+
+    import sleepstage.features as features
+
+    sys.modules.pop("sleepstage.artefacts", None)
+    with pytest.warns(FutureWarning, match=r"import .* from sleepstage\.features"):
+        alias = importlib.import_module("sleepstage.artefacts")
+    for name in alias.__all__:
+        assert getattr(alias, name) is getattr(features, name)

@@ -42,7 +42,6 @@ from _model_files import doctored
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sleepstage import plot
-from sleepstage.artefacts import detect_artefacts
 from sleepstage.cli import main
 from sleepstage.cli._predict import _warn_about_inputs
 from sleepstage.data import make_synthetic, read_edf
@@ -51,6 +50,7 @@ from sleepstage.features import (
     RecordingScaler,
     SpectralFeatures,
     TemporalContext,
+    detect_artefacts,
 )
 from sleepstage.io import load_model, save_model
 from sleepstage.metrics import staging_scores

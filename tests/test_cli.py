@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from _cli_runner import run_main
 
-from sleepstage.artefacts import ARTEFACT_CONFIDENCE_FACTOR
 from sleepstage.data import make_synthetic
+from sleepstage.features import ARTEFACT_CONFIDENCE_FACTOR
 from sleepstage.io import load_model
 from sleepstage.pipelines import predict_with_groups
 

@@ -256,7 +256,7 @@ def test_grid_search_refit_choices(data):
 
 
 def test_grid_search_leaves_artefacts_out_like_cross_validation(flat):
-    from sleepstage.artefacts import detect_artefacts
+    from sleepstage.features import detect_artefacts
     from sleepstage.pipelines import RecordingSplit, cross_validate_recordings
 
     flagged = detect_artefacts(flat.X, flat.groups, **flat.layout())["artefact"].to_numpy()

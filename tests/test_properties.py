@@ -27,9 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from sleepstage.artefacts import ArtefactDetector
 from sleepstage.data import make_synthetic
-from sleepstage.features import EpochFeatures, RecordingScaler, TemporalContext
+from sleepstage.features import ArtefactDetector, EpochFeatures, RecordingScaler, TemporalContext
 from sleepstage.models import HMMSmoother
 from sleepstage.pipelines import (
     fit_with_groups,

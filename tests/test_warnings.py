@@ -116,8 +116,8 @@ def test_cli_predict_shows_each_warning_once(capsys, tmp_path):
 @pytest.mark.slow
 def test_artefact_counts_agree_between_commands(capsys, tmp_path, data_dir):
     """SC4001: evaluate with 5 blocks, fit and the detector itself flag the same epochs."""
-    from sleepstage.artefacts import detect_artefacts
     from sleepstage.data import load_sleep_edf
+    from sleepstage.features import detect_artefacts
 
     night = load_sleep_edf(subjects=(0,), recordings=(1,), path=data_dir)
     expected = int(detect_artefacts(night.X, night.groups, **night.layout())["artefact"].sum())

@@ -1,5 +1,12 @@
 """Feature extraction: scikit-learn transformers over raw epochs, with readable names."""
 
+from ._artefacts import (
+    ARTEFACT_CONFIDENCE_FACTOR,
+    ARTEFACT_REASONS,
+    ArtefactDetector,
+    detect_artefacts,
+    flag_confidence,
+)
 from ._base import DEFAULT_CH_NAMES, DEFAULT_CH_TYPES, DEFAULT_SFREQ, EpochTransformer
 from ._context import TemporalContext
 from ._emg import EMGFeatures
@@ -10,10 +17,13 @@ from ._spectral import DEFAULT_BANDS, SpectralFeatures
 from ._timestats import TimeFeatures
 
 __all__ = [
+    "ARTEFACT_CONFIDENCE_FACTOR",
+    "ARTEFACT_REASONS",
     "DEFAULT_BANDS",
     "DEFAULT_CH_NAMES",
     "DEFAULT_CH_TYPES",
     "DEFAULT_SFREQ",
+    "ArtefactDetector",
     "EMGFeatures",
     "EpochFeatures",
     "EpochTransformer",
@@ -22,4 +32,6 @@ __all__ = [
     "SpectralFeatures",
     "TemporalContext",
     "TimeFeatures",
+    "detect_artefacts",
+    "flag_confidence",
 ]

@@ -63,10 +63,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ._internal.groups import recording_segments
-from ._internal.validation import check_option, check_positive
-from .data._epochs import CH_TYPES
-from .features._base import DEFAULT_SFREQ, EpochTransformer
+from .._internal.groups import recording_segments
+from .._internal.validation import check_option, check_positive
+from ..data import CH_TYPES
+from ._base import DEFAULT_SFREQ, EpochTransformer
 
 __all__ = [
     "ARTEFACT_CONFIDENCE_FACTOR",
@@ -88,10 +88,10 @@ ARTEFACT_CONFIDENCE_FACTOR: float = 0.5
 class ArtefactDetector(EpochTransformer):
     """Flag raw epochs with clipping, flat lines or extreme amplitude, per recording.
 
-    See :mod:`sleepstage.artefacts` for the three criteria. Statistics come from the
-    recording being examined (``groups``: one recording id per epoch, contiguous and in
-    time order; without ``groups`` all epochs are one recording), at fit time as at
-    transform time: nothing about the values is learned in :meth:`fit`.
+    The module :mod:`sleepstage.features._artefacts` describes the three criteria.
+    Statistics come from the recording being examined (``groups``: one recording id per
+    epoch, contiguous and in time order; without ``groups`` all epochs are one recording),
+    at fit time as at transform time: nothing about the values is learned in :meth:`fit`.
 
     Parameters
     ----------
@@ -367,8 +367,8 @@ def detect_artefacts(
     """Flag raw epochs with clipping, flat lines or extreme amplitude, per recording.
 
     Shortcut for ``ArtefactDetector(...).fit(X).detect(X, groups)``; see
-    :class:`ArtefactDetector` for the parameters and :mod:`sleepstage.artefacts` for the
-    criteria.
+    :class:`ArtefactDetector` for the parameters and
+    :mod:`sleepstage.features._artefacts` for the criteria.
 
     Parameters
     ----------
