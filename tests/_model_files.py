@@ -1,4 +1,4 @@
-"""Building and doctoring model-file containers in tests (sleepstage._model_file)."""
+"""Building and doctoring model-file containers in tests (sleepstage.io._model_file)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from lightgbm import LGBMClassifier
 from sklearn.pipeline import Pipeline
 
 import sleepstage.io as ssio
-from sleepstage import _model_file
+from sleepstage.io import _model_file
 from sleepstage.data import EpochData
 from sleepstage.features import EpochTransformer
 from sleepstage.io import (

@@ -1,8 +1,8 @@
 """Writing files safely: checked output paths, atomic and all-or-none writes.
 
-The primitives behind every writer of :mod:`sleepstage.io` (which re-exports the public
-ones): outputs are checked before any work, written to temporary files next to their
-destinations and renamed into place once complete. Only regular files are ever replaced:
+The primitives behind every writer of :mod:`sleepstage.io` (which re-exports them): outputs
+are checked before any work, written to temporary files next to their destinations and
+renamed into place once complete. Only regular files are ever replaced:
 folders, devices, named pipes and sockets are refused even with ``force``, and a symbolic
 link is followed deliberately (its target is replaced atomically, the link stays). A failed
 write removes what it wrote (its temporary files, the outputs it created, the folders it
@@ -16,13 +16,10 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-__all__ = ["atomic_outputs", "atomic_write", "check_folder", "check_writable", "jsonable"]
+__all__ = ["atomic_outputs", "atomic_write", "check_folder", "check_writable"]
 
 logger = logging.getLogger("sleepstage.io")
 
@@ -336,22 +333,3 @@ def atomic_write(path: str | os.PathLike, *, force: bool = False) -> Iterator[Pa
     """
     with atomic_outputs([path], force=force) as (tmp,):
         yield tmp
-
-
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, paths and tuples to plain JSON types (recursively)."""
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        if isinstance(obj, float) and not np.isfinite(obj):
-            return None
-        return obj
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return repr(obj)

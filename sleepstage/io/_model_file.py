@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from ._files import atomic_write, check_writable
-from ._files import jsonable as _jsonable
-from ._version import __version__
+from .._version import __version__
+from ._atomic import atomic_write, check_writable
+from ._tables import jsonable as _jsonable
 
 __all__ = [
     "MODEL_FORMAT",
@@ -324,6 +324,8 @@ _TRUSTED_FOREIGN_TYPES = frozenset({
 })
 #: sleepstage modules whose classes a skops payload may hold (not the neural models: skorch
 #: stores its torch modules as a pickle inside its state, see :func:`save_model`).
+#: ``sleepstage.artefacts`` (now ``sleepstage.features._artefacts``) stays for files written
+#: before the move, as long as its alias module exists.
 _TRUSTED_MODULES = ("sleepstage.features.", "sleepstage.models._hmm", "sleepstage.artefacts",
                     "sleepstage.pipelines.")
 
