@@ -44,10 +44,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._internal.progress import Progress, run_tasks, say
+from ._internal.threads import limit_threads
 from ._internal.warnings import warn_once_per_message
-from .artefacts import detect_artefacts
 from .data._epochs import EpochData
-from .features import EpochFeatures
+from .features import EpochFeatures, detect_artefacts
 from .metrics import staging_scores
 from .pipelines import fit_with_groups, predict_with_groups
 from .pipelines._evaluate import fit_kept_epochs, training_epochs
@@ -261,7 +261,7 @@ _LAYOUT_KEYS = ("sfreq", "ch_names", "ch_types")
 
 
 def _artefact_mask(data: EpochData, groups: np.ndarray) -> np.ndarray:
-    """Epochs :func:`~sleepstage.artefacts.detect_artefacts` flags, judged per id of ``groups``."""
+    """Epochs :func:`~sleepstage.features.detect_artefacts` flags, judged per id of ``groups``."""
     return detect_artefacts(data.X, groups, **data.layout())["artefact"].to_numpy()
 
 
@@ -288,7 +288,7 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
         :func:`extract_features`). The ``n_jobs`` parameter of the feature step is not used
         for the fit and is left as it is.
     exclude_artefacts : bool
-        Leave the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` out of
+        Leave the epochs flagged by :func:`~sleepstage.features.detect_artefacts` out of
         the fit, as ``fit_with_groups`` does.
     verbose : int, default=0
         0 is silent; 1 shows the progress of the feature extraction over the recordings and
@@ -460,31 +460,6 @@ def _resolve_grid(estimator, param_grid) -> list[dict[str, list]]:
     return resolved
 
 
-def limit_threads(estimator, *, keep: Sequence[str] = ()) -> tuple[Any, dict[str, Any]]:
-    """Clone ``estimator`` with every nested ``n_jobs`` parameter set to 1.
-
-    Parameters
-    ----------
-    estimator : estimator
-    keep : sequence of str
-        Parameter names left untouched (e.g. those a grid search varies).
-
-    Returns
-    -------
-    estimator : clone of ``estimator``
-    changed : dict
-        The parameters that were changed, with their original values.
-    """
-    params = estimator.get_params(deep=True)
-    changed = {name: value for name, value in params.items()
-               if (name == "n_jobs" or name.endswith("__n_jobs")) and name not in keep
-               and value != 1}
-    limited = clone(estimator)
-    if changed:
-        limited.set_params(**dict.fromkeys(changed, 1))
-    return limited, changed
-
-
 def grid_search(
     pipeline,
     data: EpochData,
@@ -548,7 +523,7 @@ def grid_search(
         more, the refit also reports each step it fits, as
         :func:`~sleepstage.pipelines.fit_with_groups` does with ``verbose=1``.
     exclude_artefacts : bool
-        Drop the epochs flagged by :func:`~sleepstage.artefacts.detect_artefacts` (judged
+        Drop the epochs flagged by :func:`~sleepstage.features.detect_artefacts` (judged
         per recording, also with ``cv="blocks:K"``) from every training fold and
         from the refit, as :func:`~sleepstage.pipelines.cross_validate_recordings` and
         :func:`~sleepstage.pipelines.fit_with_groups` do; held-out epochs are all

@@ -20,10 +20,10 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 
 from .._internal.groups import cut_recordings, recording_segments
 from .._internal.progress import Progress, run_tasks, say
+from .._internal.threads import limit_threads
 from .._internal.warnings import warn_once_per_message
-from ..artefacts import ARTEFACT_REASONS, detect_artefacts
-from ..data._epochs import EpochData
-from ..features._base import EpochTransformer
+from ..data import EpochData
+from ..features import ARTEFACT_REASONS, EpochTransformer, detect_artefacts
 from ..metrics import staging_scores
 from ._splits import block_groups, resolve_cv
 
@@ -312,9 +312,6 @@ def cross_validate_recordings(
             )
     logger.info("cross-validating %d folds (%s) on %d epochs", len(splits), description, len(y))
     if effective_n_jobs(n_jobs) != 1 and len(splits) > 1:
-        # imported here: sleepstage.parallel imports this package
-        from ..parallel import limit_threads
-
         pipeline, changed = limit_threads(pipeline)
         if changed:
             logger.info("parallel folds: nested threads set to 1 for %s", sorted(changed))
@@ -433,7 +430,7 @@ def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = T
     groups : array-like of shape (n_epochs,), optional
         Recording id of each epoch; None means one recording.
     exclude_artefacts : bool, default True
-        Drop the epochs that :func:`sleepstage.artefacts.detect_artefacts` flags (clipping,
+        Drop the epochs that :func:`sleepstage.features.detect_artefacts` flags (clipping,
         flat lines, extreme amplitude, judged per recording) from the training set, so the
         classifier never learns from them. This needs raw epochs and their channel layout:
         ``layout`` if given, else the ``sfreq`` / ``ch_names`` / ``ch_types`` parameters of
@@ -588,7 +585,7 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     Parameters
     ----------
     flags : pandas.DataFrame
-        Output of :func:`~sleepstage.artefacts.detect_artefacts` for the training epochs.
+        Output of :func:`~sleepstage.features.detect_artefacts` for the training epochs.
     groups : array-like of shape (n_epochs,) or None
         Recording id of each epoch; None means one recording.
     stacklevel : int
