@@ -41,7 +41,7 @@ from _estimator_registry import HAS_TORCH, TINY_NEURAL
 from _model_files import doctored
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from sleepstage import plot
+from sleepstage import report
 from sleepstage.cli import main
 from sleepstage.cli._predict import _warn_about_inputs
 from sleepstage.data import make_synthetic, read_edf
@@ -427,8 +427,8 @@ def test_predict_failing_midway_leaves_no_output(capsys, model_file, tmp_path, m
             raise OSError("disk full")
         return original(*args, **kwargs)
 
-    original = plot.hypnogram
-    monkeypatch.setattr(plot, "hypnogram", broken_plot)
+    original = report.hypnogram
+    monkeypatch.setattr(report, "hypnogram", broken_plot)
     out = tmp_path / "scored"
     args = ["predict", str(model_file), "--synthetic", "2", "--hours", "0.05", "--plot",
             "--annotations", "-o", str(out)]
@@ -442,7 +442,7 @@ def test_predict_failing_midway_leaves_no_output(capsys, model_file, tmp_path, m
     assert main(args) == 1
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     # and a run that succeeds writes every output, flagged epochs included
-    monkeypatch.setattr(plot, "hypnogram", original)
+    monkeypatch.setattr(report, "hypnogram", original)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(args) == 0

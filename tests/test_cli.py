@@ -385,7 +385,7 @@ def test_model_errors_exit_1(capsys, tmp_path, synthetic_model):
 
 def test_predict_outputs_are_atomic_and_need_force(capsys, tmp_path, synthetic_model,
                                                    monkeypatch):
-    import sleepstage.plot
+    import sleepstage.report
 
     args = ["predict", synthetic_model, *TINY, "--plot", "-o", tmp_path / "out"]
     assert run_main(capsys, *args)[0] == 0
@@ -402,7 +402,7 @@ def test_predict_outputs_are_atomic_and_need_force(capsys, tmp_path, synthetic_m
 
     # a failure after the CSV is written (the plot) leaves the earlier outputs as they were,
     # and no temporary file or staging folder behind
-    monkeypatch.setattr(sleepstage.plot, "hypnogram", broken_plot)
+    monkeypatch.setattr(sleepstage.report, "hypnogram", broken_plot)
     status, _, err = run_main(capsys, *args, "--force")
     assert status == 1 and "disk full" in err
     assert csv.read_text() == "edited by hand" and png.read_bytes() == first[png]

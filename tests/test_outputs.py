@@ -14,7 +14,7 @@ import pytest
 from _cli_runner import run_main
 
 import sleepstage.pipelines
-from sleepstage import plot
+from sleepstage import report
 from sleepstage.cli import _features, _fit, _predict
 from sleepstage.cli._args import DataError
 from sleepstage.data import make_synthetic
@@ -111,7 +111,7 @@ def test_failed_predict_keeps_files_others_wrote(capsys, tmp_path, model_file, m
         (out / "theirs.txt").write_text("not ours to delete")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(plot, "hypnogram", crash)
+    monkeypatch.setattr(report, "hypnogram", crash)
     status, _, err = run_main(capsys, "predict", model_file, *SYNTH, "--plot", "-o", out)
     assert status == 1 and "disk on fire" in err
     assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]

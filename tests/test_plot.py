@@ -1,4 +1,4 @@
-"""Figures (sleepstage.plot): content, saving and headless use."""
+"""Figures (sleepstage.report): content, saving and headless use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sleepstage import plot
+from sleepstage import report
 from sleepstage.data import EpochData
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -38,7 +38,7 @@ def _yticks(ax):
 
 def test_hypnogram_order_and_overlay(stages):
     true, pred, _ = stages
-    fig = plot.hypnogram(true, pred, epoch_length=30)
+    fig = report.hypnogram(true, pred, epoch_length=30)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     ticks = _yticks(ax)
@@ -54,51 +54,51 @@ def test_hypnogram_order_and_overlay(stages):
 def test_hypnogram_with_probabilities(stages, tmp_path):
     true, pred, proba = stages
     classes = ["NREM", "REM", "WAKE"]  # sklearn's sorted classes_ order
-    fig = plot.hypnogram(true, pred, proba, classes=classes, path=tmp_path / "h.png")
+    fig = report.hypnogram(true, pred, proba, classes=classes, path=tmp_path / "h.png")
     assert len(fig.axes) == 2
     assert fig.axes[1].get_ylim() == (0.0, 1.0)
     assert (tmp_path / "h.png").read_bytes()[:8] == PNG
     with pytest.raises(FileExistsError):
-        plot.hypnogram(true, path=tmp_path / "h.png")
+        report.hypnogram(true, path=tmp_path / "h.png")
     frame = pd.DataFrame(proba, columns=classes)
-    assert len(plot.hypnogram(pred=pred, proba=frame, epoch_length=4).axes) == 2
+    assert len(report.hypnogram(pred=pred, proba=frame, epoch_length=4).axes) == 2
 
 
 def test_hypnogram_errors(stages):
     true, pred, proba = stages
     with pytest.raises(ValueError, match="Nothing to plot"):
-        plot.hypnogram()
+        report.hypnogram()
     with pytest.raises(ValueError, match="class order"):
-        plot.hypnogram(true, proba=proba)
+        report.hypnogram(true, proba=proba)
     with pytest.raises(ValueError, match="one row per epoch"):
-        plot.hypnogram(true, pred[:-1])
+        report.hypnogram(true, pred[:-1])
     with pytest.raises(ValueError, match=r"Unknown stage label\(s\) \['N9'\]"):
-        plot.hypnogram(np.append(true, "N9"), classes=["WAKE", "NREM", "REM"])
+        report.hypnogram(np.append(true, "N9"), classes=["WAKE", "NREM", "REM"])
     with pytest.raises(ValueError, match="epoch_length"):
-        plot.hypnogram(true, epoch_length=0)
+        report.hypnogram(true, epoch_length=0)
 
 
 def test_hypnogram_into_existing_axes(stages):
     true, _, _ = stages
     fig = Figure()
     ax = fig.subplots()
-    assert plot.hypnogram(true, ax=ax) is fig
+    assert report.hypnogram(true, ax=ax) is fig
     assert ax.get_xlabel() == "time (min)"  # 300 x 4 s = 20 min
 
 
 def test_confusion_matrix_values(tmp_path):
     y_true = ["WAKE", "WAKE", "NREM", "NREM", "REM", "REM"]
     y_pred = ["WAKE", "NREM", "NREM", "NREM", "NREM", "REM"]
-    fig = plot.confusion(y_true, y_pred, path=tmp_path / "cm.png")
+    fig = report.confusion(y_true, y_pred, path=tmp_path / "cm.png")
     image = fig.axes[0].images[0].get_array()
     # display order WAKE, REM, NREM; rows are recall
     np.testing.assert_allclose(image, [[0.5, 0, 0.5], [0, 0.5, 0.5], [0, 0, 1]])
     assert (tmp_path / "cm.png").stat().st_size > 1000
-    counts = plot.confusion(y_true, y_pred, labels=["WAKE", "NREM", "REM"], normalize=None)
+    counts = report.confusion(y_true, y_pred, labels=["WAKE", "NREM", "REM"], normalize=None)
     np.testing.assert_array_equal(counts.axes[0].images[0].get_array(),
                                   [[1, 1, 0], [0, 2, 0], [0, 1, 1]])
     with pytest.raises(ValueError, match="normalize"):
-        plot.confusion(y_true, y_pred, normalize="rows")
+        report.confusion(y_true, y_pred, normalize="rows")
 
 
 def test_importances_bar_chart():
@@ -110,18 +110,18 @@ def test_importances_bar_chart():
         "importance_std": np.full(30, 0.05),
     })
     table.attrs["kind"] = "permutation"
-    fig = plot.importances(table, top=10)
+    fig = report.importances(table, top=10)
     ax = fig.axes[0]
     assert len(ax.patches) == 10
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "ch0_f0"  # largest at the top
     assert ax.get_xlabel() == "balanced-accuracy drop"
-    by_channel = plot.importances(table, by="channel").axes[0]
+    by_channel = report.importances(table, by="channel").axes[0]
     assert len(by_channel.patches) == 3
     with pytest.raises(ValueError, match="'by'"):
-        plot.importances(table, by="stage")
+        report.importances(table, by="stage")
     with pytest.raises(ValueError, match="importance"):
-        plot.importances(pd.DataFrame({"x": [1]}))
+        report.importances(pd.DataFrame({"x": [1]}))
 
 
 def _spectra_data():
@@ -138,7 +138,7 @@ def _spectra_data():
 
 def test_stage_spectra_peaks():
     data = _spectra_data()
-    fig = plot.stage_spectra(data, fmax=30)
+    fig = report.stage_spectra(data, fmax=30)
     assert len(fig.axes) == 2
     lines = {ln.get_label().split()[0]: ln for ln in fig.axes[0].get_lines()}
     assert set(lines) == {"WAKE", "NREM", "REM"}
@@ -148,14 +148,28 @@ def test_stage_spectra_peaks():
         assert f[np.argmax(p)] == pytest.approx(peak, abs=0.5)
     emg = {ln.get_label().split()[0]: ln.get_ydata().mean() for ln in fig.axes[1].get_lines()}
     assert emg["WAKE"] > emg["NREM"] + 0.5
-    assert len(plot.stage_spectra(data, channel="emg").axes) == 1
+    assert len(report.stage_spectra(data, channel="emg").axes) == 1
 
 
 def test_stage_spectra_errors():
     data = _spectra_data()
     with pytest.raises(ValueError, match=r"Channel\(s\) \['EEG Fpz-Cz'\] not found"):
-        plot.stage_spectra(data, channel="EEG Fpz-Cz")
+        report.stage_spectra(data, channel="EEG Fpz-Cz")
     unlabelled = EpochData(data.X, None, data.groups, data.sfreq, data.ch_names, data.ch_types,
                            data.epoch_length)
     with pytest.raises(ValueError, match="labelled"):
-        plot.stage_spectra(unlabelled)
+        report.stage_spectra(unlabelled)
+
+
+def test_old_module_path_warns_and_reexports():
+    """``sleepstage.plot`` is an alias of the figures now in ``sleepstage.report``."""
+    import importlib
+    import sys
+
+    sys.modules.pop("sleepstage.plot", None)
+    with pytest.warns(FutureWarning, match=r"sleepstage\.plot moved to sleepstage\.report.*"
+                                           r"removed in the next release"):
+        alias = importlib.import_module("sleepstage.plot")
+    assert alias.__all__ == report.__all__
+    for name in alias.__all__:
+        assert getattr(alias, name) is getattr(report, name)

@@ -1,4 +1,4 @@
-"""Feature importances (sleepstage.inspect)."""
+"""Feature importances (sleepstage.inspection)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sleepstage.inspect import (
-    _within_group_permutations,
+from sleepstage.inspection import (
     aggregate_importances,
     feature_families,
     feature_importances,
     importance_table,
 )
+from sleepstage.inspection._importances import _within_group_permutations
 
 NAMES = ["eeg1_delta_relpower", "eeg2_theta_relpower", "emg_rms_log", "eeg1_hjorth_mobility",
          "eeg1_delta_relpower__mean_c15"]
@@ -220,7 +220,7 @@ def test_aggregate_and_table(fitted, dataset):
 def test_permutation_chunking_and_vectorised_score(fitted, dataset, monkeypatch):
     from sklearn.metrics import balanced_accuracy_score
 
-    import sleepstage.inspect as ssinspect
+    from sleepstage.inspection import _importances as ssinspect
 
     X, y, groups = dataset
     rng = np.random.default_rng(0)
@@ -232,3 +232,19 @@ def test_permutation_chunking_and_vectorised_score(fitted, dataset, monkeypatch)
     one_by_one = feature_importances(fitted, X, y, groups, kind="permutation", n_repeats=2)
     np.testing.assert_array_equal(together.importance, one_by_one.importance)
     np.testing.assert_array_equal(together.importance_std, one_by_one.importance_std)
+
+
+def test_old_module_path_warns_and_reexports():
+    """``sleepstage.inspect`` is an alias of the names now in ``sleepstage.inspection``."""
+    import importlib
+    import sys
+
+    import sleepstage.inspection as inspection
+
+    sys.modules.pop("sleepstage.inspect", None)
+    with pytest.warns(FutureWarning, match=r"sleepstage\.inspect moved to "
+                                           r"sleepstage\.inspection.*removed in the next release"):
+        alias = importlib.import_module("sleepstage.inspect")
+    assert alias.__all__ == inspection.__all__
+    for name in alias.__all__:
+        assert getattr(alias, name) is getattr(inspection, name)

@@ -1,0 +1,454 @@
+"""Figures for sleep staging: hypnograms, confusion matrices, importances, stage spectra.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (no ``pyplot`` state, never
+``show``), so it works headless, in scripts, in tests and in notebooks alike. Each returns the
+Figure and, when ``path`` is given, also saves it atomically (see
+:func:`sleepstage.io.save_figure`); an existing file is not overwritten without
+``force=True``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._internal.validation import check_option, check_positive
+
+__all__ = ["STAGE_COLORS", "confusion", "hypnogram", "importances", "stage_spectra"]
+
+logger = logging.getLogger(__name__)
+
+#: Vertical order of stages in a hypnogram, top to bottom (conventional clinical layout).
+_DISPLAY_ORDER = ("WAKE", "REM", "N1", "NREM", "N2", "N3")
+
+#: One colour per stage name, shared by every figure.
+STAGE_COLORS: dict[str, str] = {
+    "WAKE": "#e6a817",
+    "REM": "#d62728",
+    "NREM": "#1f4e9c",
+    "N1": "#7fb2e5",
+    "N2": "#3b75c4",
+    "N3": "#0b2a5b",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+def _new_axes(ax=None, *, nrows: int = 1, ncols: int = 1, figsize=None, **kwargs):
+    """Return (figure, axes): ``ax`` and its figure, or a fresh pyplot-free Figure."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, **kwargs)
+    return fig, axes
+
+
+def _finish(fig, path, force: bool):
+    if path is not None:
+        from ..io import save_figure
+
+        save_figure(fig, path, force=force)
+    return fig
+
+
+def _stage_order(labels: Sequence[Any]) -> list:
+    """Known stage names in display order first, then any others sorted."""
+    present = list(dict.fromkeys(np.asarray(labels).tolist()))
+    known = [s for s in _DISPLAY_ORDER if s in present]
+    others = sorted((s for s in present if s not in _DISPLAY_ORDER), key=str)
+    return known + others
+
+
+def _color(stage, index: int) -> str:
+    if stage in STAGE_COLORS:
+        return STAGE_COLORS[stage]
+    return f"C{index % 10}"
+
+
+def _as_labels(values, what: str) -> np.ndarray:
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D (one stage per epoch), got shape {arr.shape}.")
+    return arr
+
+
+# ----------------------------------------------------------------------------------------------
+# hypnogram
+# ----------------------------------------------------------------------------------------------
+def hypnogram(
+    true=None,
+    pred=None,
+    proba=None,
+    *,
+    epoch_length: float = 4.0,
+    classes: Sequence[Any] | None = None,
+    onsets=None,
+    title: str | None = None,
+    ax=None,
+    path: str | os.PathLike | None = None,
+    force: bool = False,
+):
+    """Plot a hypnogram: scored stages, predicted stages overlaid, probabilities below.
+
+    Stages are drawn as a step plot in the conventional order, wake at the top
+    (WAKE, REM, N1/NREM, N2, N3); the prediction is overlaid on the scoring, and epochs where
+    they disagree are marked. Class probabilities, if given, appear as a stacked area in a
+    second panel below.
+
+    Parameters
+    ----------
+    true : array-like of shape (n_epochs,), optional
+        Scored stages.
+    pred : array-like of shape (n_epochs,), optional
+        Predicted stages.
+    proba : array-like of shape (n_epochs, n_classes) or pandas.DataFrame, optional
+        Class probabilities. Columns follow ``classes`` (e.g. ``pipeline.classes_``); a
+        DataFrame's column names are used as class names when ``classes`` is None.
+    epoch_length : float
+        Epoch duration in seconds (4 for the rodent task, 30 for human PSG).
+    classes : sequence, optional
+        All stage labels (sets the y axis and the ``proba`` column order). Defaults to the
+        labels present in ``true`` and ``pred``.
+    onsets : array-like of shape (n_epochs,), optional
+        Epoch onsets in seconds; defaults to ``index * epoch_length``.
+    title : str, optional
+        Figure title.
+    ax : matplotlib Axes, optional
+        Draw into this Axes (only without ``proba``, which needs a second panel).
+    path : path-like, optional
+        Also save the figure here (format from the suffix).
+    force : bool
+        Overwrite an existing ``path``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = hypnogram(["WAKE", "NREM", "NREM", "REM"], ["WAKE", "NREM", "REM", "REM"])
+    >>> len(fig.axes)
+    1
+    """
+    epoch_length = check_positive("epoch_length", epoch_length)
+    if true is None and pred is None and proba is None:
+        raise ValueError("Nothing to plot: pass at least one of true, pred or proba.")
+    series = {}
+    if true is not None:
+        series["scored"] = _as_labels(true, "true")
+    if pred is not None:
+        series["predicted"] = _as_labels(pred, "pred")
+    proba_arr = None
+    if proba is not None:
+        if classes is None and hasattr(proba, "columns"):
+            classes = list(proba.columns)
+        proba_arr = np.asarray(proba, dtype=float)
+        if proba_arr.ndim != 2:
+            raise ValueError(f"proba must be 2-D (n_epochs, n_classes), got {proba_arr.shape}.")
+        if classes is None:
+            raise ValueError(
+                "proba needs its class order: pass classes= (e.g. pipeline.classes_) or a "
+                "DataFrame with one column per class."
+            )
+        if len(classes) != proba_arr.shape[1]:
+            raise ValueError(
+                f"proba has {proba_arr.shape[1]} columns but {len(classes)} classes were given."
+            )
+    lengths = {name: len(v) for name, v in series.items()}
+    if proba_arr is not None:
+        lengths["proba"] = proba_arr.shape[0]
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"true, pred and proba must have one row per epoch, got {lengths}.")
+    n_epochs = next(iter(lengths.values()))
+    if n_epochs == 0:
+        raise ValueError("Nothing to plot: zero epochs.")
+
+    all_labels = np.concatenate([v for v in series.values()]) if series else np.array([])
+    if classes is None:
+        order = _stage_order(all_labels)
+    else:
+        order = _stage_order(list(classes))
+        unknown = sorted({str(v) for v in all_labels.tolist()} - {str(c) for c in order})
+        if unknown:
+            raise ValueError(f"Unknown stage label(s) {unknown}; classes are {list(classes)}.")
+    position = {str(stage): len(order) - 1 - i for i, stage in enumerate(order)}
+
+    if onsets is None:
+        seconds = np.arange(n_epochs + 1) * epoch_length
+    else:
+        onsets = np.asarray(onsets, dtype=float)
+        if onsets.shape != (n_epochs,):
+            raise ValueError(f"onsets has shape {onsets.shape}, expected ({n_epochs},).")
+        seconds = np.append(onsets, onsets[-1] + epoch_length)
+    in_hours = seconds[-1] - seconds[0] >= 2 * 3600
+    t = seconds / (3600.0 if in_hours else 60.0)
+
+    if proba_arr is not None:
+        if ax is not None:
+            raise ValueError("ax cannot be used together with proba, which needs two panels.")
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(11, 4.5), layout="constrained")
+        ax_h, ax_p = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    else:
+        fig, ax_h = _new_axes(ax, figsize=(11, 3))
+        ax_p = None
+
+    styles = {
+        "scored": {"color": "0.2", "linewidth": 1.6},
+        "predicted": {"color": "tab:orange", "linewidth": 0.9, "alpha": 0.9},
+    }
+    for name, labels in series.items():
+        y = np.array([position[str(v)] for v in labels.tolist()], dtype=float)
+        ax_h.step(t, np.append(y, y[-1]), where="post", label=name, **styles[name])
+    if len(series) == 2:
+        wrong = series["scored"] != series["predicted"]
+        if wrong.any():
+            ax_h.fill_between(t, -0.5, len(order) - 0.5, where=np.append(wrong, False),
+                              step="post", color="tab:red", alpha=0.12, linewidth=0,
+                              label="disagreement")
+        agreement = 1.0 - wrong.mean()
+        ax_h.set_title(f"agreement {agreement:.1%}", loc="right", fontsize="small")
+    if series:
+        ax_h.set_yticks(list(position.values()), list(position))
+        ax_h.set_ylim(-0.5, len(order) - 0.5)
+        ax_h.legend(loc="upper right", fontsize="small", ncols=3, frameon=False,
+                    bbox_to_anchor=(1.0, 1.16))
+    ax_h.set_xlim(t[0], t[-1])
+    ax_h.set_ylabel("stage")
+    if proba_arr is not None:
+        stacked = [c for c in order if c in list(classes)]
+        col = {c: i for i, c in enumerate(classes)}
+        values = [np.append(proba_arr[:, col[c]], proba_arr[-1, col[c]]) for c in stacked]
+        colors = [_color(c, i) for i, c in enumerate(stacked)]
+        ax_p.stackplot(t, values, labels=[str(c) for c in stacked], colors=colors, step="post",
+                       linewidth=0)
+        ax_p.set_ylim(0, 1)
+        ax_p.set_ylabel("probability")
+        ax_p.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
+                    frameon=False)
+        ax_last = ax_p
+    else:
+        ax_last = ax_h
+    ax_last.set_xlabel("time (h)" if in_hours else "time (min)")
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path, force)
+
+
+# ----------------------------------------------------------------------------------------------
+# confusion matrix
+# ----------------------------------------------------------------------------------------------
+def confusion(
+    y_true,
+    y_pred,
+    *,
+    labels: Sequence[Any] | None = None,
+    normalize: str | None = "true",
+    title: str | None = None,
+    ax=None,
+    path: str | os.PathLike | None = None,
+    force: bool = False,
+):
+    """Plot a confusion matrix of scored (rows) against predicted (columns) stages.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_epochs,)
+        Scored and predicted stages.
+    labels : sequence, optional
+        Stages to show, in order; defaults to the labels present, in display order.
+    normalize : {"true", "pred", "all"} or None
+        As in :func:`sklearn.metrics.confusion_matrix`: "true" shows per-stage recall.
+    title : str, optional
+    ax : matplotlib Axes, optional
+    path : path-like, optional
+        Also save the figure here.
+    force : bool
+        Overwrite an existing ``path``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = confusion(["WAKE", "NREM", "REM"], ["WAKE", "NREM", "NREM"])
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    check_option("normalize", normalize, ("true", "pred", "all", None))
+    y_true = _as_labels(y_true, "y_true")
+    y_pred = _as_labels(y_pred, "y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} epochs but y_pred has {y_pred.size}.")
+    if labels is None:
+        labels = _stage_order(np.concatenate([y_true, y_pred]))
+    matrix = confusion_matrix(y_true, y_pred, labels=list(labels), normalize=normalize)
+    fig, ax = _new_axes(ax, figsize=(4.8, 4.2))
+    display = ConfusionMatrixDisplay(matrix, display_labels=[str(s) for s in labels])
+    display.plot(ax=ax, cmap="Blues", values_format=".2f" if normalize else "d",
+                 colorbar=normalize is not None)
+    ax.set_xlabel("predicted stage")
+    ax.set_ylabel("scored stage")
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, force)
+
+
+# ----------------------------------------------------------------------------------------------
+# importances
+# ----------------------------------------------------------------------------------------------
+def importances(
+    table,
+    *,
+    top: int = 20,
+    by: str = "feature",
+    title: str | None = None,
+    ax=None,
+    path: str | os.PathLike | None = None,
+    force: bool = False,
+):
+    """Horizontal bar chart of feature importances, by feature, channel or family.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`sleepstage.inspection.feature_importances` (columns ``feature``,
+        ``channel``, ``family``, ``importance`` and optionally ``importance_std``).
+    top : int
+        Number of bars (largest first).
+    by : {"feature", "channel", "family"}
+        Plot single features, or sums per channel / feature family.
+    title : str, optional
+    ax : matplotlib Axes, optional
+    path : path-like, optional
+        Also save the figure here.
+    force : bool
+        Overwrite an existing ``path``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from ..inspection import aggregate_importances
+
+    check_option("by", by, ("feature", "channel", "family"))
+    if int(top) < 1:
+        raise ValueError(f"The 'top' parameter must be >= 1, got {top!r}.")
+    if "importance" not in getattr(table, "columns", ()):
+        raise ValueError("table must be a DataFrame with an 'importance' column "
+                         "(see sleepstage.inspection.feature_importances).")
+    shown = table if by == "feature" else aggregate_importances(table, by=by)
+    shown = shown.sort_values("importance", ascending=False).head(int(top))
+    if shown.empty:
+        raise ValueError("The importance table is empty.")
+    names = shown[by].astype(str).to_numpy()[::-1]
+    values = shown["importance"].to_numpy(dtype=float)[::-1]
+    errors = None
+    if "importance_std" in shown.columns:
+        errors = shown["importance_std"].to_numpy(dtype=float)[::-1]
+    fig, ax = _new_axes(ax, figsize=(7, 0.9 + 0.28 * len(names)))
+    ax.barh(np.arange(len(names)), values, xerr=errors, color="tab:blue", alpha=0.85,
+            error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.set_yticks(np.arange(len(names)), names)
+    kind = table.attrs.get("kind") if hasattr(table, "attrs") else None
+    xlabel = {
+        "gain": "total gain",
+        "split": "number of splits",
+        "permutation": "balanced-accuracy drop",
+    }.get(kind, "importance")
+    ax.set_xlabel(xlabel)
+    ax.axvline(0, color="0.5", linewidth=0.6)
+    ax.set_title(title or f"importance by {by}")
+    return _finish(fig, path, force)
+
+
+# ----------------------------------------------------------------------------------------------
+# stage spectra
+# ----------------------------------------------------------------------------------------------
+def stage_spectra(
+    data,
+    *,
+    channel: str | Sequence[str] | None = None,
+    fmax: float | None = None,
+    nperseg: int | None = None,
+    title: str | None = None,
+    path: str | os.PathLike | None = None,
+    force: bool = False,
+):
+    """Mean log power spectrum of each stage, one panel per channel.
+
+    The PSD of every epoch is estimated with :func:`scipy.signal.welch` (Hann windows of
+    ``nperseg`` samples, 50 % overlap), then ``log10`` PSD is averaged over the epochs of each
+    stage. A quick check that stages differ as expected (delta in NREM, theta in rodent REM,
+    EMG power in wake).
+
+    Parameters
+    ----------
+    data : EpochData
+        Labelled epochs (``data.y`` not None).
+    channel : str or sequence of str, optional
+        Channel name(s) to show; all channels by default.
+    fmax : float, optional
+        Highest frequency shown (Hz); the Nyquist frequency by default.
+    nperseg : int, optional
+        Welch segment length in samples; ``min(n_samples, 2 * sfreq)`` by default.
+    title : str, optional
+    path : path-like, optional
+        Also save the figure here.
+    force : bool
+        Overwrite an existing ``path``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+    from scipy.signal import welch
+
+    if data.y is None:
+        raise ValueError("stage_spectra needs labelled data (data.y is None).")
+    if channel is None:
+        channels = list(data.ch_names)
+    else:
+        channels = [channel] if isinstance(channel, str) else list(channel)
+        missing = [c for c in channels if c not in data.ch_names]
+        if missing:
+            raise ValueError(f"Channel(s) {missing} not found; available are "
+                             f"{list(data.ch_names)}.")
+    index = [data.ch_names.index(c) for c in channels]
+    if nperseg is None:
+        nperseg = int(min(data.n_samples, round(2 * data.sfreq)))
+    if not 2 <= int(nperseg) <= data.n_samples:
+        raise ValueError(f"nperseg must be between 2 and {data.n_samples}, got {nperseg}.")
+    freqs, psd = welch(data.X[:, index, :], fs=data.sfreq, nperseg=int(nperseg), axis=-1)
+    log_psd = np.log10(np.maximum(psd, np.finfo(np.float32).tiny))
+    keep = freqs <= (data.sfreq / 2 if fmax is None else check_positive("fmax", fmax))
+    stages = _stage_order(data.y)
+
+    fig = Figure(figsize=(3.6 * len(channels), 3.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(channels), sharex=True))
+    y = np.asarray(data.y)
+    for ax, ch, k in zip(axes, channels, range(len(channels)), strict=True):
+        for i, stage in enumerate(stages):
+            mask = y == stage
+            mean = log_psd[mask, k][:, keep].mean(axis=0)
+            ax.plot(freqs[keep], mean, color=_color(stage, i),
+                    label=f"{stage} (n={int(mask.sum())})")
+        ax.set_title(ch)
+        ax.set_xlabel("frequency (Hz)")
+    axes[0].set_ylabel("mean log10 PSD")
+    axes[-1].legend(fontsize="small", frameon=False)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path, force)
