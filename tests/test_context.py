@@ -1,4 +1,6 @@
-"""TemporalContext: rolling statistics and lags that never cross a recording boundary."""
+"""TemporalContext: rolling statistics and lags that never cross a recording boundary.
+
+scikit-learn's estimator checks run in ``tests/test_estimator_checks.py``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sleepstage.features import TemporalContext
-
-SEQUENCE_REASON = "each epoch's output depends on its neighbours in time, by design"
 
 
 @pytest.fixture
@@ -236,14 +235,3 @@ def test_clone_and_pickle(rng):
     np.testing.assert_array_equal(restored.transform(X, groups=groups),
                                   ctx.transform(X, groups=groups))
     assert clone(ctx).get_params() == ctx.get_params()
-
-
-@parametrize_with_checks(
-    [TemporalContext(windows=(3,), past_windows=(2,), lags=(1,), stats=("mean", "std"))],
-    expected_failed_checks=lambda est: {
-        "check_methods_subset_invariance": SEQUENCE_REASON,
-        "check_methods_sample_order_invariance": SEQUENCE_REASON,
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

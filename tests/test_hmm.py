@@ -1,4 +1,6 @@
-"""HMMSmoother: learned stage transitions, Viterbi and forward-backward decoding."""
+"""HMMSmoother: learned stage transitions, Viterbi and forward-backward decoding.
+
+scikit-learn's estimator checks run in ``tests/test_estimator_checks.py``."""
 
 from __future__ import annotations
 
@@ -10,11 +12,8 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sleepstage.models import HMMSmoother
-
-SEQUENCE_REASON = "the decoded stage of an epoch depends on its neighbours in time, by design"
 
 #: Mouse-like chain over WAKE=1, NREM=2, REM=3: no WAKE -> REM, no REM -> NREM.
 MOUSE_TRANSITIONS = np.array([
@@ -293,16 +292,3 @@ def test_clone_and_pickle(rng):
     copy = clone(hmm)
     assert copy.get_params()["estimator__C"] == 0.5
     assert not hasattr(copy, "estimator_")
-
-
-@parametrize_with_checks(
-    [HMMSmoother(LogisticRegression())],
-    expected_failed_checks=lambda est: {
-        "check_methods_subset_invariance": SEQUENCE_REASON,
-        "check_methods_sample_order_invariance": SEQUENCE_REASON,
-        "check_classifiers_train": "predict is the Viterbi path, which can differ from the "
-                                   "argmax of the forward-backward posteriors",
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

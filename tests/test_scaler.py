@@ -1,4 +1,6 @@
-"""RecordingScaler: robust standardisation within each recording."""
+"""RecordingScaler: robust standardisation within each recording.
+
+scikit-learn's estimator checks run in ``tests/test_estimator_checks.py``."""
 
 from __future__ import annotations
 
@@ -9,14 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sleepstage.features import RecordingScaler
 
 #: The scaler with the recording's own statistics (its behaviour before the stage reference).
 per_recording = partial(RecordingScaler, reference="recording")
-
-SUBSET_REASON = "statistics are computed on the recording being transformed, by design"
 
 
 @pytest.fixture
@@ -172,11 +171,3 @@ def test_clone_and_pickle(rng):
     np.testing.assert_array_equal(restored.transform(X, groups=groups),
                                   scaler.transform(X, groups=groups))
     assert clone(scaler).get_params() == scaler.get_params()
-
-
-@parametrize_with_checks(
-    [per_recording(min_epochs=0)],
-    expected_failed_checks=lambda est: {"check_methods_subset_invariance": SUBSET_REASON},
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
