@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._internal.anatomy import feature_names_out, inner_estimator, raw_epoch_step, split_pipeline
 from .._internal.validation import check_option
 
 __all__ = [
@@ -60,33 +61,20 @@ _KINDS = ("gain", "split", "permutation")
 
 
 # ----------------------------------------------------------------------------------------------
-# pipeline anatomy
+# feature names
 # ----------------------------------------------------------------------------------------------
-def _split_pipeline(pipeline) -> tuple[list, Any]:
-    """(transformer steps, final estimator) of a Pipeline, or ([], estimator)."""
-    steps = getattr(pipeline, "steps", None)
-    if steps is None:
-        return [], pipeline
-    transformers = [s for _, s in steps[:-1] if s is not None and s != "passthrough"]
-    return transformers, steps[-1][1]
-
-
-def _inner_classifier(final):
-    """The classifier inside an HMM smoother (``estimator_``), or ``final`` itself."""
-    return getattr(final, "estimator_", final)
-
-
 def _feature_names(pipeline, n_features: int | None = None) -> list[str]:
-    transformers, final = _split_pipeline(pipeline)
-    if transformers:
-        try:
-            return [str(n) for n in pipeline[:-1].get_feature_names_out()]
-        except Exception as exc:
-            raise ValueError(
-                "Cannot name the features: a transformer of the pipeline does not implement "
-                f"get_feature_names_out ({exc})."
-            ) from exc
-    clf = _inner_classifier(final)
+    """Names of the features the classifier sees: from the transformers, else the classifier."""
+    try:
+        names = feature_names_out(pipeline)
+    except Exception as exc:
+        raise ValueError(
+            "Cannot name the features: a transformer of the pipeline does not implement "
+            f"get_feature_names_out ({exc})."
+        ) from exc
+    if names is not None:
+        return names
+    clf = inner_estimator(split_pipeline(pipeline)[1])
     for attr in ("feature_names_in_", "feature_name_"):
         names = getattr(clf, attr, None)
         if names is not None:
@@ -95,15 +83,6 @@ def _feature_names(pipeline, n_features: int | None = None) -> list[str]:
     if n is None:
         raise ValueError("Cannot tell how many features the model uses.")
     return [f"x{i}" for i in range(int(n))]
-
-
-def _features_step(pipeline):
-    """First transformer that knows the channel layout (the raw-epoch feature extractor)."""
-    transformers, _ = _split_pipeline(pipeline)
-    for step in transformers:
-        if getattr(step, "ch_names_", None) is not None:
-            return step
-    return None
 
 
 def _accepts_groups(method) -> bool:
@@ -269,8 +248,8 @@ def _permutation(
     n_repeats = int(n_repeats)
     if n_repeats < 1:
         raise ValueError(f"The 'n_repeats' parameter must be >= 1, got {n_repeats}.")
-    transformers, final = _split_pipeline(pipeline)
-    scorer_model = final if smoothing else _inner_classifier(final)
+    transformers, final = split_pipeline(pipeline)
+    scorer_model = final if smoothing else inner_estimator(final)
     Xt = _transform(transformers, X, groups)
     columns = list(Xt.columns) if hasattr(Xt, "columns") else None
     Xt = np.asarray(Xt)
@@ -385,11 +364,11 @@ def feature_importances(
     'Column_0'
     """
     check_option("kind", kind, _KINDS)
-    _, final = _split_pipeline(pipeline)
-    clf = _inner_classifier(final)
+    _, final = split_pipeline(pipeline)
+    clf = inner_estimator(final)
     n_in = getattr(clf, "n_features_in_", None)
     names = _feature_names(pipeline, n_in)
-    features_step = _features_step(pipeline)
+    features_step = raw_epoch_step(pipeline)
     if ch_names is None and features_step is not None:
         ch_names = list(features_step.ch_names_)
     ch_types = None
@@ -496,7 +475,7 @@ def importance_table(
         (``permutation_std`` too), sorted by the first kind.
     """
     if kinds is None:
-        clf = _inner_classifier(_split_pipeline(pipeline)[1])
+        clf = inner_estimator(split_pipeline(pipeline)[1])
         kinds = [k for k in ("gain", "split") if getattr(clf, "booster_", None) is not None]
         if X is not None and y is not None:
             kinds.append("permutation")

@@ -19,13 +19,14 @@ import os
 import sys
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._internal.anatomy import feature_names_out, fitted_layout, input_shape, split_pipeline
 from .._version import __version__
 from ._atomic import atomic_write, check_writable
 from ._tables import jsonable as _jsonable
@@ -157,59 +158,9 @@ def describe_training_data(y=None, groups=None) -> dict:
     return summary
 
 
-def _steps(pipeline) -> list:
-    steps = getattr(pipeline, "steps", None)
-    if steps is None:
-        return [pipeline]
-    return [step for _, step in steps if step not in (None, "passthrough")]
-
-
-def _candidates(pipeline) -> Iterator[Any]:
-    """Every fitted step and, for wrappers (the HMM smoother), the estimator inside."""
-    for step in _steps(pipeline):
-        yield step
-        inner = getattr(step, "estimator_", None)
-        if inner is not None:
-            yield inner
-
-
-def _layout_from_pipeline(pipeline) -> dict:
-    """sfreq / channel layout / epoch length from the first fitted step that knows them."""
-    for candidate in _candidates(pipeline):
-        ch_names = getattr(candidate, "ch_names_", None)
-        sfreq = getattr(candidate, "sfreq_", None)
-        if ch_names is None or sfreq is None:
-            continue
-        layout = {
-            "sfreq": float(sfreq),
-            "ch_names": [str(c) for c in ch_names],
-            "ch_types": [str(t) for t in getattr(candidate, "ch_types_", ())] or None,
-        }
-        n_samples = getattr(candidate, "n_samples_", None)
-        if n_samples is not None:
-            layout["epoch_length"] = float(n_samples) / float(sfreq)
-        return layout
-    return {}
-
-
-def _input_shape(pipeline) -> tuple[int, int] | None:
-    """(channels, samples per epoch) the first step reading raw epochs was fitted on."""
-    for candidate in _candidates(pipeline):
-        n_samples = getattr(candidate, "n_samples_", None)
-        n_channels = getattr(candidate, "n_channels_", None)
-        if n_channels is None and getattr(candidate, "ch_names_", None) is not None:
-            n_channels = len(candidate.ch_names_)
-        if n_samples is not None and n_channels is not None:
-            return int(n_channels), int(n_samples)
-    return None
-
-
 def _feature_names(pipeline) -> list[str] | None:
-    steps = getattr(pipeline, "steps", None)
-    if steps is None or len(steps) < 2:
-        return None
     try:
-        return [str(n) for n in pipeline[:-1].get_feature_names_out()]
+        return feature_names_out(pipeline)
     except Exception:  # not every transformer names its outputs
         return None
 
@@ -230,7 +181,7 @@ def _check_complete(pipeline) -> None:
     """Refuse a pipeline that is unfitted or does not end in a fitted classifier."""
     from sklearn.utils.validation import check_is_fitted
 
-    final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    final = split_pipeline(pipeline)[1]
     if final in (None, "passthrough"):
         raise ValueError(
             "Cannot save the pipeline as a model: its final step (the classifier) is "
@@ -270,7 +221,7 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
         "ch_types": None,
         "epoch_length": None,
     }
-    derived = _layout_from_pipeline(pipeline)
+    derived = fitted_layout(pipeline)
     meta.update(derived)
     meta["classes"] = _jsonable(np.asarray(pipeline.classes_))
     meta["feature_names"] = _feature_names(pipeline)
@@ -286,7 +237,7 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
                                    "the fitted pipeline")
             elif derived.get(key) is None:
                 meta[key] = value  # e.g. neural models, which store no channel names
-        shape = _input_shape(pipeline)
+        shape = input_shape(pipeline)
         n_samples = round(given["sfreq"] * given["epoch_length"])
         if not derived and shape is not None and shape != (len(given["ch_names"]), n_samples):
             differences.append(
@@ -698,7 +649,7 @@ def _check_loaded(path: Path, pipeline, metadata: dict) -> None:
         _check_complete(pipeline)
     except Exception as exc:
         raise _refuse(path, f"it holds no fitted stage classifier ({exc})") from exc
-    derived = _layout_from_pipeline(pipeline)
+    derived = fitted_layout(pipeline)
     derived["classes"] = _jsonable(np.asarray(pipeline.classes_))
     differing = [f"{_WHAT[key]} {metadata.get(key)!r} recorded, {value!r} in the pipeline"
                  for key, value in derived.items()
