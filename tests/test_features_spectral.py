@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sleepstage.features import DEFAULT_BANDS, SpectralFeatures
-from sleepstage.features._psd import compute_psd, make_psd_plan
+from sleepstage.features._engine import compute_psd, make_psd_plan
 
 SFREQ = 128.0
 N_SAMPLES = 512

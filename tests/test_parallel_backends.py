@@ -20,7 +20,7 @@ import pytest
 
 from sleepstage.data import make_synthetic
 from sleepstage.features import EpochFeatures
-from sleepstage.features._batch import run_batches
+from sleepstage.features._engine import run_batches
 from sleepstage.pipelines import make_staging_pipeline
 
 # Seconds a call may take before the test calls it hung (a failed Dask submission never

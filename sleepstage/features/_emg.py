@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .._internal.validation import check_option
 from ._base import DEFAULT_SFREQ
-from ._batch import EpochBatch
-from ._family import (
+from ._engine import (
     AMPLITUDE_FLOOR,
-    POWER_FLOOR,
-    PSDFeatureFamily,
-    abs_linear_quantiles,
-    channel_indices,
-    safe_log,
-)
-from ._psd import (
     DEFAULT_NOTCH_FREQS,
     DEFAULT_NOTCH_WIDTH,
+    POWER_FLOOR,
     PSD_METHODS,
+    EpochBatch,
+    abs_linear_quantiles,
     band_mask,
     contiguous_runs,
+    safe_log,
 )
+from ._family import PSDFeatureFamily, channel_indices
+from ._registry import register_family
 
 __all__ = ["EMGFeatures"]
 
+_FEATURE = re.compile(r"^(rms_log|highband_power_log|abs_p[0-9.e+-]+_log)$")
 
+
+@register_family("emg")
 class EMGFeatures(PSDFeatureFamily):
     """Amplitude of every EMG channel: the muscle tone that separates REM from wake.
 
@@ -96,6 +99,9 @@ class EMGFeatures(PSDFeatureFamily):
     (5, 5)
     """
 
+    column_families = ("emg",)
+    statistics = ("variance",)
+
     def __init__(
         self,
         *,
@@ -124,6 +130,10 @@ class EMGFeatures(PSDFeatureFamily):
         self.window = window
         self.overlap = overlap
         self.bandwidth = bandwidth
+
+    @classmethod
+    def column_family_of(cls, feature: str) -> str | None:
+        return "emg" if _FEATURE.match(feature) else None
 
     def _check_params(self, n_samples: int) -> None:
         check_option("method", self.method, PSD_METHODS)
@@ -180,10 +190,9 @@ class EMGFeatures(PSDFeatureFamily):
         return [(ch_names[i], name, "emg") for i in self.channels_ for name in per_channel]
 
     def _prefetch(self, batch: EpochBatch) -> None:
-        super()._prefetch(batch)
+        super()._prefetch(batch)  # the PSD, and the variance for the RMS
         if self.channels_:
             batch.prefetch_sorted(self.channels_)  # for the percentiles of |x|
-            batch.prefetch_statistics(("variance",))  # for the RMS
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         if not self.channels_:

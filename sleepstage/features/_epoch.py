@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._internal.validation import check_option, check_positive
 from ._base import DEFAULT_SFREQ
-from ._batch import EpochBatch, Workspace, run_batches
-from ._emg import EMGFeatures
-from ._family import FeatureFamily, check_batch_finite, check_features_finite
-from ._hjorth import HjorthFeatures
-from ._psd import DEFAULT_NOTCH_FREQS, DEFAULT_NOTCH_WIDTH
-from ._spectral import SpectralFeatures
-from ._timestats import TimeFeatures
+from ._engine import (
+    DEFAULT_NOTCH_FREQS,
+    DEFAULT_NOTCH_WIDTH,
+    EpochBatch,
+    Workspace,
+    check_batch_finite,
+    check_features_finite,
+    run_batches,
+)
+from ._family import FeatureFamily
+from ._registry import FAMILIES, FamilySpec
 
 __all__ = ["FAMILY_NAMES", "EpochFeatures"]
 
-#: Names accepted by ``EpochFeatures(include=...)``, in the default order.
+#: The families ``EpochFeatures`` computes by default, in output order (any registered
+#: family, see :data:`~sleepstage.features.FAMILIES`, may be asked for by name).
 FAMILY_NAMES: tuple[str, ...] = ("spectral", "emg", "hjorth", "time")
+
+# Parameters of EpochFeatures itself, never handed to a family.
+_OWN_PARAMETERS = frozenset({"include", "families", "batch_size", "n_jobs"})
 
 
 class EpochFeatures(FeatureFamily):
     """All per-epoch features: spectral, EMG, Hjorth and time-domain, computed in one pass.
 
-    The output is exactly ``np.hstack`` of :class:`SpectralFeatures`,
-    :class:`EMGFeatures`, :class:`HjorthFeatures` and :class:`TimeFeatures` (in the order of
-    ``include``) configured alike, but every intermediate is computed once per batch: one
+    The output is exactly ``np.hstack`` of the registered families it computes (by default
+    :class:`SpectralFeatures`, :class:`EMGFeatures`, :class:`HjorthFeatures` and
+    :class:`TimeFeatures`, in the order of ``include`` or ``families``) configured alike,
+    but every intermediate is computed once per batch: one
     PSD per channel serves both the spectral bands and the EMG high band, one pass over the
     centred signal serves the moments and zero crossings, one over the first difference
     serves Hjorth and the line length, one sort serves the inter-quartile ranges and the EMG
@@ -58,8 +69,21 @@ class EpochFeatures(FeatureFamily):
         60 Hz +-2 Hz by default; None keeps every bin), see :class:`SpectralFeatures`.
     high_band, percentiles
         EMG settings, see :class:`EMGFeatures`.
+
+        These flat parameters (each tunable on its own, e.g.
+        ``GridSearchCV(..., {"features__window": [2, 4]})``) go to every computed family
+        that has a parameter of that name, so one ``window`` sets the one PSD that the
+        spectral and EMG families share.
     include : sequence of str, default ("spectral", "emg", "hjorth", "time")
-        Families to compute, in output order.
+        Families to compute, in output order: names of registered families
+        (:data:`~sleepstage.features.FAMILIES`).
+    families : dict or None, default None
+        ``{name: {parameter: value}}``: the families to compute, in the order of the dict,
+        each with parameters of its own, e.g. ``{"spectral": {"bands": "human"},
+        "emg": {}}``. A family's parameters not given there take the flat parameter of the
+        same name, else the family's default; families registered outside this package
+        take their parameters only from here. Given, it replaces ``include``, which must
+        then stay at its default. A grid search tunes it as a whole (a list of dicts).
     batch_size : int, default 1024
         Largest number of epochs per batch; the epochs are split into batches of equal
         size, so that threads finish together. At 1024 reference epochs (6 MB per float32
@@ -121,6 +145,7 @@ class EpochFeatures(FeatureFamily):
         high_band=(20.0, 60.0),
         percentiles=(10, 50, 90),
         include=FAMILY_NAMES,
+        families=None,
         batch_size=1024,
         n_jobs=None,
     ):
@@ -143,36 +168,69 @@ class EpochFeatures(FeatureFamily):
         self.high_band = high_band
         self.percentiles = percentiles
         self.include = include
+        self.families = families
         self.batch_size = batch_size
         self.n_jobs = n_jobs
 
     # -- fit --------------------------------------------------------------------------------
-    def _make_family(self, name: str) -> FeatureFamily:
-        layout = {"sfreq": self.sfreq_, "ch_names": self.ch_names_, "ch_types": self.ch_types_}
-        psd = {"method": self.method, "window": self.window, "overlap": self.overlap,
-               "bandwidth": self.bandwidth, "notch_freqs": self.notch_freqs,
-               "notch_width": self.notch_width}
-        if name == "spectral":
-            return SpectralFeatures(
-                **layout, **psd, bands=self.bands, ratios=self.ratios, edge=self.edge,
-                fmin=self.fmin, fmax=self.fmax, spectral_types=self.spectral_types,
+    def _requested_families(self) -> list[tuple[FamilySpec, dict]]:
+        """(registry entry, parameter overrides) of every family to compute, in order."""
+        known = tuple(FAMILIES)
+        if self.families is None:
+            include = [self.include] if isinstance(self.include, str) else list(self.include)
+            requested = [(name, {}) for name in include]
+            source = "include"
+        else:
+            if not isinstance(self.families, Mapping):
+                raise TypeError(
+                    "The 'families' parameter must be a dict {family: {parameter: value}} or "
+                    f"None, but got {self.families!r}."
+                )
+            requested = list(self.families.items())
+            source = "families"
+            include = [self.include] if isinstance(self.include, str) else list(self.include)
+            if include not in (list(FAMILY_NAMES), [name for name, _ in requested]):
+                raise ValueError(
+                    "Give the families either in 'include' or as the keys of 'families', "
+                    f"not both: include={self.include!r}, families={self.families!r}."
+                )
+        if not requested:
+            raise ValueError(f"The {source!r} parameter is empty; choose from {known}.")
+        names = [name for name, _ in requested]
+        for name in names:
+            check_option(source, name, known)
+        if len(set(names)) != len(names):
+            raise ValueError(f"The {source!r} parameter has duplicates: {names}.")
+        resolved = []
+        for name, overrides in requested:
+            if overrides is None:
+                overrides = {}
+            if not isinstance(overrides, Mapping):
+                raise TypeError(
+                    f"The parameters of the feature family {name!r} in 'families' must be a "
+                    f"dict, but got {overrides!r}."
+                )
+            resolved.append((FAMILIES[name], dict(overrides)))
+        return resolved
+
+    def _make_family(self, spec: FamilySpec, overrides: dict) -> FeatureFamily:
+        """The family of ``spec`` with the fitted layout, the flat and its own parameters."""
+        unknown = sorted(set(overrides) - set(spec.parameters))
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter(s) {unknown} for the feature family {spec.name!r} in "
+                f"'families'. Allowed parameters are {list(spec.parameters)} (the layout "
+                "sfreq, ch_names, ch_types and epoch_length is set on EpochFeatures)."
             )
-        if name == "emg":
-            return EMGFeatures(
-                **layout, **psd, high_band=self.high_band, percentiles=self.percentiles
-            )
-        if name == "hjorth":
-            return HjorthFeatures(**layout)
-        return TimeFeatures(**layout)
+        flat = self.get_params(deep=False)
+        params = {p: flat[p] for p in spec.parameters
+                  if p in flat and p not in _OWN_PARAMETERS}
+        params.update(overrides)
+        return spec.cls(sfreq=self.sfreq_, ch_names=self.ch_names_, ch_types=self.ch_types_,
+                        **params)
 
     def _check_params(self, n_samples: int) -> None:
-        include = [self.include] if isinstance(self.include, str) else list(self.include)
-        if not include:
-            raise ValueError(f"The 'include' parameter is empty; choose from {FAMILY_NAMES}.")
-        for name in include:
-            check_option("include", name, FAMILY_NAMES)
-        if len(set(include)) != len(include):
-            raise ValueError(f"The 'include' parameter has duplicates: {include}.")
+        requested = self._requested_families()
         batch_size = check_positive("batch_size", self.batch_size)
         if batch_size != int(batch_size):
             raise ValueError(
@@ -182,7 +240,8 @@ class EpochFeatures(FeatureFamily):
         # The layout is already validated; families only need it and the epoch length.
         template = np.zeros((1, len(self.ch_names_), n_samples), dtype=np.float32)
         self.transformers_ = [
-            (name, self._make_family(name).fit(template)) for name in include
+            (spec.name, self._make_family(spec, overrides).fit(template))
+            for spec, overrides in requested
         ]
         spectral = dict(self.transformers_).get("spectral")
         self.bands_ = dict(spectral.bands_) if spectral is not None else {}

@@ -1,196 +1,61 @@
-"""Base class of the per-epoch feature families and the numeric helpers they share."""
+"""Base classes of the per-epoch feature families."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._internal.validation import check_epochs, check_finite, check_positive
+from .._internal.validation import check_epochs, check_positive
 from ._base import EpochTransformer
-from ._batch import POWER_FLOOR, EpochBatch, Workspace, run_batches
-from ._psd import PSDPlan, make_psd_plan, notch_mask
+from ._engine import (
+    EpochBatch,
+    PSDPlan,
+    Workspace,
+    check_batch_finite,
+    check_features_finite,
+    make_psd_plan,
+    notch_mask,
+    run_batches,
+)
 
-__all__ = [
-    "AMPLITUDE_FLOOR",
-    "FAMILIES",
-    "POWER_FLOOR",
-    "FeatureFamily",
-    "PSDFeatureFamily",
-    "abs_linear_quantiles",
-    "channel_indices",
-    "check_batch_finite",
-    "check_features_finite",
-    "linear_quantiles",
-    "safe_log",
-]
-
-#: Family of every column, as reported by ``feature_families_``.
-FAMILIES: tuple[str, ...] = ("band_power", "spectral_shape", "emg", "hjorth", "time")
-
-#: Floor under amplitude-like values (units, e.g. V): the square root of ``POWER_FLOOR``.
-AMPLITUDE_FLOOR: float = 1e-15
+__all__ = ["FeatureFamily", "PSDFeatureFamily", "channel_indices"]
 
 #: Epochs per batch when a family runs on its own (EpochFeatures has a parameter).
 STANDALONE_BATCH_SIZE: int = 1024
-
-
-def safe_log(values: np.ndarray, floor: float) -> np.ndarray:
-    """Natural log of ``max(values, floor)``: exact above the floor, finite below it."""
-    return np.log(np.maximum(values, floor))
-
-
-def linear_quantiles(sorted_x: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
-    """Quantiles of data sorted along the last axis, as ``np.quantile(method="linear")``.
-
-    Parameters
-    ----------
-    sorted_x : numpy.ndarray, shape (..., n_samples)
-        Data sorted in ascending order along the last axis.
-    quantiles : sequence of float
-        Fractions in ``[0, 1]``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (..., len(quantiles)), float64
-    """
-    n = sorted_x.shape[-1]
-    position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
-    below = np.floor(position).astype(np.intp)
-    above = np.minimum(below + 1, n - 1)
-    fraction = position - below
-    low = sorted_x[..., below].astype(np.float64)
-    high = sorted_x[..., above].astype(np.float64)
-    return low + (high - low) * fraction
-
-
-def abs_linear_quantiles(
-    sorted_rows: np.ndarray, quantiles: Sequence[float], workspace: Workspace | None = None
-) -> np.ndarray:
-    """Quantiles of ``|x|`` from rows of ``x`` sorted ascending, without sorting ``|x|``.
-
-    The ``k + 1`` smallest ``|x|`` are the values closest to 0, a contiguous window
-    ``x[s : s + k + 1]`` of the sorted row, whose largest ``|x|`` is
-    ``max(-x[s], x[s + k])``. So the ``k``-th smallest ``|x|`` (from 0) is the minimum of
-    that expression over the windows: one elementwise maximum and one ``argmin`` over the
-    rows per rank, instead of a second sort. Moving a window towards 0 never makes it worse,
-    so only starts within ``k + 1`` of the first non-negative value need a look (for
-    non-negative signals, such as EMG envelopes, one start). The next order statistic is
-    the nearer of the two values that extend the best window, but at least the ``k``-th:
-    when tied ``|x|`` let the best window leave out a smaller value, the two are equal.
-
-    Parameters
-    ----------
-    sorted_rows : numpy.ndarray, shape (n_rows, n_samples)
-        Each row sorted in ascending order (rows may be strided, e.g. one channel of a
-        ``(n_epochs, n_channels, n_samples)`` buffer).
-    quantiles : sequence of float
-        Fractions in ``[0, 1]``.
-    workspace : Workspace or None
-        Scratch buffers reused between calls (see :mod:`sleepstage.features._batch`).
-
-    Returns
-    -------
-    numpy.ndarray, shape (n_rows, len(quantiles)), float64
-        Equal to ``np.quantile(np.abs(x), quantiles, axis=-1).T`` (method ``"linear"``):
-        the order statistics are samples of ``|x|``, interpolated in float64.
-    """
-    n_rows, n = sorted_rows.shape
-    position = np.asarray(quantiles, dtype=np.float64) * (n - 1)
-    rank = np.floor(position).astype(np.intp)  # the rank-th and (rank+1)-th are needed
-    fraction = position - rank
-    value = np.empty((n_rows, rank.size), dtype=np.float64)
-    following = np.empty_like(value)
-    if n_rows == 0:
-        return value
-    if workspace is None:
-        workspace = Workspace()
-    # Fewest and most negative values in a row: the first column whose maximum (minimum)
-    # over the rows is >= 0.
-    fewest = _first_nonnegative_column(sorted_rows, np.ndarray.max)
-    most = _first_nonnegative_column(sorted_rows, np.ndarray.min)
-    rows = np.arange(n_rows)
-    for q, k in enumerate(rank.tolist()):
-        # Windows x[s : s + k + 1]; in every row a best one starts in [first, last].
-        first, last = max(0, fewest - k - 1), min(n - k - 1, most)
-        largest = np.negative(sorted_rows[:, first : last + 1],
-                              out=workspace.scratch(0, (n_rows, last + 1 - first),
-                                                    sorted_rows.dtype))
-        np.maximum(largest, sorted_rows[:, first + k : last + k + 1], out=largest)
-        start = first + largest.argmin(axis=1)
-        value[:, q] = largest[rows, start - first]
-        before = np.abs(sorted_rows[rows, np.maximum(start - 1, 0)])
-        after = np.abs(sorted_rows[rows, np.minimum(start + k + 1, n - 1)])
-        nearest = np.minimum(np.where(start > 0, before, np.inf),
-                             np.where(start + k + 1 < n, after, np.inf))
-        # No value beyond the window (k = n - 1): the fraction is 0 there anyway.
-        following[:, q] = np.where(np.isfinite(nearest), np.maximum(nearest, value[:, q]),
-                                   value[:, q])
-    return value + (following - value) * fraction
-
-
-def _first_nonnegative_column(sorted_rows: np.ndarray, reduce) -> int:
-    """First column whose ``reduce`` (max or min) over the rows is >= 0, or the row length.
-
-    With every row sorted, the column maxima and minima are sorted too: a binary search
-    reads log2(n) columns instead of the whole array.
-    """
-    lo, hi = 0, sorted_rows.shape[1]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if reduce(sorted_rows[:, mid]) >= 0:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
-    """Raise like ``check_finite(X)`` if the batch holds NaN/inf, at no extra pass.
-
-    A NaN or inf sample makes its epoch mean non-finite; only then is the whole of ``X``
-    scanned, for a message naming the first bad value (a huge but finite epoch whose sum
-    overflows passes that scan). Called after the families' ``_prefetch``, the mean comes
-    from the pass over the declared statistics, which reads the samples once for both.
-    """
-    if not np.isfinite(batch.mean).all():
-        check_finite(X)
-
-
-def check_features_finite(out: np.ndarray, X: np.ndarray, names: np.ndarray) -> np.ndarray:
-    """Return ``out``, or raise ``ValueError`` if finite samples gave non-finite features.
-
-    Samples around 1e19 or more overflow float32 powers (squares of the samples), which
-    would hand NaN or inf to the classifier (LightGBM treats NaN as missing, silently).
-    """
-    finite = np.isfinite(out)
-    if finite.all():
-        return out
-    epoch, column = (int(i) for i in np.argwhere(~finite)[0])
-    n_bad = int(np.count_nonzero(~finite.all(axis=1)))
-    peak = float(np.max(np.abs(X[epoch])))
-    raise ValueError(
-        f"The features of {n_bad} epoch(s) are not finite (first: epoch {epoch}, "
-        f"{names[column]}): its samples reach {peak:.3g}, beyond what float32 power "
-        "computations hold. Check the units of X (volts are expected) or rescale it."
-    )
 
 
 class FeatureFamily(EpochTransformer):
     """An :class:`EpochTransformer` that fills its columns from an :class:`EpochBatch`.
 
     Subclasses implement ``_feature_table(ch_names, ch_types)`` returning
-    ``[(channel, feature, family), ...]`` (column ``<channel>_<feature>``) and
+    ``[(channel, feature, column_family), ...]`` (column ``<channel>_<feature>``) and
     ``_fill(batch, out)`` writing those columns for one batch into the float32 array
     ``out`` (a view, possibly into a wider output). Families running
     inside :class:`~sleepstage.features.EpochFeatures` share one batch, hence one PSD,
-    one centred copy, one sort.
+    one centred copy, one sort. A family becomes available to ``EpochFeatures`` by name
+    once registered with :func:`~sleepstage.features.register_family`.
+
+    Class attributes declare what the registry records:
+
+    ``column_families``
+        The column families (``feature_families_`` values) the family produces, e.g.
+        ``("hjorth",)``.
+    ``statistics``
+        Statistics over samples (names of :data:`STATISTICS`, properties of
+        :class:`EpochBatch`) that ``_fill`` reads; the default ``_prefetch`` declares them
+        so that one pass over the samples computes those of every family.
 
     Fitted attributes added to those of :class:`EpochTransformer`: ``feature_families_``,
-    the family of each output column (one of ``"band_power"``, ``"spectral_shape"``,
-    ``"emg"``, ``"hjorth"``, ``"time"``), and ``feature_channels_``, its channel.
+    the column family of each output column (one of ``"band_power"``,
+    ``"spectral_shape"``, ``"emg"``, ``"hjorth"``, ``"time"`` for the built-in families),
+    and ``feature_channels_``, its channel.
     """
+
+    column_families: ClassVar[tuple[str, ...]] = ()
+    statistics: ClassVar[tuple[str, ...]] = ()
 
     # -- hooks ------------------------------------------------------------------------------
     def _feature_table(self, ch_names: Sequence[str], ch_types: Sequence[str]) -> list:
@@ -200,7 +65,19 @@ class FeatureFamily(EpochTransformer):
         raise NotImplementedError
 
     def _prefetch(self, batch: EpochBatch) -> None:
-        """Declare shared intermediates (e.g. the PSD channels) before any ``_fill``."""
+        """Declare shared intermediates before any ``_fill``: by default ``statistics``."""
+        if self.statistics:
+            batch.prefetch_statistics(self.statistics)
+
+    @classmethod
+    def column_family_of(cls, feature: str) -> str | None:
+        """Column family of a feature name of this family (without ``<channel>_``), or None.
+
+        Lets :func:`~sleepstage.features.column_family_of` attribute a bare column name
+        (e.g. of a model whose feature step is unknown) without guessing; families whose
+        names cannot be told apart return None (the default).
+        """
+        return None
 
     # -- plumbing ---------------------------------------------------------------------------
     def _feature_names(self, ch_names: Sequence[str], ch_types: Sequence[str]) -> list[str]:
@@ -310,8 +187,10 @@ class PSDFeatureFamily(FeatureFamily):
         return self.psd_plan_
 
     def _prefetch(self, batch: EpochBatch) -> None:
+        """Declare the PSD of ``channels_`` and the ``statistics``; nothing without channels."""
         if self.channels_:
             batch.prefetch_psd(self.psd_plan_, self.channels_)
+            super()._prefetch(batch)
 
 
 def channel_indices(ch_types: Sequence[str], wanted: Sequence[str]) -> list[int]:

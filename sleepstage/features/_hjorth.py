@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import DEFAULT_SFREQ
-from ._batch import EpochBatch
-from ._family import POWER_FLOOR, FeatureFamily, safe_log
+from ._engine import POWER_FLOOR, EpochBatch, safe_log
+from ._family import FeatureFamily
+from ._registry import register_family
 
 __all__ = ["HjorthFeatures"]
 
 
+@register_family("hjorth")
 class HjorthFeatures(FeatureFamily):
     """Hjorth activity, mobility and complexity of every channel (Hjorth, 1970).
 
@@ -49,6 +51,9 @@ class HjorthFeatures(FeatureFamily):
     10.0
     """
 
+    column_families = ("hjorth",)
+    statistics = ("variance", "diff_variance", "diff2_variance")
+
     def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
                  epoch_length=None):
         self.sfreq = sfreq
@@ -66,8 +71,9 @@ class HjorthFeatures(FeatureFamily):
         names = ("hjorth_activity_log", "hjorth_mobility", "hjorth_complexity")
         return [(ch, name, "hjorth") for ch in ch_names for name in names]
 
-    def _prefetch(self, batch: EpochBatch) -> None:
-        batch.prefetch_statistics(("variance", "diff_variance", "diff2_variance"))
+    @classmethod
+    def column_family_of(cls, feature: str) -> str | None:
+        return "hjorth" if feature.startswith("hjorth_") else None
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         var0 = batch.variance

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import numpy as np
 
 from .._internal.validation import check_option, check_positive
-from ..data._epochs import CH_TYPES
+from ..data import CH_TYPES
 from ._base import DEFAULT_SFREQ
-from ._batch import EpochBatch
-from ._family import POWER_FLOOR, PSDFeatureFamily, channel_indices, safe_log
-from ._psd import (
+from ._engine import (
     DEFAULT_NOTCH_FREQS,
     DEFAULT_NOTCH_WIDTH,
+    POWER_FLOOR,
     PSD_METHODS,
+    EpochBatch,
     band_mask,
     contiguous_runs,
+    safe_log,
 )
+from ._family import PSDFeatureFamily, channel_indices
+from ._registry import register_family
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_RATIOS", "SpectralFeatures", "resolve_bands"]
 
@@ -68,6 +72,9 @@ AUTO_RODENT_MAX_EPOCH: float = 10.0
 
 # Bins per block in the two-level search for the spectral edge frequency.
 _EDGE_BLOCK = 16
+
+_BAND_POWER = re.compile(r"^(.+_abspower_log|.+_relpower|total_power_log|.+_ratio_log)$")
+_SPECTRAL_SHAPE = re.compile(r"^(sef[0-9.e+-]+|spectral_entropy|peak_freq)$")
 
 
 def resolve_bands(
@@ -155,6 +162,7 @@ def _resolve_ratios(ratios, bands: Mapping[str, tuple[float, float]]) -> tuple:
     return tuple(pairs)
 
 
+@register_family("spectral")
 class SpectralFeatures(PSDFeatureFamily):
     """Band powers, band ratios and spectral shape of every EEG/EOG channel.
 
@@ -207,7 +215,7 @@ class SpectralFeatures(PSDFeatureFamily):
         Edges are clipped to ``[fmin, fmax)``; preset bands outside it are dropped, dict
         bands outside it raise; a band without any frequency bin raises ``ValueError``.
     method : {"welch", "multitaper"}
-        PSD estimator (see :func:`~sleepstage.features._psd.make_psd_plan`).
+        PSD estimator (see :func:`~sleepstage.features._engine.make_psd_plan`).
     window : float, default 2.0
         Welch segment length in seconds (resolution ``1 / window`` Hz); at least the epoch
         length means one Hann-windowed periodogram of the whole epoch.
@@ -266,6 +274,8 @@ class SpectralFeatures(PSDFeatureFamily):
     True
     """
 
+    column_families = ("band_power", "spectral_shape")
+
     def __init__(
         self,
         *,
@@ -302,6 +312,12 @@ class SpectralFeatures(PSDFeatureFamily):
         self.notch_freqs = notch_freqs
         self.notch_width = notch_width
         self.spectral_types = spectral_types
+
+    @classmethod
+    def column_family_of(cls, feature: str) -> str | None:
+        if _BAND_POWER.match(feature):
+            return "band_power"
+        return "spectral_shape" if _SPECTRAL_SHAPE.match(feature) else None
 
     # -- fit --------------------------------------------------------------------------------
     def _check_params(self, n_samples: int) -> None:

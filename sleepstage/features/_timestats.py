@@ -5,14 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import DEFAULT_SFREQ
-from ._batch import EpochBatch
-from ._family import AMPLITUDE_FLOOR, POWER_FLOOR, FeatureFamily, linear_quantiles, safe_log
+from ._engine import AMPLITUDE_FLOOR, POWER_FLOOR, EpochBatch, linear_quantiles, safe_log
+from ._family import FeatureFamily
+from ._registry import register_family
 
 __all__ = ["TimeFeatures"]
 
-_N_PER_CHANNEL = 6
+_PER_CHANNEL = (
+    "std_log", "iqr_log", "skewness", "kurtosis", "zero_crossing_rate", "line_length_log",
+)
+_N_PER_CHANNEL = len(_PER_CHANNEL)
 
 
+@register_family("time")
 class TimeFeatures(FeatureFamily):
     """Amplitude distribution and waveform statistics of every channel.
 
@@ -53,6 +58,9 @@ class TimeFeatures(FeatureFamily):
     ['eeg1_std_log', 'eeg1_iqr_log', 'eeg1_skewness']
     """
 
+    column_families = ("time",)
+    statistics = ("variance", "standardised_moments", "zero_crossings", "abs_diff_sum")
+
     def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
                  epoch_length=None):
         self.sfreq = sfreq
@@ -60,17 +68,16 @@ class TimeFeatures(FeatureFamily):
         self.ch_types = ch_types
         self.epoch_length = epoch_length
 
+    @classmethod
+    def column_family_of(cls, feature: str) -> str | None:
+        return "time" if feature in _PER_CHANNEL else None
+
     def _feature_table(self, ch_names, ch_types) -> list[tuple[str, str]]:
-        names = (
-            "std_log", "iqr_log", "skewness", "kurtosis", "zero_crossing_rate", "line_length_log",
-        )
-        return [(ch, name, "time") for ch in ch_names for name in names]
+        return [(ch, name, "time") for ch in ch_names for name in _PER_CHANNEL]
 
     def _prefetch(self, batch: EpochBatch) -> None:
         batch.prefetch_sorted(range(batch.x.shape[1]))  # for the inter-quartile ranges
-        batch.prefetch_statistics(
-            ("variance", "standardised_moments", "zero_crossings", "abs_diff_sum")
-        )
+        super()._prefetch(batch)
 
     def _fill(self, batch: EpochBatch, out: np.ndarray) -> None:
         k = _N_PER_CHANNEL

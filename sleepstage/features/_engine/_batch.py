@@ -15,21 +15,25 @@ GIL in their loops, so threads scale without copying data.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
+from ..._internal.validation import check_finite
+from ._numeric import POWER_FLOOR
 from ._psd import PSDPlan, compute_psd
+from ._workspace import Workspace
 
-__all__ = ["POWER_FLOOR", "STATISTICS", "EpochBatch", "Workspace", "run_batches"]
+__all__ = [
+    "STATISTICS",
+    "EpochBatch",
+    "check_batch_finite",
+    "check_features_finite",
+    "run_batches",
+]
 
-#: Floor under power-like values (units², e.g. V²): logs are taken of ``max(value, floor)``
-#: and a variance or total power at or below it marks a flat channel. Physical signals are
-#: many orders above it; it keeps a flat channel's features finite.
-POWER_FLOOR: float = 1e-30
 
 #: Statistics over samples an :class:`EpochBatch` computes in one pass (property names).
 STATISTICS: tuple[str, ...] = (
@@ -40,40 +44,6 @@ STATISTICS: tuple[str, ...] = (
 # Samples per chunk of the statistics pass (3 MB of float32, ~340 reference epochs); chunks
 # of 2-4 MB measured fastest.
 _CHUNK_SAMPLES = 3 << 18
-
-
-class Workspace:
-    """Named scratch buffers that grow on demand and are reused between batches.
-
-    A buffer holds bytes, so one name can back arrays of any dtype in turn.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def array(self, name: str, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
-        """An uninitialised C-contiguous array of ``shape`` backed by the buffer ``name``.
-
-        Only one array per name may be alive at a time; the next batch overwrites it.
-        """
-        dtype = np.dtype(dtype)
-        nbytes = math.prod(shape) * dtype.itemsize
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.size < nbytes:
-            buffer = np.empty(nbytes, dtype=np.uint8)
-            self._buffers[name] = buffer
-        return buffer[:nbytes].view(dtype).reshape(shape)
-
-    def scratch(self, slot: int, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
-        """A temporary used inside one function only, backed by the shared buffer ``slot``.
-
-        Temporaries that are neither returned nor cached share a few such buffers (slots 0
-        to 2), which keeps the memory a batch touches small: ~5 % faster overall than one
-        buffer per use (measured, EpochFeatures on the reference layout, one thread). A
-        function holding slot ``i`` must not call another user of slot ``i`` while it needs
-        the array.
-        """
-        return self.array(f"scratch{slot}", shape, dtype)
 
 
 class EpochBatch:
@@ -437,3 +407,34 @@ def run_batches(
             func(start, min(start + batch_size, n_epochs), 1, local.workspace)
 
         Parallel(n_jobs=jobs)(delayed(task)(start) for start in starts)
+
+
+def check_batch_finite(batch: EpochBatch, X: np.ndarray) -> None:
+    """Raise like ``check_finite(X)`` if the batch holds NaN/inf, at no extra pass.
+
+    A NaN or inf sample makes its epoch mean non-finite; only then is the whole of ``X``
+    scanned, for a message naming the first bad value (a huge but finite epoch whose sum
+    overflows passes that scan). Called after the families' ``_prefetch``, the mean comes
+    from the pass over the declared statistics, which reads the samples once for both.
+    """
+    if not np.isfinite(batch.mean).all():
+        check_finite(X)
+
+
+def check_features_finite(out: np.ndarray, X: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Return ``out``, or raise ``ValueError`` if finite samples gave non-finite features.
+
+    Samples around 1e19 or more overflow float32 powers (squares of the samples), which
+    would hand NaN or inf to the classifier (LightGBM treats NaN as missing, silently).
+    """
+    finite = np.isfinite(out)
+    if finite.all():
+        return out
+    epoch, column = (int(i) for i in np.argwhere(~finite)[0])
+    n_bad = int(np.count_nonzero(~finite.all(axis=1)))
+    peak = float(np.max(np.abs(X[epoch])))
+    raise ValueError(
+        f"The features of {n_bad} epoch(s) are not finite (first: epoch {epoch}, "
+        f"{names[column]}): its samples reach {peak:.3g}, beyond what float32 power "
+        "computations hold. Check the units of X (volts are expected) or rescale it."
+    )

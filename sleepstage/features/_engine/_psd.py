@@ -10,7 +10,6 @@ rounding), so the slow per-epoch reference is easy to write and compare against.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.fft
@@ -18,10 +17,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 from scipy.signal.windows import dpss
 
-from .._internal.validation import check_option, check_positive
-
-if TYPE_CHECKING:
-    from ._batch import Workspace
+from ..._internal.validation import check_option, check_positive
+from ._workspace import Workspace
 
 __all__ = [
     "DEFAULT_NOTCH_FREQS",
@@ -273,7 +270,7 @@ def compute_psd(
     workers : int
         Threads used by :func:`scipy.fft.rfft` (-1: all cores).
     workspace : Workspace or None
-        Scratch buffers reused between calls (see :mod:`sleepstage.features._batch`).
+        Scratch buffers reused between calls (see :class:`Workspace`).
 
     Returns
     -------
@@ -285,8 +282,6 @@ def compute_psd(
             f"Epochs have {X.shape[-1]} samples but the PSD plan expects {plan.n_samples}."
         )
     if workspace is None:
-        from ._batch import Workspace
-
         workspace = Workspace()
     n, c = X.shape[:2]
     psd = np.empty((n, c, plan.n_freqs), dtype=np.float32)
