@@ -13,12 +13,12 @@ from lightgbm import LGBMClassifier
 from sklearn.pipeline import Pipeline
 
 import sleepstage.io as ssio
-from sleepstage.io import _model_file
 from sleepstage.data import EpochData
 from sleepstage.features import EpochTransformer
 from sleepstage.io import (
     TRUST_NOTICE,
     ModelFile,
+    _model_file,
     atomic_write,
     check_writable,
     describe_training_data,

@@ -275,10 +275,9 @@ _TRUSTED_FOREIGN_TYPES = frozenset({
 })
 #: sleepstage modules whose classes a skops payload may hold (not the neural models: skorch
 #: stores its torch modules as a pickle inside its state, see :func:`save_model`).
-#: ``sleepstage.artefacts`` (now ``sleepstage.features._artefacts``) stays for files written
-#: before the move, as long as its alias module exists.
-_TRUSTED_MODULES = ("sleepstage.features.", "sleepstage.models._hmm", "sleepstage.artefacts",
-                    "sleepstage.pipelines.")
+#: Artefact detection lives in ``sleepstage.features``: the alias ``sleepstage.artefacts``
+#: defines no class (:func:`_trusted_type` wants the class's own module), so it is not listed.
+_TRUSTED_MODULES = ("sleepstage.features.", "sleepstage.models._hmm", "sleepstage.pipelines.")
 
 
 def _skops_io():
