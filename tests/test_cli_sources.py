@@ -10,7 +10,7 @@ import pytest
 from _cli_runner import run_main
 from mne.datasets.sleep_physionet import age
 
-from sleepstage.cli._sources import recording_id
+from sleepstage.cli._loading import recording_id
 from sleepstage.data import (
     get_data_dir,
     load_sleep_edf,

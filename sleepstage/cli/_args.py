@@ -214,29 +214,6 @@ def safe_name(value: Any) -> str:
     return name or "recording"
 
 
-class AppendEdf(argparse.Action):
-    """``--edf PSG``: start a new EDF source (a hypnogram may follow)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        sources = list(getattr(namespace, self.dest, None) or [])
-        sources.append({"psg": values, "hypnogram": None})
-        setattr(namespace, self.dest, sources)
-
-
-class AttachHypnogram(argparse.Action):
-    """``--hypnogram HYP``: the scoring of the preceding ``--edf``."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        sources = list(getattr(namespace, "edf", None) or [])
-        if not sources:
-            parser.error("--hypnogram must follow the --edf it belongs to.")
-        if sources[-1]["hypnogram"] is not None:
-            parser.error(f"--edf {sources[-1]['psg']} already has a hypnogram; give one "
-                         "--hypnogram after each --edf.")
-        sources[-1] = {**sources[-1], "hypnogram": values}
-        namespace.edf = sources
-
-
 def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, *,
                    quiet: bool = False):
     """``make_staging_pipeline`` for the data's layout, with ``--set key=value`` applied.

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from .._version import __version__
 from ._args import add_subcommand
+from ._data_args import describe_sources
 from ._fit import add_pipeline_arguments
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._predict import add_trust_argument
-from ._sources import describe_sources, load_data
 
 
 def add_cv_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,9 +84,9 @@ def add_parser(subparsers, parents) -> None:
 def run(args) -> int:
     from sklearn.base import clone
 
-    from .. import plot
     from ..io import check_writable, load_model, write_json
     from ..pipelines import cross_validate_recordings
+    from ..report import confusion
     from ._args import apply_settings, build_pipeline, silence_neural
     from ._settings import check_settings
 
@@ -123,7 +124,7 @@ def run(args) -> int:
     }
     write_json(out, results, force=args.force)
     if args.plot:
-        plot.confusion(data.y, report.predictions, labels=report.labels,
-                       title=f"{name}, {report.cv}", path=png, force=args.force)
+        confusion(data.y, report.predictions, labels=report.labels,
+                  title=f"{name}, {report.cv}", path=png, force=args.force)
     print(f"Results written to {out}" + (f" and {png}" if args.plot else ""))
     return 0

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._args import UsageError, add_subcommand, parse_assignment, parse_value
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
-from ._sources import load_data
 
 
 def add_parser(subparsers, parents) -> None:
@@ -48,6 +46,7 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
     scaling needs stage labels to learn its reference, and an exported table must not carry
     its own labels inside its features.
     """
+    import numpy as np
     import pandas as pd
 
     from ..features import RecordingScaler

@@ -11,8 +11,9 @@ import argparse
 import time
 
 from ._args import add_subcommand
+from ._data_args import describe_sources
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
-from ._sources import describe_sources, load_data
 
 PIPELINES = ("lgbm", "hgb", "logreg", "lstm", "cnn")
 

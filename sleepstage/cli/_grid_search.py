@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .._version import __version__
 from ._args import add_subcommand
+from ._data_args import describe_sources
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, resolve_n_jobs
-from ._sources import describe_sources, load_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +74,7 @@ def cv_results_table(search) -> pd.DataFrame:
     ``rank_test_score``), then ``split<k>_test_kappa``, ``mean_test_kappa``, ... and the
     times; ``params`` is JSON.
     """
+    import numpy as np
     import pandas as pd
 
     results = dict(search.cv_results_)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._args import DataError, UsageError, add_subcommand
+from ._data_args import has_source
+from ._loading import load_data
 from ._predict import add_trust_argument
-from ._sources import has_source, load_data
 
 _KINDS = ("gain", "split", "permutation")
 
@@ -57,7 +58,7 @@ def _kinds(args) -> list[str] | None:
 def _chart(table, by_channel, by_family, kind: str, top: int):
     from matplotlib.figure import Figure
 
-    from .. import plot
+    from .. import report
 
     def single(frame):
         renamed = frame.rename(columns={kind: "importance", f"{kind}_std": "importance_std"})
@@ -66,16 +67,16 @@ def _chart(table, by_channel, by_family, kind: str, top: int):
 
     fig = Figure(figsize=(14, max(4.0, 0.3 * min(top, len(table)) + 1.5)), layout="constrained")
     axes = fig.subplots(1, 3, width_ratios=(2, 1, 1))
-    plot.importances(single(table), top=top, ax=axes[0], title=f"{kind}: top features")
-    plot.importances(single(by_channel).assign(feature=by_channel["channel"]), top=top,
-                     ax=axes[1], title="by channel")
-    plot.importances(single(by_family).assign(feature=by_family["family"]), top=top,
-                     ax=axes[2], title="by family")
+    report.importances(single(table), top=top, ax=axes[0], title=f"{kind}: top features")
+    report.importances(single(by_channel).assign(feature=by_channel["channel"]), top=top,
+                       ax=axes[1], title="by channel")
+    report.importances(single(by_family).assign(feature=by_family["family"]), top=top,
+                       ax=axes[2], title="by family")
     return fig
 
 
 def run(args) -> int:
-    from ..inspect import aggregate_importances, importance_table
+    from ..inspection import aggregate_importances, importance_table
     from ..io import check_writable, load_model, save_figure, write_table
     from ._provenance import warn_if_training_data
 

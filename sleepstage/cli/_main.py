@@ -28,8 +28,8 @@ from .._internal.warnings import warn_once_per_message
 from .._version import __version__
 from . import _demo, _evaluate, _features, _fit, _grid_search, _importances, _predict
 from ._args import DataError, UsageError
+from ._data_args import add_data_arguments
 from ._parallel import dask_backend
-from ._sources import add_data_arguments
 
 __all__ = ["build_parser", "main"]
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ._args import DataError, add_subcommand, safe_name
-from ._sources import load_data
+from ._loading import load_data
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Preferred column order of the stage probabilities.
 _CANONICAL = ("WAKE", "N1", "N2", "N3", "NREM", "REM")
@@ -58,6 +60,8 @@ def _ordered(classes) -> list:
 
 def _bouts(stages: np.ndarray, onsets: np.ndarray, epoch_length: float):
     """Merge consecutive epochs of one stage (split at gaps) into (onset, duration, stage)."""
+    import numpy as np
+
     new = np.ones(len(stages), dtype=bool)
     new[1:] = (stages[1:] != stages[:-1]) | ~np.isclose(np.diff(onsets), epoch_length)
     starts = np.flatnonzero(new)
@@ -69,14 +73,15 @@ def _bouts(stages: np.ndarray, onsets: np.ndarray, epoch_length: float):
 def hypnogram_table(recording_pred, proba, classes, onsets, scored=None, artefacts=None):
     """The per-recording output table (pandas DataFrame).
 
-    With ``artefacts`` (the rows of :func:`~sleepstage.artefacts.detect_artefacts` for the
+    With ``artefacts`` (the rows of :func:`~sleepstage.features.detect_artefacts` for the
     recording), the table gains ``artefact`` and ``artefact_reasons`` columns and the
     confidence of flagged epochs is multiplied by
-    :data:`~sleepstage.artefacts.ARTEFACT_CONFIDENCE_FACTOR`.
+    :data:`~sleepstage.features.ARTEFACT_CONFIDENCE_FACTOR`.
     """
+    import numpy as np
     import pandas as pd
 
-    from ..artefacts import flag_confidence
+    from ..features import flag_confidence
 
     column = {c: i for i, c in enumerate(classes)}
     table = pd.DataFrame({"epoch": np.arange(len(recording_pred)), "onset": onsets,
@@ -97,6 +102,8 @@ def hypnogram_table(recording_pred, proba, classes, onsets, scored=None, artefac
 
 def _warn_about_inputs(data, classes, flags) -> None:
     """Warn about scored stages the model never saw and recordings full of artefacts."""
+    import numpy as np
+
     if data.y is not None:
         unseen = sorted(set(np.asarray(data.y).tolist()) - set(classes), key=str)
         if unseen:
@@ -150,8 +157,9 @@ def add_trust_argument(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import plot
-    from ..artefacts import detect_artefacts
+    import numpy as np
+
+    from ..features import detect_artefacts
     from ..io import (
         atomic_outputs,
         check_folder,
@@ -162,6 +170,7 @@ def run(args) -> int:
     )
     from ..metrics import staging_scores
     from ..pipelines import predict_with_groups
+    from ..report import hypnogram
     from ._provenance import warn_if_unlike_training
 
     out_dir = Path(args.out_dir)
@@ -207,9 +216,9 @@ def run(args) -> int:
                     write_edf_annotations(temp[path], starts, durations, texts,
                                           start=loaded.starts.get(rec), force=True)
                 else:
-                    plot.hypnogram(scored, pred[mask], proba[mask], classes=classes,
-                                   epoch_length=data.epoch_length, title=str(rec),
-                                   path=temp[path], force=True)
+                    hypnogram(scored, pred[mask], proba[mask], classes=classes,
+                              epoch_length=data.epoch_length, title=str(rec),
+                              path=temp[path], force=True)
             line = f"{rec}: {n} epochs -> {', '.join(p.name for p in outputs[rec])}"
             n_flagged = int(flags["artefact"].to_numpy()[mask].sum())
             if n_flagged:

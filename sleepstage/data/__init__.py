@@ -1,8 +1,9 @@
 """Loading recordings: the ``EpochData`` container, stage names, loaders and synthetic data."""
 
 from ._edf import read_edf
-from ._epochs import CH_TYPES, EpochData
+from ._epochs import CH_TYPES, EpochData, channel_type
 from ._paths import DATA_DIR_ENV, get_data_dir, mne_data_dir
+from ._resample import resample_epochs
 from ._sleep_edf import load_sleep_edf
 from ._stages import (
     RK_TO_3CLASS,
@@ -26,6 +27,7 @@ __all__ = [
     "TASK4_CODES",
     "UNSCORED",
     "EpochData",
+    "channel_type",
     "get_data_dir",
     "load_sleep_edf",
     "load_task4_csv",
@@ -33,5 +35,6 @@ __all__ = [
     "map_labels",
     "mne_data_dir",
     "read_edf",
+    "resample_epochs",
     "write_task4_csv",
 ]

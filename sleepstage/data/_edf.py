@@ -16,7 +16,7 @@ import numpy as np
 
 from .._internal.validation import check_finite, check_positive
 from ._edf_header import EdfHeader, read_edf_header, record_onsets
-from ._epochs import CH_TYPES, EpochData
+from ._epochs import CH_TYPES, EpochData, channel_type
 from ._stages import RK_TO_3CLASS, UNSCORED, map_labels
 
 if TYPE_CHECKING:
@@ -35,19 +35,10 @@ _TRUNCATED = "Number of records from the header does not match the file size"
 _MIXED_RATES = "Loading an EDF with mixed sampling frequencies"
 
 
-def _type_from_name(name: str) -> str | None:
-    """``"emg"``/``"eog"``/``"eeg"`` when the name says so, else None."""
-    upper = name.upper()
-    for token in ("EMG", "EOG", "EEG"):
-        if token in upper:
-            return token.lower()
-    return None
-
-
 def _resolve_channels(channels, available: Sequence[str], path: Path) -> dict[str, str]:
     """Map the ``channels`` argument to ``{name: type}`` in output order."""
     if channels is None:
-        picked = {name: t for name in available if (t := _type_from_name(name)) is not None}
+        picked = {name: t for name in available if (t := channel_type(name, None)) is not None}
         if not picked:
             raise ValueError(
                 f"No channel of {path.name} has 'EEG', 'EOG' or 'EMG' in its name; pass "
@@ -64,7 +55,7 @@ def _resolve_channels(channels, available: Sequence[str], path: Path) -> dict[st
         names = [channels] if isinstance(channels, str) else [str(c) for c in channels]
         if len(set(names)) != len(names):
             raise ValueError(f"Channel names must be unique, got {names}.")
-        picked = {name: _type_from_name(name) or "eeg" for name in names}
+        picked = {name: channel_type(name) for name in names}
     if not picked:
         raise ValueError("'channels' is empty: name at least one channel.")
     missing = [name for name in picked if name not in available]

@@ -7,10 +7,41 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CH_TYPES", "EpochData"]
+__all__ = ["CH_TYPES", "EpochData", "channel_type"]
 
 #: Channel types the feature extractors understand.
 CH_TYPES: tuple[str, ...] = ("eeg", "emg", "eog")
+
+
+def channel_type(name: str, default: str | None = "eeg") -> str | None:
+    """The channel type a channel's name states: ``"emg"``, ``"eog"`` or ``"eeg"``.
+
+    The name is searched, ignoring case, for ``EMG``, then ``EOG``, then ``EEG``; the first
+    found decides. This is the one rule the loaders, the command line and the feature
+    extractors use when no type is given.
+
+    Parameters
+    ----------
+    name : str
+        Channel name, e.g. ``"EEG Fpz-Cz"`` or ``"EMG submental"``.
+    default : str or None, default="eeg"
+        Returned when the name states no type (None lets a caller skip such channels).
+
+    Returns
+    -------
+    str or None
+        ``"emg"``, ``"eog"``, ``"eeg"`` or ``default``.
+
+    Examples
+    --------
+    >>> channel_type("EMG submental"), channel_type("Fpz-Cz"), channel_type("Resp", None)
+    ('emg', 'eeg', None)
+    """
+    upper = str(name).upper()
+    for token in ("EMG", "EOG", "EEG"):
+        if token in upper:
+            return token.lower()
+    return default
 
 
 @dataclass
@@ -118,7 +149,7 @@ class EpochData:
     def layout(self) -> dict:
         """Keyword arguments describing the channel and epoch layout.
 
-        Accepted by the feature extractors, :func:`~sleepstage.artefacts.detect_artefacts`
+        Accepted by the feature extractors, :func:`~sleepstage.features.detect_artefacts`
         and :func:`~sleepstage.pipelines.make_staging_pipeline`:
         ``make_staging_pipeline(**data.layout())`` builds a pipeline for this sampling rate,
         these channels and this epoch length.

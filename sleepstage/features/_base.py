@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._internal.validation import check_epochs, check_option, check_positive
-from ..data._epochs import CH_TYPES
+from ..data import CH_TYPES, channel_type
 
 __all__ = ["DEFAULT_CH_NAMES", "DEFAULT_CH_TYPES", "DEFAULT_SFREQ", "EpochTransformer"]
 
@@ -54,7 +54,8 @@ class EpochTransformer(TransformerMixin, BaseEstimator):
         sfreq = check_positive("sfreq", self.sfreq)
         ch_names = DEFAULT_CH_NAMES if self.ch_names is None else tuple(map(str, self.ch_names))
         if self.ch_types is None:
-            ch_types = DEFAULT_CH_TYPES if self.ch_names is None else _guess_types(ch_names)
+            ch_types = (DEFAULT_CH_TYPES if self.ch_names is None
+                        else tuple(map(channel_type, ch_names)))
         else:
             ch_types = tuple(str(t).lower() for t in self.ch_types)
         if len(ch_types) != len(ch_names):
@@ -143,12 +144,3 @@ def _check_epoch_length(epoch_length, sfreq: float, n_samples: int) -> None:
             f"({declared * sfreq:g} samples). Declare the epoch length of the data (e.g. "
             "make_staging_pipeline(epoch_length=...), or **data.layout())."
         )
-
-
-def _guess_types(ch_names: Sequence[str]) -> tuple[str, ...]:
-    """Channel types from names: 'emg'/'eog' anywhere in the name, else 'eeg'."""
-    types = []
-    for name in ch_names:
-        lower = name.lower()
-        types.append("emg" if "emg" in lower else "eog" if "eog" in lower else "eeg")
-    return tuple(types)

@@ -1,0 +1,280 @@
+"""Loading the data sources given on the command line into one ``EpochData``.
+
+One loader per source (``--synthetic``, ``--task4``, ``--sleep-edf``, ``--edf``); each
+returns ``(source description, EpochData)``. :func:`load_data` then picks and renames
+channels, matches a model's layout (:mod:`sleepstage.cli._channels`) and joins the parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._args import DataError, UsageError
+from ._channels import match_model, pick_channels, rename_channels, typed_channels
+from ._data_args import channel_spec, has_source, renames
+
+__all__ = ["Loaded", "load_data", "recording_id"]
+
+logger = logging.getLogger("sleepstage.cli")
+
+
+@dataclass
+class Loaded:
+    """Loaded epochs plus what the outputs need to know about each recording."""
+
+    data: Any
+    starts: dict = field(default_factory=dict)  # recording id -> datetime of its start
+
+
+def recording_id(value) -> str:
+    """The id a recording carries everywhere: tables, plot titles and file names.
+
+    Ids made only of digits (``--task4`` recordings 0, 1, ...; an EDF named ``1.edf``) become
+    ``recording-<digits>``, the form file names need, so that one id names the recording in
+    every output.
+    """
+    text = str(value)
+    return f"recording-{text}" if text.isdigit() else text
+
+
+def _with_ids(data, ids: dict):
+    """``data`` with its recording ids mapped through ``ids`` (unchanged ids kept)."""
+    import numpy as np
+
+    if all(str(k) == v for k, v in ids.items()):
+        return data
+    groups = np.array([ids[g] for g in data.groups.tolist()], dtype=object).astype(str)
+    return dataclasses.replace(data, groups=groups)
+
+
+def _unique_id(stem: str, used: set) -> str:
+    stem = recording_id(stem)
+    candidate, k = stem, 2
+    while candidate in used:
+        candidate, k = f"{stem}-{k}", k + 1
+    used.add(candidate)
+    return candidate
+
+
+@dataclass
+class _Request:
+    """What every loader needs to know besides its own options."""
+
+    args: Any
+    model: Any  # ModelFile or None
+    target_sfreq: float | None
+    spec: dict[str, str | None] | None  # --channel
+    renames: dict[str, str]  # --rename
+    used_ids: set = field(default_factory=set)
+    starts: dict = field(default_factory=dict)
+
+    def epoch_length(self, default: float) -> float:
+        """``--epoch-length``, else the model's, else the source's ``default``."""
+        if self.args.epoch_length is not None:
+            return self.args.epoch_length
+        return (self.model.epoch_length if self.model is not None else None) or default
+
+    def model_channels(self) -> list[tuple[str, str]] | None:
+        """``(name in the files, type)`` of each model channel (names before ``--rename``)."""
+        if self.model is None or not self.model.ch_names:
+            return None
+        from ..data import channel_type
+
+        inverse = {new: old for old, new in self.renames.items()}
+        types = self.model.ch_types or [channel_type(c) for c in self.model.ch_names]
+        return [(inverse.get(c, c), t) for c, t in zip(self.model.ch_names, types, strict=True)]
+
+
+def _quiet_mne(args) -> None:
+    """MNE prints INFO messages to stdout by default; keep stdout for results."""
+    import mne
+
+    debug, quiet = getattr(args, "debug", False), getattr(args, "quiet", False)
+    mne.set_log_level("DEBUG" if debug else "ERROR" if quiet else "WARNING")
+
+
+def _edf_header(path: Path):
+    import mne
+
+    try:
+        raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+    except Exception as exc:
+        raise DataError(f"Could not read the EDF header of {path}: {exc}") from exc
+    return raw.ch_names, float(raw.info["sfreq"]), raw.info.get("meas_date")
+
+
+def _load_synthetic(request: _Request) -> list[tuple[str, Any]]:
+    from ..data import make_synthetic
+
+    args = request.args
+    if args.synthetic < 1:
+        raise UsageError("--synthetic expects a positive number of animals.")
+    part = make_synthetic(n_recordings=args.synthetic, hours=args.hours,
+                          sfreq=request.target_sfreq or 128.0,
+                          epoch_length=request.epoch_length(4.0),
+                          random_state=args.seed)
+    return [("synthetic data", part)]
+
+
+def _load_task4(request: _Request) -> list[tuple[str, Any]]:
+    from ..data import load_task4_csv
+
+    args = request.args
+    try:
+        part = load_task4_csv(args.task4, subset=args.subset,
+                              recording_length=args.recording_length or None,
+                              epoch_length=request.epoch_length(4.0))
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
+    return [(f"--task4 {args.task4}", part)]
+
+
+def _load_sleep_edf(request: _Request) -> list[tuple[str, Any]]:
+    from ..data import load_sleep_edf
+
+    args = request.args
+    keep = 30.0 if args.keep_wake_minutes is None else args.keep_wake_minutes
+    channels = None
+    if request.spec is not None:
+        channels = typed_channels(request.spec)
+    elif (model_channels := request.model_channels()) is not None:
+        channels = dict(model_channels)
+    try:
+        part = load_sleep_edf(args.sleep_edf, args.sleep_edf_recording, path=args.data_dir,
+                              channels=channels, epoch_length=request.epoch_length(30.0),
+                              n_classes=args.stages,
+                              keep_wake_minutes=None if keep < 0 else keep,
+                              resample=request.target_sfreq)
+    except ValueError as exc:
+        raise DataError(f"Sleep-EDF: {exc}") from exc
+    return [("Sleep-EDF", part)]
+
+
+def _load_edf(request: _Request) -> list[tuple[str, Any]]:
+    from ..data import RK_TO_3CLASS, RK_TO_5CLASS, read_edf
+
+    args, model = request.args, request.model
+    mapping = RK_TO_3CLASS if args.stages == 3 else RK_TO_5CLASS
+    keep = args.keep_wake_minutes
+    keep = None if keep is None or keep < 0 else keep
+    parts = []
+    for entry in args.edf:
+        psg = Path(entry["psg"])
+        hyp = entry["hypnogram"]
+        for path in (psg, Path(hyp) if hyp else None):
+            if path is not None and not path.is_file():
+                raise DataError(f"File {path} does not exist.")
+        header_names, header_sfreq, meas_date = _edf_header(psg)
+        channels = None
+        if request.spec is not None:
+            channels = typed_channels(request.spec)
+        elif (model_channels := request.model_channels()) is not None:
+            wanted = [name for name, _ in model_channels]
+            missing = [c for c in wanted if c not in header_names]
+            if missing:
+                needed = ", ".join(
+                    f"{w!r}" + (f" (model name {m!r})" if w != m else "")
+                    for w, m in zip(wanted, model.ch_names, strict=True) if w in missing
+                )
+                raise DataError(
+                    f"{psg}: channel(s) {needed} needed by the model are missing; the file "
+                    f"has {header_names}. Map channels with --rename 'FILE NAME=MODEL NAME'."
+                )
+            channels = dict(model_channels)
+        resample = None
+        if request.target_sfreq is not None and abs(request.target_sfreq - header_sfreq) > 1e-9:
+            resample = request.target_sfreq
+        rid = _unique_id(psg.stem, request.used_ids)
+        try:
+            part = read_edf(psg, hyp, channels=channels, epoch_length=request.epoch_length(30.0),
+                            resample=resample, label_mapping=mapping, keep_wake_minutes=keep,
+                            recording_id=rid)
+        except ValueError as exc:
+            raise DataError(f"{psg}: {exc}") from exc
+        request.starts[rid] = meas_date
+        parts.append((f"EDF {psg.name}", part))
+    return parts
+
+
+#: Option (``args`` attribute) -> its loader, in the order the sources are joined.
+_LOADERS = {
+    "synthetic": _load_synthetic,
+    "task4": _load_task4,
+    "sleep_edf": _load_sleep_edf,
+    "edf": _load_edf,
+}
+
+
+def _adapt(part, source: str, request: _Request):
+    """One source's data after ``--channel``, ``--rename`` and the model's layout."""
+    spec = request.spec
+    if spec is not None and not source.startswith(("EDF", "Sleep-EDF")):  # EDF read them so
+        part = pick_channels(part, list(spec),
+                             [spec[c] or part.ch_types[part.ch_names.index(c)]
+                              if c in part.ch_names else None for c in spec],
+                             source=source)
+    part = rename_channels(part, request.renames)
+    if request.model is not None:
+        return match_model(part, request.model, source=source)
+    if request.target_sfreq is not None:
+        from ..data import resample_epochs
+
+        return resample_epochs(part, request.target_sfreq)
+    return part
+
+
+def load_data(args, *, need_labels: bool, model=None, required: bool = True,
+              purpose: str = "this command") -> Loaded | None:
+    """Load every source given on the command line into one ``EpochData``.
+
+    With ``model`` (a :class:`~sleepstage.io.ModelFile`), recordings are matched to the
+    model: channels picked and ordered by name (after ``--rename``), the model's epoch length
+    used, and the sampling rate resampled to the model's.
+    """
+    if not has_source(args):
+        if required:
+            raise UsageError("No data source: give --synthetic N, --task4 DIR, --edf PSG or "
+                             "--sleep-edf SUBJECTS.")
+        return None
+    from ..data import EpochData
+
+    if (model is not None and args.sfreq is not None and model.sfreq
+            and abs(args.sfreq - model.sfreq) > 1e-9):
+        raise UsageError(f"--sfreq {args.sfreq:g} contradicts the model's {model.sfreq:g} Hz; "
+                         "omit --sfreq (recordings are resampled to the model's rate).")
+    if (model is not None and args.epoch_length is not None and model.epoch_length
+            and abs(args.epoch_length - model.epoch_length) > 1e-6):
+        raise UsageError(f"--epoch-length {args.epoch_length:g} contradicts the model's "
+                         f"{model.epoch_length:g}-s epochs.")
+    target_sfreq = args.sfreq if args.sfreq is not None else (
+        model.sfreq if model is not None else None)
+    request = _Request(args=args, model=model, target_sfreq=target_sfreq,
+                       renames=renames(args), spec=channel_spec(args))
+    if args.sleep_edf or args.edf:
+        _quiet_mne(args)
+    parts: list[tuple[str, Any]] = []
+    for option, loader in _LOADERS.items():
+        if getattr(args, option):
+            parts.extend(loader(request))
+
+    adapted = [_adapt(part, source, request) for source, part in parts]
+    ids = [list(p.recordings) for p in adapted]
+    flat = [str(i) for group in ids for i in group]
+    if len(set(flat)) != len(flat):
+        raise DataError(f"Recording ids repeat across sources: {flat}.")
+    try:
+        data = adapted[0] if len(adapted) == 1 else EpochData.concatenate(adapted)
+    except ValueError as exc:
+        raise DataError(f"The data sources cannot be combined: {exc}") from exc
+    if need_labels and data.y is None:
+        raise DataError(f"{purpose} needs scored epochs, but the data have no labels "
+                        "(give --hypnogram after --edf, or --subset train).")
+    logger.info("loaded %d epochs from %d recording(s): %d channels %s at %g Hz, %g-s epochs",
+                data.n_epochs, len(data.recordings), len(data.ch_names),
+                list(data.ch_names), data.sfreq, data.epoch_length)
+    return Loaded(data=data, starts=request.starts)
