@@ -1,10 +1,12 @@
 """The package's layout, read from its source (``tests/_import_graph.py``): no import cycle, no
 import of another subpackage's private module, a ``_internal`` seam that imports nothing from
 the subpackages, and an ``__all__`` whose names exist in every public package. The checker
-itself is tested on small synthetic module trees."""
+itself is tested on small synthetic module trees. Also: scikit-learn's estimator checks run
+from one registry."""
 
 from __future__ import annotations
 
+import ast
 import sys
 import textwrap
 from pathlib import Path
@@ -67,6 +69,16 @@ def test_every_name_in_all_exists(package):
     api = API[package]
     missing = missing_public_names(api) if api.lazy else api.missing
     assert not missing, f"{package}.__all__ names what the package does not define: {missing}"
+
+
+def test_estimator_checks_run_from_the_registry_only():
+    """One ``parametrize_with_checks`` run over ``tests/_estimator_registry.py``; no copies."""
+    tests = Path(__file__).resolve().parent
+    users = sorted(
+        path.name for path in tests.glob("*.py")
+        if any(getattr(node, "id", getattr(node, "attr", None)) == "parametrize_with_checks"
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert users == ["test_estimator_checks.py"]
 
 
 # -- the checker, on synthetic trees ----------------------------------------------------------
