@@ -10,6 +10,8 @@ import pytest
 from _cli_runner import run_main
 from mne.datasets.sleep_physionet import age
 
+from sleepstage.cli import build_parser
+from sleepstage.cli._data_args import describe_sources
 from sleepstage.cli._loading import recording_id
 from sleepstage.data import (
     get_data_dir,
@@ -87,6 +89,27 @@ def test_cli_missing_sleep_edf_names_data_dir(no_data_dir_env, offline, tmp_path
 
 # -- item 19: option values, ids, short --task4 folders ---------------------------------------
 TINY = ["--synthetic", "1", "--hours", "0.05"]  # 45 epochs
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--sleep-edf", "0,x", "expected integers separated by commas, got '0,x'"),
+    ("--sleep-edf", ",", "expected at least one integer, got ','"),
+    ("--sleep-edf-recording", "1.5", "expected integers separated by commas, got '1.5'"),
+])
+def test_sleep_edf_lists_are_usage_errors(capsys, tmp_path, option, value, message):
+    status, out, err = run_main(capsys, "features", "--sleep-edf", "0", option, value,
+                                "-o", tmp_path / "f.csv")
+    assert status == 2 and out == ""
+    assert f"argument {option}: {message}" in err
+
+
+def test_sources_are_described_as_given():
+    args = build_parser().parse_args(["fit", "--sleep-edf", "0, 1", "--sleep-edf-recording",
+                                      "1,2", "--synthetic", "2", "--hours", "0.5"])
+    assert args.sleep_edf == [0, 1] and args.sleep_edf_recording == [1, 2]
+    assert describe_sources(args) == ["synthetic: 2 x 0.5 h, seed 0",
+                                      "sleep-edf: subjects 0,1, nights 1,2"]
+    assert build_parser().parse_args(["fit", "--sleep-edf", "3"]).sleep_edf_recording == [1]
 
 
 @pytest.mark.parametrize(("option", "value"), [("--epoch-length", "0"), ("--sfreq", "0"),

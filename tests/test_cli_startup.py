@@ -52,6 +52,7 @@ def test_every_subcommand_is_probed():
                                    "features", "demo"}
 
 
+@pytest.mark.cli
 def test_help_imports_no_heavy_library():
     """``--help`` of the command and of every subcommand, one interpreter per command line."""
     code = (
@@ -73,6 +74,7 @@ def test_help_imports_no_heavy_library():
     assert {argv: heavy for argv, heavy in loaded.items() if heavy} == {}
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("module", ["sleepstage", "sleepstage.cli"])
 def test_python_dash_m_runs_the_command_line(module):
     done = subprocess.run([sys.executable, "-m", module, "--version"], cwd=REPO_ROOT,
