@@ -8,8 +8,9 @@ removed in the next release.
 
 import warnings
 
+from . import inspection as _inspection
 from .inspection import (
-    FAMILIES,
+    CONTEXT_FAMILY,
     aggregate_importances,
     feature_families,
     feature_importances,
@@ -17,16 +18,23 @@ from .inspection import (
 )
 
 __all__ = [
-    "FAMILIES",
+    "CONTEXT_FAMILY",
     "aggregate_importances",
     "feature_families",
     "feature_importances",
     "importance_table",
 ]
 
+
+def __getattr__(name: str):
+    if name == "FAMILIES":  # deprecated there too: warns
+        return _inspection.FAMILIES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 warnings.warn(
     "sleepstage.inspect moved to sleepstage.inspection; import feature_importances, "
-    "importance_table, aggregate_importances, feature_families and FAMILIES from "
+    "importance_table, aggregate_importances and feature_families from "
     "sleepstage.inspection. The alias sleepstage.inspect will be removed in the next "
     "release.",
     FutureWarning,

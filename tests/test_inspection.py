@@ -248,3 +248,19 @@ def test_old_module_path_warns_and_reexports():
     assert alias.__all__ == inspection.__all__
     for name in alias.__all__:
         assert getattr(alias, name) is getattr(inspection, name)
+
+
+def test_families_come_from_the_feature_registry():
+    """Without declarations, names are attributed as the feature extractor declares them."""
+    import sleepstage.inspection as inspection
+    from sleepstage.features import EpochFeatures, column_families
+
+    X = np.random.default_rng(0).normal(size=(4, 3, 512)).astype(np.float32)
+    extractor = EpochFeatures().fit(X)
+    names = [str(n) for n in extractor.get_feature_names_out()]
+    parsed = feature_families(names, ch_names=list(extractor.ch_names_),
+                              ch_types=list(extractor.ch_types_))
+    assert parsed.family.tolist() == [str(f) for f in extractor.feature_families_]
+    with pytest.warns(FutureWarning, match=r"FAMILIES is deprecated.*column_families"):
+        families = inspection.FAMILIES
+    assert families == (*column_families(), inspection.CONTEXT_FAMILY)

@@ -15,8 +15,11 @@ Three kinds of importance are offered for a fitted feature pipeline
     correlates), so read sums per channel or family as lower bounds.
 
 Each feature is attributed to a channel (the longest channel name that prefixes the feature
-name, followed by ``_``) and a family (band power, EMG, Hjorth, time statistics, spectral
-shape, context), which :func:`aggregate_importances` sums over.
+name, followed by ``_``) and a family, which :func:`aggregate_importances` sums over: the
+column family the feature extractor declares (``feature_families_``), else the one the
+registry of feature families recognises in the name
+(:func:`sleepstage.features.column_family_of`), and ``"context"`` for temporal-context
+columns.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ import pandas as pd
 
 from .._internal.anatomy import feature_names_out, inner_estimator, raw_epoch_step, split_pipeline
 from .._internal.validation import check_option
+from ..features import column_families, column_family_of
 
 __all__ = [
-    "FAMILIES",
+    "CONTEXT_FAMILY",
     "aggregate_importances",
     "feature_families",
     "feature_importances",
@@ -42,20 +46,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Family names used when the feature extractor does not declare them.
-FAMILIES: tuple[str, ...] = (
-    "band_power",
-    "emg",
-    "hjorth",
-    "time",
-    "spectral_shape",
-    "context",
-)
-
-_SPECTRAL_SHAPE_HINTS = (
-    "sef", "edge", "spectral", "entropy", "peak", "centroid", "slope", "flatness", "ratio",
-    "median_freq", "mean_freq",
-)
+#: Family of the temporal-context columns (``<feature>__<statistic>``).
+CONTEXT_FAMILY = "context"
 
 _KINDS = ("gain", "split", "permutation")
 
@@ -124,18 +116,22 @@ def _declared_families(step) -> dict[str, str]:
     return dict(zip(names, declared, strict=True))
 
 
-def _parse_family(name: str, channel: str, ch_type: str | None) -> str:
+def _registered_family(name: str, channel: str, ch_type: str | None) -> str:
+    """The column family the registry recognises in ``name`` (without its channel).
+
+    A name no registered family recognises is ``"emg"`` on an EMG channel (or when it starts
+    with ``emg_``), else ``"time"``.
+    """
     rest = name[len(channel) + 1:] if name.startswith(f"{channel}_") else name
-    lower = rest.lower()
-    if "_relpower" in name or "_abspower" in name or lower.endswith(("relpower", "abspower")):
-        return "band_power"
-    if "hjorth" in lower:
-        return "hjorth"
-    if ch_type == "emg" or lower.startswith("emg_") or name.lower().startswith("emg_"):
-        return "emg"
-    if any(hint in lower for hint in _SPECTRAL_SHAPE_HINTS):
-        return "spectral_shape"
-    return "time"
+    family = column_family_of(rest)
+    if family is not None:
+        return family
+    return "emg" if ch_type == "emg" or name.lower().startswith("emg_") else "time"
+
+
+def _deprecated_families() -> tuple[str, ...]:
+    """Value of the deprecated ``FAMILIES``: the registered column families and context."""
+    return (*column_families(), CONTEXT_FAMILY)
 
 
 def feature_families(
@@ -155,10 +151,12 @@ def feature_families(
         Channel names; the longest one prefixing a name (followed by ``_``) is its channel,
         ``"other"`` if none does. Without them the text before the first ``_`` is used.
     ch_types : sequence of str, optional
-        Types matching ``ch_names``; features of an ``"emg"`` channel belong to ``"emg"``
-        unless they are band powers or Hjorth parameters.
+        Types matching ``ch_names``; a feature of an ``"emg"`` channel that no registered
+        family recognises belongs to ``"emg"`` (other unrecognised features to ``"time"``).
     declared : dict, optional
-        Name -> family declared by the feature extractor; wins over name parsing.
+        Name -> family declared by the feature extractor (``feature_families_``); wins over
+        the registry of feature families (:func:`sleepstage.features.column_family_of`),
+        which recognises the names of every registered family.
 
     Returns
     -------
@@ -177,11 +175,11 @@ def feature_families(
     for name in map(str, names):
         channel = _channel_of(name, ch_names)
         if "__" in name:
-            family = "context"
+            family = CONTEXT_FAMILY
         elif name in declared:
             family = declared[name]
         else:
-            family = _parse_family(name, channel, types.get(channel))
+            family = _registered_family(name, channel, types.get(channel))
         rows.append((name, channel, family))
     return pd.DataFrame(rows, columns=["feature", "channel", "family"])
 
