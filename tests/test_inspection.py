@@ -234,22 +234,6 @@ def test_permutation_chunking_and_vectorised_score(fitted, dataset, monkeypatch)
     np.testing.assert_array_equal(together.importance_std, one_by_one.importance_std)
 
 
-def test_old_module_path_warns_and_reexports():
-    """``sleepstage.inspect`` is an alias of the names now in ``sleepstage.inspection``."""
-    import importlib
-    import sys
-
-    import sleepstage.inspection as inspection
-
-    sys.modules.pop("sleepstage.inspect", None)
-    with pytest.warns(FutureWarning, match=r"sleepstage\.inspect moved to "
-                                           r"sleepstage\.inspection.*removed in the next release"):
-        alias = importlib.import_module("sleepstage.inspect")
-    assert alias.__all__ == inspection.__all__
-    for name in alias.__all__:
-        assert getattr(alias, name) is getattr(inspection, name)
-
-
 def test_families_come_from_the_feature_registry():
     """Without declarations, names are attributed as the feature extractor declares them."""
     import sleepstage.inspection as inspection

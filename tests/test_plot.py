@@ -159,17 +159,3 @@ def test_stage_spectra_errors():
                            data.epoch_length)
     with pytest.raises(ValueError, match="labelled"):
         report.stage_spectra(unlabelled)
-
-
-def test_old_module_path_warns_and_reexports():
-    """``sleepstage.plot`` is an alias of the figures now in ``sleepstage.report``."""
-    import importlib
-    import sys
-
-    sys.modules.pop("sleepstage.plot", None)
-    with pytest.warns(FutureWarning, match=r"sleepstage\.plot moved to sleepstage\.report.*"
-                                           r"removed in the next release"):
-        alias = importlib.import_module("sleepstage.plot")
-    assert alias.__all__ == report.__all__
-    for name in alias.__all__:
-        assert getattr(alias, name) is getattr(report, name)
