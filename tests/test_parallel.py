@@ -364,14 +364,14 @@ def test_cross_validate_parallel_folds_run_single_threaded(two, monkeypatch):
         return original(model, *args, **kwargs)
 
     monkeypatch.setattr(_evaluate, "fit_kept_epochs", spy)
-    pipe = make_staging_pipeline(n_estimators=10)  # LightGBM: 2 threads, features: every core
+    pipe = make_staging_pipeline(n_estimators=10)  # LightGBM and features: every core
     with joblib.parallel_config(backend="threading"):  # the spy sees the fits
         cross_validate_recordings(pipe, two, n_jobs=2)
     assert seen == [(1, 1), (1, 1)]
     seen.clear()
     cross_validate_recordings(pipe, two, n_jobs=1)
-    assert seen == [(2, -1), (2, -1)]  # serial folds keep the pipeline's threads
-    assert pipe.get_params()["classifier__estimator__n_jobs"] == 2  # input unchanged
+    assert seen == [(None, -1), (None, -1)]  # serial folds keep the pipeline's threads
+    assert pipe.get_params()["classifier__estimator__n_jobs"] is None  # input unchanged
 
 
 def test_grid_search_errors(data):

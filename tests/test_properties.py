@@ -302,7 +302,7 @@ def two_recordings():
 @settings(max_examples=2, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_same_seed_same_lightgbm_predictions(seed):
-    """The default pipeline: parallel features, LightGBM with bagging on 2 threads, HMM."""
+    """The default pipeline: parallel features, multi-threaded LightGBM with bagging, HMM."""
     data = two_recordings()
 
     def probabilities_with(random_state):

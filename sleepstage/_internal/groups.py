@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Segments", "check_groups", "cut_recordings", "recording_segments"]
+__all__ = ["Segments", "check_groups", "cut_recordings", "recording_segments", "runs"]
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,8 @@ def recording_segments(groups: Any, n_samples: int) -> Segments:
     groups = check_groups(groups, n_samples)
     if groups is None or n_samples == 0:
         return Segments(np.array([0]), np.array([n_samples]), np.array([0]))
-    changes = np.flatnonzero(groups[1:] != groups[:-1]) + 1
-    starts = np.concatenate([[0], changes]).astype(np.intp)
-    stops = np.concatenate([changes, [n_samples]]).astype(np.intp)
-    ids = groups[starts]
+    segments = runs(groups)
+    starts, ids = segments.starts, segments.ids
     repeated = pd.Series(ids).duplicated().to_numpy()
     if repeated.any():
         k = int(np.flatnonzero(repeated)[0])
@@ -132,7 +130,34 @@ def recording_segments(groups: Any, n_samples: int) -> Segments:
             "another recording. The epochs of each recording must be contiguous and in time "
             "order: sort the data by recording, then by time."
         )
-    return Segments(starts, stops, ids)
+    return segments
+
+
+def runs(groups: Any) -> Segments:
+    """The maximal runs of one id in ``groups``, in input order, without any check.
+
+    :func:`recording_segments` is these runs, after checking ``groups`` and that no id
+    comes back after another one; use it unless a repeated id must be allowed (each of its
+    runs is then a segment of its own).
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_epochs,), n_epochs >= 1
+
+    Returns
+    -------
+    Segments
+
+    Examples
+    --------
+    >>> runs(["a", "a", "b", "a"]).slices()
+    [slice(0, 2, None), slice(2, 3, None), slice(3, 4, None)]
+    """
+    groups = np.asarray(groups)
+    changes = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    starts = np.concatenate([[0], changes]).astype(np.intp)
+    stops = np.concatenate([changes, [groups.size]]).astype(np.intp)
+    return Segments(starts, stops, groups[starts])
 
 
 def cut_recordings(groups: Any, keep: np.ndarray) -> np.ndarray | None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._internal.values import plain
+
 __all__ = [
     "RK_TO_3CLASS",
     "RK_TO_5CLASS",
@@ -86,8 +88,7 @@ def map_labels(
     unique = list(dict.fromkeys(values.tolist()))
     unknown = [u for u in unique if u not in mapping]
     if unknown:
-        # numpy scalars print as np.int64(4) under numpy 2: show the plain value
-        shown = ", ".join(repr(u.item() if isinstance(u, np.generic) else u) for u in unknown[:10])
+        shown = ", ".join(repr(plain(u)) for u in unknown[:10])
         known = ", ".join(repr(k) for k in mapping)
         raise ValueError(f"Unknown {what}: {shown}. Known values are {known}.")
     lookup = {u: mapping[u] for u in unique}

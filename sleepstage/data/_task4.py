@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .._internal.validation import check_finite, check_option, check_positive
+from .._internal.values import plain
 from ._epochs import CH_TYPES, EpochData
 from ._stages import TASK4_CODES, map_labels
 
@@ -125,13 +126,8 @@ def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return frame["Id"].to_numpy(), labels
 
 
-def _plain(value):
-    """A numpy scalar as the Python value (numpy 2 prints ``np.int64(3)``)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _shown(values, limit: int = 5) -> str:
-    values = [_plain(v) for v in values]
+    values = [plain(v) for v in values]
     more = f" and {len(values) - limit} more" if len(values) > limit else ""
     return f"{values[:limit]}{more}"
 

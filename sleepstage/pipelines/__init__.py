@@ -1,6 +1,13 @@
 """Ready-made pipelines and honest, recording-wise evaluation."""
 
-from ._evaluate import CVReport, cross_validate_recordings, fit_with_groups, predict_with_groups
+from ._evaluate import (
+    CVReport,
+    cross_validate_recordings,
+    fit_kept_epochs,
+    fit_with_groups,
+    predict_with_groups,
+    training_epochs,
+)
 from ._factory import (
     DEFAULT_CONTEXT,
     MODELS,
@@ -9,7 +16,7 @@ from ._factory import (
     make_staging_pipeline,
     scaler_min_epochs,
 )
-from ._splits import BlockSplit, RecordingSplit, block_groups
+from ._splits import BlockSplit, RecordingSplit, block_groups, resolve_cv
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -19,10 +26,13 @@ __all__ = [
     "RecordingSplit",
     "block_groups",
     "cross_validate_recordings",
+    "fit_kept_epochs",
     "fit_with_groups",
     "make_classifier",
     "make_pipeline",
     "make_staging_pipeline",
     "predict_with_groups",
+    "resolve_cv",
     "scaler_min_epochs",
+    "training_epochs",
 ]

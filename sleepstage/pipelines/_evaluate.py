@@ -16,18 +16,27 @@ from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
-from sklearn.utils.metadata_routing import get_routing_for_object
 
+from .._internal.anatomy import LAYOUT_PARAMS, declared_layout
 from .._internal.groups import cut_recordings, recording_segments
 from .._internal.progress import Progress, run_tasks, say
+from .._internal.routing import consumes_groups, predict_with_groups
 from .._internal.threads import limit_threads
+from .._internal.values import plain
 from .._internal.warnings import warn_once_per_message
 from ..data import EpochData
-from ..features import ARTEFACT_REASONS, EpochTransformer, detect_artefacts
+from ..features import ARTEFACT_REASONS, detect_artefacts
 from ..metrics import staging_scores
 from ._splits import block_groups, resolve_cv
 
-__all__ = ["CVReport", "cross_validate_recordings", "fit_with_groups", "predict_with_groups"]
+__all__ = [
+    "CVReport",
+    "cross_validate_recordings",
+    "fit_kept_epochs",
+    "fit_with_groups",
+    "predict_with_groups",
+    "training_epochs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -370,7 +379,7 @@ def cross_validate_recordings(
     return CVReport(
         folds=[scores for scores, _, _ in results],
         overall=overall,
-        labels=[label.item() if isinstance(label, np.generic) else label for label in labels],
+        labels=[plain(label) for label in labels],
         cv=description,
         predictions=predictions if return_predictions else None,
         recordings=recordings,
@@ -403,13 +412,6 @@ def _predict_held_out(model, X, groups, labels: list) -> tuple[np.ndarray, np.nd
     for j, label in enumerate(np.asarray(classes).tolist()):
         full[:, column[label]] = proba[:, j]
     return pred, full
-
-
-def _consumes_groups(estimator, method: str) -> bool:
-    try:
-        return bool(get_routing_for_object(estimator).consumes(method, ["groups"]))
-    except (AttributeError, NotImplementedError, TypeError):
-        return False
 
 
 def fit_with_groups(estimator, X, y, groups=None, *, exclude_artefacts: bool = True,
@@ -561,7 +563,7 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
 def _fit_routed(estimator, method: str, X, y, groups):
     """``estimator.<method>(X, y)``, with ``groups`` when the estimator's fit consumes it."""
     func = getattr(estimator, method)
-    if groups is not None and _consumes_groups(estimator, "fit"):
+    if groups is not None and consumes_groups(estimator, "fit"):
         return func(X, y, groups=groups)
     return func(X, y)
 
@@ -569,11 +571,10 @@ def _fit_routed(estimator, method: str, X, y, groups):
 def _raw_layout(estimator, layout: Mapping[str, Any] | None) -> dict | None:
     """Layout of the raw epochs: given, or read from the ``"features"`` step's parameters."""
     if layout is not None:
-        return {key: layout.get(key) for key in ("sfreq", "ch_names", "ch_types")}
-    features = getattr(estimator, "named_steps", {}).get("features")
-    if isinstance(features, EpochTransformer):
-        params = features.get_params(deep=False)
-        return {key: params[key] for key in ("sfreq", "ch_names", "ch_types")}
+        return {key: layout.get(key) for key in LAYOUT_PARAMS}
+    declared = declared_layout(estimator)
+    if declared is not None:
+        return declared
     logger.debug("no raw-epoch layout known for %s: artefacts are not excluded",
                  type(estimator).__name__)
     return None
@@ -632,12 +633,3 @@ def training_epochs(flags: pd.DataFrame, groups, *, stacklevel: int = 2) -> np.n
     logger.info("excluding %d of %d training epochs flagged as artefacts", int(bad.sum()),
                 n_epochs)
     return ~bad
-
-
-def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):
-    """Call ``estimator.<method>(X)``, routing ``groups`` to the steps that request it."""
-    with config_context(enable_metadata_routing=True):
-        func = getattr(estimator, method)
-        if groups is not None and _consumes_groups(estimator, method):
-            return func(X, groups=groups)
-        return func(X)

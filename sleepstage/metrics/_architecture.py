@@ -1,4 +1,4 @@
-"""Sleep architecture of a hypnogram: time in each stage, bouts and their durations.
+"""Sleep architecture of a hypnogram: time in each stage, bouts, durations, transitions.
 
 A *bout* is a maximal run of consecutive epochs of one stage within one recording; a run
 never continues across a recording boundary (``groups``), and the first and last bouts of a
@@ -16,9 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._internal.groups import recording_segments
+from .._internal.groups import recording_segments
+from .._internal.values import plain
 
-__all__ = ["sleep_architecture", "stage_bouts"]
+__all__ = [
+    "count_transitions",
+    "sleep_architecture",
+    "stage_bouts",
+    "transitions_per_hour",
+]
 
 
 def _bout_starts(y: np.ndarray, groups: Any) -> np.ndarray:
@@ -107,7 +113,7 @@ def sleep_architecture(
     """
     y = np.asarray(y)
     n = y.size
-    keys = [_plain(label) for label in labels]
+    keys = [plain(label) for label in labels]
     percent = {key: 100.0 * int(np.count_nonzero(y == label)) / n if n else float("nan")
                for key, label in zip(keys, labels, strict=True)}
     result: dict[str, Any] = {"percent_time": percent}
@@ -126,6 +132,53 @@ def sleep_architecture(
     return result
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalar -> Python scalar (for JSON)."""
-    return value.item() if isinstance(value, np.generic) else value
+def count_transitions(y: Sequence[Any], groups: Sequence[Any] | None = None) -> int:
+    """Number of stage changes between consecutive epochs, never counted across recordings.
+
+    Parameters
+    ----------
+    y : array-like, shape (n_epochs,)
+        Stages in time order.
+    groups : array-like, shape (n_epochs,), optional
+        Recording of each epoch; epochs of one recording are contiguous.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> count_transitions(["W", "W", "N", "N", "R", "N"])
+    3
+    >>> count_transitions(["W", "N", "N", "R"], groups=[0, 0, 1, 1])
+    2
+    """
+    y = np.asarray(y)
+    if y.size < 2:
+        return 0
+    changed = y[1:] != y[:-1]
+    if groups is not None:
+        changed[recording_segments(groups, y.size).starts[1:] - 1] = False
+    return int(np.count_nonzero(changed))
+
+
+def transitions_per_hour(
+    y: Sequence[Any], epoch_length: float, groups: Sequence[Any] | None = None
+) -> float:
+    """Stage transitions per hour of recording (a fragmentation measure).
+
+    Parameters
+    ----------
+    y : array-like, shape (n_epochs,)
+        Stages in time order.
+    epoch_length : float
+        Epoch duration in seconds.
+    groups : array-like, optional
+        Recording of each epoch; transitions are not counted across recordings.
+
+    Returns
+    -------
+    float
+    """
+    hours = len(y) * float(epoch_length) / 3600.0
+    return count_transitions(y, groups) / hours if hours > 0 else float("nan")
