@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from sklearn.model_selection import LeaveOneGroupOut
 
 from sleepstage._internal.groups import recording_segments
-from sleepstage.pipelines import BlockSplit, RecordingSplit, block_groups
-from sleepstage.pipelines._splits import resolve_cv
+from sleepstage.pipelines import BlockSplit, RecordingSplit, block_groups, resolve_cv
 
 
 def test_recording_split_holds_out_whole_recordings():
@@ -14,6 +14,21 @@ def test_recording_split_holds_out_whole_recordings():
         assert len(set(groups[test])) == 1
         assert not set(groups[train]) & set(groups[test])
         assert len(train) + len(test) == 15
+
+
+def test_recording_split_is_leave_one_group_out_in_order_of_appearance():
+    groups = np.repeat(["c", "a", "b"], [3, 5, 2])
+    ours = list(RecordingSplit().split(np.zeros(10), groups=groups))
+    theirs = {tuple(test): train
+              for train, test in LeaveOneGroupOut().split(np.zeros(10), groups=groups)}
+    assert [groups[test][0] for _, test in ours] == ["c", "a", "b"]
+    assert len(ours) == len(theirs)
+    for train, test in ours:
+        np.testing.assert_array_equal(theirs[tuple(test)], train)
+    with pytest.raises(ValueError, match="needs groups"):
+        list(RecordingSplit().split(np.zeros(4)))
+    with pytest.raises(ValueError, match="needs groups"):
+        RecordingSplit().get_n_splits()
 
 
 def test_recording_split_needs_two_recordings():

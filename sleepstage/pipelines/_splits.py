@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, LeaveOneGroupOut
 
 from .._internal.groups import recording_segments
 from .._internal.validation import check_option, check_positive
@@ -19,20 +19,23 @@ from ._factory import DEFAULT_CONTEXT, DEFAULT_EPOCH_LENGTH
 __all__ = ["BlockSplit", "RecordingSplit", "block_groups", "resolve_cv"]
 
 
-class RecordingSplit(BaseCrossValidator):
+class RecordingSplit(LeaveOneGroupOut):
     """Leave-one-recording-out: each fold holds out every epoch of one recording.
+
+    scikit-learn's :class:`~sklearn.model_selection.LeaveOneGroupOut` with the recording
+    ids as groups, except that the folds follow the order in which the recordings first
+    appear (``LeaveOneGroupOut`` sorts the ids) and the errors say what to do instead.
 
     Examples
     --------
     >>> import numpy as np
-    >>> groups = np.repeat(["a", "b", "c"], 4)
+    >>> groups = np.repeat(["c", "a", "b"], 4)
     >>> folds = RecordingSplit().split(groups, groups=groups)
     >>> [sorted(set(groups[test].tolist())) for _, test in folds]
-    [['a'], ['b'], ['c']]
+    [['c'], ['a'], ['b']]
     """
 
-    def split(self, X, y=None, groups=None):
-        """Yield ``(train, test)`` index arrays, one fold per recording."""
+    def _iter_test_masks(self, X=None, y=None, groups=None):
         if groups is None:
             raise ValueError("RecordingSplit needs groups (the recording id of each epoch).")
         groups = np.asarray(groups)
@@ -43,12 +46,7 @@ class RecordingSplit(BaseCrossValidator):
                 "use cv='blocks:5' to evaluate a single recording in contiguous blocks."
             )
         for recording in recordings:
-            test = np.flatnonzero(groups == recording)
-            yield np.flatnonzero(groups != recording), test
-
-    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover - via split
-        for _, test in self.split(X, y, groups):
-            yield test
+            yield groups == recording
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of recordings."""
