@@ -206,3 +206,30 @@ def test_flat_channel_is_finite(rng):
     np.testing.assert_array_equal(flat, 0.0)
     np.testing.assert_allclose(_column(est, out, "eeg1_total_power_log"), np.log(1e-30),
                                rtol=1e-6)
+
+
+def test_model_files_of_0_1_0_find_the_psd_plan(tmp_path):
+    """Plans recorded as ``sleepstage.features._psd.PSDPlan`` (before the engine moved) load."""
+    import dataclasses
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sleepstage.features import EpochFeatures
+    from sleepstage.features._psd import PSDPlan as OldPSDPlan
+    from sleepstage.io import load_model, save_model
+
+    X = np.random.default_rng(0).standard_normal((40, 3, N_SAMPLES)).astype(np.float32)
+    y = np.repeat(["W", "N"], 20)
+    pipe = Pipeline([("features", EpochFeatures(include=("spectral", "emg"))),
+                     ("clf", LogisticRegression(max_iter=5000))]).fit(X, y)
+    for _, family in pipe.named_steps["features"].transformers_:
+        plan = family.psd_plan_
+        family.psd_plan_ = OldPSDPlan(**{f.name: getattr(plan, f.name)
+                                         for f in dataclasses.fields(plan)})
+    path = save_model(pipe, tmp_path / "old.skops")
+    loaded = load_model(path).pipeline
+    spectral, emg = (f for _, f in loaded.named_steps["features"].transformers_)
+    assert type(spectral.psd_plan_) is OldPSDPlan
+    assert spectral.psd_plan_ == emg.psd_plan_  # one shared PSD, as before
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))

@@ -7,6 +7,7 @@ engine (``_engine``: batches, PSD, scratch memory). Artefact detection
 other epoch transformers.
 """
 
+from . import _psd  # noqa: F401 - the PSD plan's path in model files written by 0.1.0
 from ._artefacts import (
     ARTEFACT_CONFIDENCE_FACTOR,
     ARTEFACT_REASONS,
