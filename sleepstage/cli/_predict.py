@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._args import DataError, add_subcommand, safe_name
-from ._loading import load_data
+from ._loading import load_data, recording_id
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,11 +46,6 @@ def add_parser(subparsers, parents) -> None:
                         help="also write <id>_hypnogram.png")
     add_trust_argument(parser)
     parser.set_defaults(run=run)
-
-
-def _file_stem(recording) -> str:
-    name = safe_name(recording)
-    return f"recording-{name}" if name.isdigit() else name
 
 
 def _ordered(classes) -> list:
@@ -134,7 +129,7 @@ def output_paths(recordings, out_dir: Path, *, annotations: bool = False,
     suffixes = [".csv", *([".edf"] if annotations else []), *([".png"] if plot else [])]
     outputs, owners = {}, {}
     for rec in recordings:
-        stem = out_dir / f"{_file_stem(rec)}_hypnogram"
+        stem = out_dir / f"{recording_id(safe_name(rec))}_hypnogram"
         key = stem.name.lower()
         if key in owners:
             raise DataError(
