@@ -33,7 +33,27 @@ def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
 
 
 def check_positive(name: str, value: Any, *, strict: bool = True) -> float:
-    """Return ``value`` as a float if it is a (strictly) positive finite number."""
+    """Return ``value`` as a float if it is a (strictly) positive finite number.
+
+    Written here rather than with :func:`sklearn.utils.check_scalar`, which was tried:
+    ``check_scalar(value, name, numbers.Real, min_val=0)`` lets NaN and inf through,
+    refuses what parameters have accepted so far (a 0-d array, a numeric string such as
+    ``"128"``), and says ``sfreq == 0, must be > 0.`` where this says
+    ``The 'sfreq' parameter must be a finite number > 0, but got 0.`` (the wording of
+    :func:`check_option`, which the tests match). Wrapping it would keep none of its code.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a number.
+    ValueError
+        If it is NaN, infinite, negative, or 0 with ``strict``.
+
+    Examples
+    --------
+    >>> check_positive("sfreq", "128"), check_positive("fmin", 0, strict=False)
+    (128.0, 0.0)
+    """
     try:
         number = float(value)
     except (TypeError, ValueError):
