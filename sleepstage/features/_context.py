@@ -89,6 +89,15 @@ class TemporalContext(RecordingTransformer):
     computed this way carry an absolute error of about ``sqrt(n_epochs * 2.2e-16)`` times
     the recording's standard deviation (2e-6 for a 24-h recording of 4-s epochs).
 
+    **Straightforward equivalent.** Per recording, pandas gives the same windows:
+    ``frame.groupby(groups, sort=False).rolling(2 * (w // 2) + 1, center=True,
+    min_periods=1).mean()`` (centred), ``.rolling(w, min_periods=1).mean()`` (past),
+    ``.std(ddof=0)`` for "std", and ``shift(k)`` filled with each recording's first or last
+    value for the lags. The cumulative sums stay because they are faster: measured in one
+    process on 3 recordings x 21600 epochs x 70 features with the pipeline's default context
+    (pandas 3.1, best of 5): 0.46 s with the cumulative sums, 1.01 s with pandas;
+    the two agree to 1e-6 (float32 rounding, 0.6 % of the values differ in the last bit).
+
     Examples
     --------
     >>> import numpy as np
