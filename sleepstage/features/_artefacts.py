@@ -101,10 +101,8 @@ class ArtefactDetector(EpochTransformer):
         Channel layout of ``X``; None means the reference ``("eeg1", "eeg2", "emg")`` /
         ``("eeg", "eeg", "emg")``.
     epoch_length : float, optional
-        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
-        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
-        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
-        instead of being described with the wrong time scale.
+        Declared epoch length in seconds, checked against ``X`` at fit (see
+        :class:`~sleepstage.features.EpochTransformer`).
     clip_tolerance : float, default 1e-3
         Samples within this fraction of the recording's range (max - min of the channel)
         from its maximum or minimum count as "at the rail".

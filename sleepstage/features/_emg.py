@@ -59,10 +59,8 @@ class EMGFeatures(PSDFeatureFamily):
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
     epoch_length : float, optional
-        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
-        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
-        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
-        instead of being described with the wrong time scale.
+        Declared epoch length in seconds, checked against ``X`` at fit (see
+        :class:`~sleepstage.features.EpochTransformer`).
     high_band : (float, float), default (20, 60)
         Half-open ``[lo, hi)`` band in Hz for the high-frequency EMG power; ``hi`` is capped
         at Nyquist, and ``lo`` at or above Nyquist raises ``ValueError``.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import DEFAULT_SFREQ
 from ._engine import POWER_FLOOR, EpochBatch, safe_log
 from ._family import FeatureFamily
 from ._registry import register_family
@@ -36,10 +35,8 @@ class HjorthFeatures(FeatureFamily):
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
     epoch_length : float, optional
-        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
-        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
-        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
-        instead of being described with the wrong time scale.
+        Declared epoch length in seconds, checked against ``X`` at fit (see
+        :class:`~sleepstage.features.EpochTransformer`).
 
     Examples
     --------
@@ -53,13 +50,6 @@ class HjorthFeatures(FeatureFamily):
 
     column_families = ("hjorth",)
     statistics = ("variance", "diff_variance", "diff2_variance")
-
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
-                 epoch_length=None):
-        self.sfreq = sfreq
-        self.ch_names = ch_names
-        self.ch_types = ch_types
-        self.epoch_length = epoch_length
 
     def _check_params(self, n_samples: int) -> None:
         if n_samples < 4:

@@ -205,10 +205,8 @@ class SpectralFeatures(PSDFeatureFamily):
         Channel layout; None means the reference ``("eeg1", "eeg2", "emg")`` /
         ``("eeg", "eeg", "emg")``.
     epoch_length : float, optional
-        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
-        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
-        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
-        instead of being described with the wrong time scale.
+        Declared epoch length in seconds, checked against ``X`` at fit (see
+        :class:`~sleepstage.features.EpochTransformer`).
     bands : {"auto", "rodent", "human"} or dict
         Frequency bands, a preset of :data:`DEFAULT_BANDS` or ``{name: (lo, hi)}`` in Hz.
         ``"auto"``: ``"rodent"`` for epochs shorter than 10 s, ``"human"`` otherwise.

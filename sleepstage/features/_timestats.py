@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import DEFAULT_SFREQ
 from ._engine import AMPLITUDE_FLOOR, POWER_FLOOR, EpochBatch, linear_quantiles, safe_log
 from ._family import FeatureFamily
 from ._registry import register_family
@@ -44,10 +43,8 @@ class TimeFeatures(FeatureFamily):
     ch_names, ch_types : sequence of str or None
         Channel layout; None means the reference layout.
     epoch_length : float, optional
-        Declared epoch length in seconds. When given, :meth:`fit` checks that each epoch of
-        ``X`` holds ``epoch_length * sfreq`` samples per channel, so that data of another
-        epoch length (30-s human epochs in a pipeline built for 4-s rodent epochs) is refused
-        instead of being described with the wrong time scale.
+        Declared epoch length in seconds, checked against ``X`` at fit (see
+        :class:`~sleepstage.features.EpochTransformer`).
 
     Examples
     --------
@@ -60,13 +57,6 @@ class TimeFeatures(FeatureFamily):
 
     column_families = ("time",)
     statistics = ("variance", "standardised_moments", "zero_crossings", "abs_diff_sum")
-
-    def __init__(self, *, sfreq=DEFAULT_SFREQ, ch_names=None, ch_types=None,
-                 epoch_length=None):
-        self.sfreq = sfreq
-        self.ch_names = ch_names
-        self.ch_types = ch_types
-        self.epoch_length = epoch_length
 
     @classmethod
     def column_family_of(cls, feature: str) -> str | None:
