@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from .._internal.routing import predict_with_groups
+from .._internal.validation import check_option
 from ._scores import staging_scores
 
 __all__ = ["SCORING", "StagingScorer"]
@@ -51,12 +52,7 @@ class StagingScorer:
         if not names:
             raise ValueError(f"The 'scoring' parameter is empty; choose from {list(SCORING)}.")
         for name in names:
-            if name not in SCORING:
-                shown = ", ".join(repr(s) for s in SCORING)
-                raise ValueError(
-                    f"Invalid value for the 'scoring' parameter. Allowed values are {shown}, "
-                    f"but got {name!r} instead."
-                )
+            check_option("scoring", name, SCORING)
         return names
 
     def __call__(self, estimator, X, y, groups=None) -> float | dict[str, float]:
