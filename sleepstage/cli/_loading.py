@@ -78,15 +78,24 @@ class _Request:
             return self.args.epoch_length
         return (self.model.epoch_length if self.model is not None else None) or default
 
-    def model_channels(self) -> list[tuple[str, str]] | None:
-        """``(name in the files, type)`` of each model channel (names before ``--rename``)."""
+    def file_name(self, name: str) -> str:
+        """A channel's name in the files: ``name`` before ``--rename``."""
+        return next((old for old, new in self.renames.items() if new == name), name)
+
+    def channels(self) -> dict[str, str] | None:
+        """What a file loader reads, ``{name in the file: type}``.
+
+        The ``--channel`` list, else the model's channels (under their names before
+        ``--rename``), else None: every channel whose name states its type.
+        """
+        if self.spec is not None:
+            return typed_channels(self.spec)
         if self.model is None or not self.model.ch_names:
             return None
         from ..data import channel_type
 
-        inverse = {new: old for old, new in self.renames.items()}
         types = self.model.ch_types or [channel_type(c) for c in self.model.ch_names]
-        return [(inverse.get(c, c), t) for c, t in zip(self.model.ch_names, types, strict=True)]
+        return {self.file_name(c): t for c, t in zip(self.model.ch_names, types, strict=True)}
 
 
 def _quiet_mne(args) -> None:
@@ -105,6 +114,19 @@ def _edf_header(path: Path):
     except Exception as exc:
         raise DataError(f"Could not read the EDF header of {path}: {exc}") from exc
     return raw.ch_names, float(raw.info["sfreq"]), raw.info.get("meas_date")
+
+
+def _check_model_channels(psg: Path, header_names, request: _Request) -> None:
+    """Each channel of the model must be in the file (under its name before ``--rename``)."""
+    pairs = [(request.file_name(m), m) for m in request.model.ch_names or ()]
+    missing = [(w, m) for w, m in pairs if w not in header_names]
+    if missing:
+        needed = ", ".join(f"{w!r}" + (f" (model name {m!r})" if w != m else "")
+                           for w, m in missing)
+        raise DataError(
+            f"{psg}: channel(s) {needed} needed by the model are missing; the file "
+            f"has {header_names}. Map channels with --rename 'FILE NAME=MODEL NAME'."
+        )
 
 
 def _load_synthetic(request: _Request) -> list[tuple[str, Any]]:
@@ -139,14 +161,9 @@ def _load_sleep_edf(request: _Request) -> list[tuple[str, Any]]:
 
     args = request.args
     keep = 30.0 if args.keep_wake_minutes is None else args.keep_wake_minutes
-    channels = None
-    if request.spec is not None:
-        channels = typed_channels(request.spec)
-    elif (model_channels := request.model_channels()) is not None:
-        channels = dict(model_channels)
     try:
         part = load_sleep_edf(args.sleep_edf, args.sleep_edf_recording, path=args.data_dir,
-                              channels=channels, epoch_length=request.epoch_length(30.0),
+                              channels=request.channels(), epoch_length=request.epoch_length(30.0),
                               n_classes=args.stages,
                               keep_wake_minutes=None if keep < 0 else keep,
                               resample=request.target_sfreq)
@@ -158,7 +175,7 @@ def _load_sleep_edf(request: _Request) -> list[tuple[str, Any]]:
 def _load_edf(request: _Request) -> list[tuple[str, Any]]:
     from ..data import RK_TO_3CLASS, RK_TO_5CLASS, read_edf
 
-    args, model = request.args, request.model
+    args = request.args
     mapping = RK_TO_3CLASS if args.stages == 3 else RK_TO_5CLASS
     keep = args.keep_wake_minutes
     keep = None if keep is None or keep < 0 else keep
@@ -170,30 +187,16 @@ def _load_edf(request: _Request) -> list[tuple[str, Any]]:
             if path is not None and not path.is_file():
                 raise DataError(f"File {path} does not exist.")
         header_names, header_sfreq, meas_date = _edf_header(psg)
-        channels = None
-        if request.spec is not None:
-            channels = typed_channels(request.spec)
-        elif (model_channels := request.model_channels()) is not None:
-            wanted = [name for name, _ in model_channels]
-            missing = [c for c in wanted if c not in header_names]
-            if missing:
-                needed = ", ".join(
-                    f"{w!r}" + (f" (model name {m!r})" if w != m else "")
-                    for w, m in zip(wanted, model.ch_names, strict=True) if w in missing
-                )
-                raise DataError(
-                    f"{psg}: channel(s) {needed} needed by the model are missing; the file "
-                    f"has {header_names}. Map channels with --rename 'FILE NAME=MODEL NAME'."
-                )
-            channels = dict(model_channels)
+        if request.spec is None and request.model is not None:
+            _check_model_channels(psg, header_names, request)
         resample = None
         if request.target_sfreq is not None and abs(request.target_sfreq - header_sfreq) > 1e-9:
             resample = request.target_sfreq
         rid = _unique_id(psg.stem, request.used_ids)
         try:
-            part = read_edf(psg, hyp, channels=channels, epoch_length=request.epoch_length(30.0),
-                            resample=resample, label_mapping=mapping, keep_wake_minutes=keep,
-                            recording_id=rid)
+            part = read_edf(psg, hyp, channels=request.channels(),
+                            epoch_length=request.epoch_length(30.0), resample=resample,
+                            label_mapping=mapping, keep_wake_minutes=keep, recording_id=rid)
         except ValueError as exc:
             raise DataError(f"{psg}: {exc}") from exc
         request.starts[rid] = meas_date
