@@ -121,6 +121,12 @@ class EpochFeatures(FeatureFamily):
     True
     >>> sorted(set(feats.feature_families_))
     ['band_power', 'emg', 'hjorth', 'spectral_shape', 'time']
+
+    Each family with settings of its own (here human bands for the spectral family only):
+
+    >>> feats = EpochFeatures(families={"spectral": {"bands": "human"}, "hjorth": {}}).fit(X)
+    >>> [name for name, _ in feats.transformers_], list(feats.bands_)[:3]
+    (['spectral', 'hjorth'], ['delta', 'theta', 'alpha'])
     """
 
     def __init__(
