@@ -23,6 +23,9 @@ Import graph
     left out of the cycle check, as are a module's imports of itself. Dynamic imports
     (``importlib.import_module`` with a computed name, the lazy ``__getattr__`` of a package)
     and imports of modules that do not exist are not edges.
+Rooms
+    The same graph between subpackages and top-level modules (``root.features`` stands for
+    everything below it) has no cycle either: data flows one way between them.
 Private modules
     ``root.a._b`` (any module whose first private component is ``_b`` in package ``root.a``)
     may only be imported from inside ``root.a``. Private modules right below the root
@@ -196,9 +199,9 @@ def strongly_connected(graph: dict[str, dict[str, Import]]) -> list[list[str]]:
 
 
 def shortest_cycle(graph: dict[str, dict[str, Import]], component: list[str]) -> list[Import]:
-    """A shortest cycle through the first module of ``component``, as its import edges."""
+    """A shortest cycle through the first node of ``component``, as its import edges."""
     start, members = component[0], set(component)
-    previous: dict[str, Import] = {}
+    previous: dict[str, tuple[str, Import]] = {}
     frontier = [start]
     while frontier:
         following = []
@@ -206,12 +209,14 @@ def shortest_cycle(graph: dict[str, dict[str, Import]], component: list[str]) ->
             for target, edge in sorted(graph.get(node, {}).items()):
                 if target not in members or target in previous:
                     continue
-                previous[target] = edge
+                previous[target] = (node, edge)
                 if target == start:
-                    cycle = [edge]
-                    while cycle[0].source != start:
-                        cycle.insert(0, previous[cycle[0].source])
-                    return cycle
+                    cycle, step = [], start
+                    while True:
+                        step, edge = previous[step]
+                        cycle.insert(0, edge)
+                        if step == start:
+                            return cycle
                 following.append(target)
         frontier = following
     raise ValueError(f"no cycle through {start!r} in the component {component}")
@@ -221,6 +226,38 @@ def cycles(root: Path) -> list[list[Import]]:
     """One shortest cycle of imports per strongly connected component of the package."""
     graph = import_graph(imports(root))
     return [shortest_cycle(graph, component) for component in strongly_connected(graph)]
+
+
+def room(module: str) -> str:
+    """The subpackage or top-level module ``module`` belongs to (``root.features``)."""
+    return ".".join(module.split(".")[:2])
+
+
+def room_graph(edges: list[Import]) -> dict[str, dict[str, Import]]:
+    """room -> {room it imports: the first import making that edge}, for the edges that run."""
+    graph: dict[str, dict[str, Import]] = {}
+    for edge in edges:
+        source, target = room(edge.source), room(edge.target)
+        if edge.type_checking or source == target:
+            continue
+        known = graph.setdefault(source, {}).setdefault(target, edge)
+        if known.implicit and not edge.implicit:  # show the import as written
+            graph[source][target] = edge
+    return graph
+
+
+def room_cycles(root: Path) -> list[list[Import]]:
+    """One shortest cycle between subpackages (and top-level modules) per component."""
+    graph = room_graph(imports(root))
+    return [shortest_cycle(graph, component) for component in strongly_connected(graph)]
+
+
+def describe_room_cycle(cycle: list[Import]) -> str:
+    """``a -> b (a._x imports b._y at a/_x.py:3) -> a (...)`` for one cycle of rooms."""
+    steps = [room(cycle[0].source)]
+    steps += [f"{room(edge.target)} ({edge.source} imports {edge.target} at {edge.where()})"
+              for edge in cycle]
+    return " -> ".join(steps)
 
 
 def describe_cycle(cycle: list[Import]) -> str:
@@ -342,6 +379,8 @@ def missing_public_names(api: PublicAPI) -> list[str]:
 def report(root: Path) -> list[str]:
     """Every violation of the three rules, one line each."""
     lines = [f"cycle: {describe_cycle(cycle)}" for cycle in cycles(root)]
+    lines += [f"cycle between subpackages: {describe_room_cycle(cycle)}"
+              for cycle in room_cycles(root)]
     lines += [f"private import: {edge.source} imports {edge.target} ({edge.where()})"
               for edge in private_imports(root)]
     for api in public_api(root):

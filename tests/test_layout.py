@@ -16,12 +16,14 @@ from _import_graph import (
     Import,
     cycles,
     describe_cycle,
+    describe_room_cycle,
     import_graph,
     imports,
     missing_public_names,
     private_imports,
     public_api,
     report,
+    room_cycles,
 )
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sleepstage"
@@ -31,6 +33,12 @@ SEAM = "sleepstage._internal"
 def test_no_import_cycle():
     found = [describe_cycle(cycle) for cycle in cycles(PACKAGE)]
     assert not found, "import cycles:\n" + "\n".join(found)
+
+
+def test_no_import_cycle_between_subpackages():
+    """Data flows one way between the rooms (``sleepstage.features`` and all below it, ...)."""
+    found = [describe_room_cycle(cycle) for cycle in room_cycles(PACKAGE)]
+    assert not found, "cycles between subpackages:\n" + "\n".join(found)
 
 
 def test_no_import_of_another_subpackages_private_module():
@@ -147,6 +155,20 @@ def test_checker_reports_each_cycle_once(tmp_path):
     })
     found = [[edge.source for edge in cycle] for cycle in cycles(root)]
     assert found == [["pkg.a", "pkg.b"], ["pkg.c", "pkg.d"]]
+
+
+def test_checker_finds_a_cycle_between_subpackages(tmp_path):
+    root = make_tree(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/low/__init__.py": "", "pkg/low/a.py": "def f():\n    from pkg.high.c import g\n",
+        "pkg/high/__init__.py": "", "pkg/high/b.py": "from pkg.low import a\n",
+        "pkg/high/c.py": "def g(): pass\n",
+    })
+    assert cycles(root) == []  # no module imports itself back, through others
+    (cycle,) = room_cycles(root)
+    assert describe_room_cycle(cycle) == (
+        f"pkg.high -> pkg.low (pkg.high.b imports pkg.low.a at {root / 'high' / 'b.py'}:1) "
+        f"-> pkg.high (pkg.low.a imports pkg.high.c at {root / 'low' / 'a.py'}:2)")
 
 
 def test_checker_a_package_importing_its_children_is_no_cycle(tmp_path):
