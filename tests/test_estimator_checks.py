@@ -49,6 +49,12 @@ def test_registry_covers_every_public_estimator():
     assert public <= registered
 
 
+def test_each_configuration_is_registered_once():
+    """The registry is the only run of the checks; a configuration listed twice runs twice."""
+    configurations = [(class_name(est), joblib.hash(est.get_params())) for est in ESTIMATORS]
+    assert len(set(configurations)) == len(configurations)
+
+
 def test_every_expected_failure_has_a_reason():
     for name, checks in EXPECTED_FAILED_CHECKS.items():
         assert checks, name
