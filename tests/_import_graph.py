@@ -21,8 +21,8 @@ Import graph
     of every package on the way that the importer is not itself inside, so those packages are
     targets as well (marked *implicit*). Imports under ``if TYPE_CHECKING:`` never run and are
     left out of the cycle check, as are a module's imports of itself. Dynamic imports
-    (``importlib.import_module`` with a computed name, the lazy ``__getattr__`` of a package)
-    and imports of modules that do not exist are not edges.
+    (``importlib.import_module``, as in the lazy ``__getattr__`` of a package) and imports of
+    modules that do not exist are not edges.
 Rooms
     The same graph between subpackages and top-level modules (``root.features`` stands for
     everything below it) has no cycle either: data flows one way between them.
@@ -35,7 +35,8 @@ Public API
     Every public package (no private component in its dotted name, the root included)
     declares ``__all__`` as a literal list or tuple of strings, and each of those names is
     bound in its ``__init__`` (import, ``def``, ``class``, assignment) or is one of its
-    submodules.
+    submodules; a package with a module-level ``__getattr__`` is asked, once imported, for the
+    names it does not bind.
 """
 
 from __future__ import annotations
