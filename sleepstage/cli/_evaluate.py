@@ -87,7 +87,7 @@ def run(args) -> int:
     from ..io import check_writable, load_model, write_json
     from ..pipelines import cross_validate_recordings
     from ..report import confusion
-    from ._args import apply_settings, build_pipeline, silence_neural
+    from ._pipeline import apply_settings, build_pipeline, silence_neural
     from ._settings import check_settings
 
     check_cv(args.cv)

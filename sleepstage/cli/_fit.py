@@ -58,7 +58,7 @@ def add_parser(subparsers, parents) -> None:
 def run(args) -> int:
     from ..io import check_writable, save_model
     from ..parallel import fit_pipeline
-    from ._args import build_pipeline
+    from ._pipeline import build_pipeline
     from ._provenance import describe_training
     from ._settings import check_settings
 

@@ -93,7 +93,8 @@ def cv_results_table(search) -> pd.DataFrame:
 def run(args) -> int:
     from ..io import check_writable, save_model, write_json, write_table
     from ..parallel import grid_search
-    from ._args import build_pipeline, parse_grid
+    from ._args import parse_grid
+    from ._pipeline import build_pipeline
     from ._provenance import describe_training
     from ._settings import check_settings
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ._args import UsageError, build_pipeline, neural_classifiers, parse_assignment
+from ._args import UsageError, parse_assignment
+from ._pipeline import build_pipeline, neural_classifiers
 
 __all__ = ["check_feature_settings", "check_settings"]
 
