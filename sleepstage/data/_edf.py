@@ -8,9 +8,10 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -182,17 +183,40 @@ def _sleep_window(
     return (onsets >= low) & (onsets + epoch_length <= high)
 
 
+class _Segment(NamedTuple):
+    """A continuous stretch of an EDF file: onset (s), first sample, samples, end (s)."""
+
+    time: float
+    sample: int
+    n: int
+    end: float
+
+
+class _Window(NamedTuple):
+    """The input samples ``start:stop`` read for every kept epoch of one segment at once.
+
+    ``origin`` is the first sample of the first kept epoch of the segment: epoch offsets in
+    the resampled signal are rounded relative to it, and every read of part of the segment
+    starts a whole number of polyphase periods (``down`` input samples) from ``start``, so
+    that a part and the whole give the same output samples.
+    """
+
+    origin: int
+    start: int
+    stop: int
+
+
 def _segments(
     fields: EdfHeader | None, sfreq: float, n_times: int, path: Path
-) -> list[tuple[float, int, int]]:
-    """Continuous stretches of the file as ``(onset in s, first sample, number of samples)``.
+) -> list[_Segment]:
+    """Continuous stretches of the file, in time order.
 
     Samples index MNE's reading of the file, which puts the data records end to end; the
     onsets are the true times from the header start. A continuous file is one stretch; an
     EDF+D file is cut wherever a data record does not start where the previous one ended.
     """
     if fields is None or not fields.is_discontinuous:
-        return [(0.0, 0, n_times)]
+        return [_Segment(0.0, 0, n_times, n_times / sfreq)]
     onsets = record_onsets(fields)
     per_record = fields.record_duration * sfreq
     if abs(per_record - round(per_record)) > 1e-6 or round(per_record) < 1:
@@ -209,28 +233,28 @@ def _segments(
         sample = int(first) * per_record
         n = min(int(last - first) * per_record, n_times - sample)
         if n > 0:
-            segments.append((float(onsets[first]), sample, n))
-    for (t_a, _, n_a), (t_b, _, _) in itertools.pairwise(segments):
+            time = float(onsets[first])
+            segments.append(_Segment(time, sample, n, time + n / sfreq))
+    for a, b in itertools.pairwise(segments):
         logger.info("%s: gap of %g s in the recording at %g s (EDF+D); no epoch spans it.",
-                    path.name, t_b - t_a - n_a / sfreq, t_a + n_a / sfreq)
+                    path.name, b.time - a.end, a.end)
     return segments
 
 
 def _grid_in_segments(
-    segments: list[tuple[float, int, int]],
+    segments: list[_Segment],
     t0: float,
     epoch_length: float,
     n_grid: int,
     sfreq: float,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grid epochs ``t0 + k * epoch_length`` lying wholly within one stretch of signal.
 
-    Returns the epoch numbers ``k`` (increasing) and the sample (in MNE's reading) at which
-    each starts.
+    Returns the epoch numbers ``k`` (increasing), the sample (in MNE's reading) at which
+    each starts and the index of its segment.
     """
-    ks, samples = [], []
-    for seg_time, seg_sample, seg_n in segments:
-        seg_end = seg_time + seg_n / sfreq
+    ks, samples, where = [], [], []
+    for index, (seg_time, seg_sample, _, seg_end) in enumerate(segments):
         k_lo = max(0, int(np.ceil((seg_time - t0) / epoch_length - _ALIGN_TOL / epoch_length)))
         k_hi = min(n_grid, int(np.floor((seg_end - t0) / epoch_length + _ALIGN_TOL / epoch_length)))
         if k_hi <= k_lo:
@@ -238,9 +262,12 @@ def _grid_in_segments(
         k = np.arange(k_lo, k_hi)
         ks.append(k)
         samples.append(seg_sample + np.round((t0 + k * epoch_length - seg_time) * sfreq))
+        where.append(np.full(k.size, index))
     if not ks:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(ks), np.concatenate(samples).astype(np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (np.concatenate(ks), np.concatenate(samples).astype(np.int64),
+            np.concatenate(where).astype(np.int64))
 
 
 def _read_span(raw, picked: Mapping[str, str], start: int, stop: int, path: Path) -> np.ndarray:
@@ -267,6 +294,259 @@ def _samples_per_epoch(sfreq: float, epoch_length: float, what: str) -> int:
             "number of samples; choose another epoch_length or resample."
         )
     return round(n)
+
+
+@dataclass(frozen=True)
+class _EdfPlan:
+    """Everything known about a recording before its samples are read.
+
+    Built by :func:`_plan_edf` from the headers and the hypnogram; :func:`_read_epochs`
+    then reads the samples of any run of the kept epochs. :func:`read_edf` reads them all
+    at once, :func:`~sleepstage.data.iter_edf` a chunk at a time.
+    """
+
+    path: Path
+    raw: mne.io.BaseRaw
+    picked: dict[str, str]
+    sfreq: float
+    out_sfreq: float
+    epoch_length: float
+    up: int
+    down: int
+    #: input samples read for one epoch (rounded up when an epoch is not whole samples)
+    span: int
+    #: output samples of one epoch
+    n_samples: int
+    #: input samples of margin around a part of a segment (absorbs edge effects)
+    pad: int
+    segments: list[_Segment]
+    #: the whole-recording read of each segment; None where no epoch is kept
+    windows: list[_Window | None]
+    #: first input sample, segment index and onset (s) of each kept epoch, in time order
+    starts: np.ndarray
+    segment_of: np.ndarray
+    onsets: np.ndarray
+    y: np.ndarray | None
+    info: dict
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of kept epochs."""
+        return int(self.starts.size)
+
+
+def _plan_edf(
+    psg_path: str | os.PathLike,
+    hypnogram_path: str | os.PathLike | None,
+    *,
+    channels: Mapping[str, str] | Sequence[str] | None,
+    epoch_length: float,
+    resample: float | None,
+    label_mapping: Mapping[str, str],
+    keep_wake_minutes: float | None,
+    recording_id: str | None,
+    drop_unscored: bool,
+) -> _EdfPlan:
+    """Check the arguments, read the headers and the hypnogram, choose the epochs to read.
+
+    The parameters are those of :func:`read_edf`; no sample is read here.
+    """
+    psg_path = Path(psg_path)
+    epoch_length = check_positive("epoch_length", epoch_length)
+    if keep_wake_minutes is not None:
+        keep_wake_minutes = check_positive("keep_wake_minutes", keep_wake_minutes, strict=False)
+        if hypnogram_path is None:
+            raise ValueError("keep_wake_minutes needs a hypnogram (hypnogram_path is None).")
+    if not isinstance(label_mapping, Mapping):
+        raise TypeError(f"label_mapping must be a mapping, got {type(label_mapping).__name__}.")
+    if not psg_path.is_file():
+        raise ValueError(f"EDF file not found: {psg_path}.")
+
+    header = _open_raw(psg_path)
+    picked = _resolve_channels(channels, header.ch_names, psg_path)
+    raw = header if list(picked) == header.ch_names else _open_raw(psg_path, list(picked))
+    sfreq = float(raw.info["sfreq"])
+    n_times = raw.n_times
+    up = down = 1
+    out_sfreq = sfreq
+    if resample is not None:
+        out_sfreq = check_positive("resample", resample)
+        up, down = _resample_ratio(sfreq, out_sfreq)
+    what = "The sampling frequency" if resample is None else "The resample frequency"
+    n_samples = _samples_per_epoch(out_sfreq, epoch_length, what)
+    if (up, down) == (1, 1):
+        span = n_samples
+    else:
+        # The signal is resampled before the epochs are cut, so only the output rate must
+        # give whole epochs: a file at 101 Hz can give 2.5-s epochs at 128 Hz. Input spans
+        # are read whole samples long (rounded up); epochs start at the nearest sample.
+        span = int(np.ceil(sfreq * epoch_length - 1e-6))
+    fields = read_edf_header(psg_path)
+    segments = _segments(fields, sfreq, n_times, psg_path)
+    # the header's own start, by the rule used for the hypnogram (an EDF+ "Startdate X" is
+    # unknown, where MNE would take the dd.mm.yy field)
+    psg_start = fields.start if fields is not None else raw.info["meas_date"]
+
+    # -- epoch grid and stages ------------------------------------------------------------
+    hyp_start = None
+    if hypnogram_path is None:
+        t0, stages, covered = segments[0].time, None, None
+        n_grid = int(np.floor((segments[-1].end - t0) / epoch_length + 1e-9))
+    else:
+        hypnogram_path = Path(hypnogram_path)
+        onset, duration, description, hyp_start = _read_hypnogram(hypnogram_path, psg_start)
+        mapped = map_labels(
+            description, label_mapping, what=f"annotation descriptions in {hypnogram_path.name}"
+        )
+        t0, stages, covered = _expand_stages(
+            onset, duration, mapped, description, epoch_length, hypnogram_path
+        )
+        n_grid = stages.size
+    grid, first_sample, segment_of = _grid_in_segments(
+        segments, t0, epoch_length, n_grid, sfreq
+    )
+    if grid.size == 0 or (covered is not None and not covered[grid].any()):
+        if hypnogram_path is None:
+            raise ValueError(
+                f"{psg_path.name} holds {n_times / sfreq:g} s, less than one {epoch_length:g}-s "
+                "epoch."
+            )
+        starts = ""
+        if hyp_start is not None and psg_start is not None:
+            starts = (f" The hypnogram's header starts at {hyp_start:%Y-%m-%d %H:%M:%S}, the "
+                      f"recording's at {psg_start:%Y-%m-%d %H:%M:%S}: is it the scoring of "
+                      "another recording?")
+        raise ValueError(
+            f"The hypnogram {hypnogram_path.name} (scoring {t0:g} to "
+            f"{t0 + n_grid * epoch_length:g} s) does not overlap the recording "
+            f"{psg_path.name} ({segments[0].time:g} to {segments[-1].end:g} s).{starts}"
+        )
+    keep = np.ones(grid.size, dtype=bool)
+    n_unscored = 0
+    if stages is not None:
+        stages = stages[grid]
+        if keep_wake_minutes is not None:
+            keep &= _sleep_window(
+                stages, t0 + grid * epoch_length, epoch_length, keep_wake_minutes
+            )
+        if drop_unscored:
+            unscored = keep & (stages == UNSCORED)
+            n_unscored = int(unscored.sum())
+            keep &= ~unscored
+        if not keep.any():
+            raise ValueError(f"No scored epoch of {psg_path.name} is left to return.")
+
+    # -- what to read: the span of the kept epochs of each segment, with margins ----------
+    starts, segment_of = first_sample[keep], segment_of[keep]
+    pad = int(_PAD_SECONDS * sfreq) // down * down
+    windows: list[_Window | None] = []
+    for index, segment in enumerate(segments):
+        inside = starts[segment_of == index]
+        if inside.size == 0:
+            windows.append(None)
+            continue
+        origin, stop = int(inside[0]), int(inside[-1]) + span
+        pad_before = min(pad, origin - segment.sample) // down * down
+        pad_after = min(pad, segment.sample + segment.n - stop)
+        windows.append(_Window(origin, origin - pad_before, stop + pad_after))
+    onsets = np.empty(starts.size)
+    for index, segment in enumerate(segments):
+        inside = segment_of == index
+        onsets[inside] = segment.time + (starts[inside] - segment.sample) / sfreq
+    # a part of a segment needs the margin of resample_poly's filter (10 * max(up, down)
+    # samples at the upsampled rate) and a polyphase period to align its start
+    fir_margin = -(-10 * max(up, down) // up) + down
+    pad = max(pad, -(-fir_margin // down) * down)
+
+    rid = psg_path.stem if recording_id is None else recording_id
+    meas_date = raw.info["meas_date"]
+    logger.info(
+        "%s: %d epochs of %g s from %d channels (%d unscored dropped).",
+        psg_path.name, starts.size, epoch_length, len(picked), n_unscored,
+    )
+    return _EdfPlan(
+        path=psg_path,
+        raw=raw,
+        picked=picked,
+        sfreq=sfreq,
+        out_sfreq=out_sfreq,
+        epoch_length=epoch_length,
+        up=up,
+        down=down,
+        span=span,
+        n_samples=n_samples,
+        pad=pad,
+        segments=segments,
+        windows=windows,
+        starts=starts,
+        segment_of=segment_of,
+        onsets=onsets,
+        y=None if stages is None else stages[keep].astype(str),
+        info={
+            "source": "edf",
+            "psg_file": str(psg_path),
+            "hypnogram_file": None if hypnogram_path is None else str(hypnogram_path),
+            "recording_id": rid,
+            "orig_sfreq": sfreq,
+            "sfreq": out_sfreq,
+            "channels": dict(picked),
+            "meas_date": None if meas_date is None else meas_date.isoformat(),
+            "keep_wake_minutes": keep_wake_minutes,
+            "n_unscored_dropped": n_unscored,
+        },
+    )
+
+
+def _read_epochs(plan: _EdfPlan, first: int, stop: int) -> np.ndarray:
+    """The signal of the kept epochs ``first:stop`` of ``plan``, float32, epochs first.
+
+    Each segment they touch is read once, from a window of the whole-recording read of that
+    segment (:class:`_Window`): it starts a whole number of polyphase periods after the
+    whole read's start and ends at its end or ``plan.pad`` samples after the last epoch, so
+    that the resampled samples of any run of epochs are those of the whole recording.
+    """
+    up, down = plan.up, plan.down
+    pieces = []
+    for index in np.unique(plan.segment_of[first:stop]):
+        window = plan.windows[index]
+        starts_in = plan.starts[first:stop][plan.segment_of[first:stop] == index]
+        start, end = int(starts_in[0]), int(starts_in[-1]) + plan.span
+        read_start = window.start + max(0, (start - plan.pad - window.start) // down) * down
+        read_stop = min(end + plan.pad, window.stop)
+        signal = _read_span(plan.raw, plan.picked, read_start, read_stop, plan.path)
+        if (up, down) != (1, 1):
+            from scipy.signal import resample_poly  # imported here: scipy.signal loads slowly
+
+            signal = resample_poly(signal, up, down, axis=-1)
+        # (with whole input epochs, (starts_in - origin) is a multiple of span and this is
+        # exact; otherwise each epoch starts at the output sample nearest to its onset)
+        offsets = (np.round((starts_in - window.origin) * up / down).astype(np.int64)
+                   + (window.origin - read_start) * up // down)
+        take = offsets[:, None] + np.arange(plan.n_samples)
+        short = int(take[-1, -1]) + 1 - signal.shape[-1]
+        if short > 0:  # rounding at the very end of the signal: repeat its last sample
+            if short > up // down + 1:
+                raise RuntimeError(f"{plan.path.name}: the epochs overrun the samples read by "
+                                   f"{short}; this is a bug, please report it.")
+            signal = np.pad(signal, ((0, 0), (0, short)), mode="edge")
+        epochs_first = signal.astype(np.float32, copy=False)[:, take].transpose(1, 0, 2)
+        pieces.append(np.ascontiguousarray(epochs_first))
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _epoch_data(plan: _EdfPlan, X: np.ndarray, first: int, stop: int) -> EpochData:
+    """The kept epochs ``first:stop`` of ``plan`` with their signal ``X``."""
+    return EpochData(
+        X=X,
+        y=None if plan.y is None else plan.y[first:stop],
+        groups=np.full(stop - first, plan.info["recording_id"]),
+        sfreq=plan.out_sfreq,
+        ch_names=tuple(plan.picked),
+        ch_types=tuple(plan.picked.values()),
+        epoch_length=plan.epoch_length,
+        onsets=plan.onsets[first:stop],
+        info={**plan.info, "channels": dict(plan.picked)},
+    )
 
 
 def read_edf(
@@ -358,155 +638,17 @@ def read_edf(
     >>> data.X.shape  # doctest: +SKIP
     (840, 2, 3000)
     """
-    psg_path = Path(psg_path)
-    epoch_length = check_positive("epoch_length", epoch_length)
-    if keep_wake_minutes is not None:
-        keep_wake_minutes = check_positive("keep_wake_minutes", keep_wake_minutes, strict=False)
-        if hypnogram_path is None:
-            raise ValueError("keep_wake_minutes needs a hypnogram (hypnogram_path is None).")
-    if not isinstance(label_mapping, Mapping):
-        raise TypeError(f"label_mapping must be a mapping, got {type(label_mapping).__name__}.")
-    if not psg_path.is_file():
-        raise ValueError(f"EDF file not found: {psg_path}.")
-
-    header = _open_raw(psg_path)
-    picked = _resolve_channels(channels, header.ch_names, psg_path)
-    raw = header if list(picked) == header.ch_names else _open_raw(psg_path, list(picked))
-    sfreq = float(raw.info["sfreq"])
-    n_times = raw.n_times
-    up = down = 1
-    out_sfreq = sfreq
-    if resample is not None:
-        out_sfreq = check_positive("resample", resample)
-        up, down = _resample_ratio(sfreq, out_sfreq)
-        _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
-    if (up, down) == (1, 1):
-        spe = _samples_per_epoch(sfreq, epoch_length, "The sampling frequency")
-    else:
-        # The signal is resampled before the epochs are cut, so only the output rate must
-        # give whole epochs: a file at 101 Hz can give 2.5-s epochs at 128 Hz. Input spans
-        # are read whole samples long (rounded up); epochs start at the nearest sample.
-        spe = int(np.ceil(sfreq * epoch_length - 1e-6))
-    fields = read_edf_header(psg_path)
-    segments = _segments(fields, sfreq, n_times, psg_path)
-    # the header's own start, by the rule used for the hypnogram (an EDF+ "Startdate X" is
-    # unknown, where MNE would take the dd.mm.yy field)
-    psg_start = fields.start if fields is not None else raw.info["meas_date"]
-
-    # -- epoch grid and stages ------------------------------------------------------------
-    hyp_start = None
-    if hypnogram_path is None:
-        t0, stages, covered = segments[0][0], None, None
-        end = segments[-1][0] + segments[-1][2] / sfreq
-        n_grid = int(np.floor((end - t0) / epoch_length + 1e-9))
-    else:
-        hypnogram_path = Path(hypnogram_path)
-        onset, duration, description, hyp_start = _read_hypnogram(hypnogram_path, psg_start)
-        mapped = map_labels(
-            description, label_mapping, what=f"annotation descriptions in {hypnogram_path.name}"
-        )
-        t0, stages, covered = _expand_stages(
-            onset, duration, mapped, description, epoch_length, hypnogram_path
-        )
-        n_grid = stages.size
-    grid, first_sample = _grid_in_segments(segments, t0, epoch_length, n_grid, sfreq)
-    if grid.size == 0 or (covered is not None and not covered[grid].any()):
-        if hypnogram_path is None:
-            raise ValueError(
-                f"{psg_path.name} holds {n_times / sfreq:g} s, less than one {epoch_length:g}-s "
-                "epoch."
-            )
-        starts = ""
-        if hyp_start is not None and psg_start is not None:
-            starts = (f" The hypnogram's header starts at {hyp_start:%Y-%m-%d %H:%M:%S}, the "
-                      f"recording's at {psg_start:%Y-%m-%d %H:%M:%S}: is it the scoring of "
-                      "another recording?")
-        raise ValueError(
-            f"The hypnogram {hypnogram_path.name} (scoring {t0:g} to "
-            f"{t0 + n_grid * epoch_length:g} s) does not overlap the recording "
-            f"{psg_path.name} ({segments[0][0]:g} to "
-            f"{segments[-1][0] + segments[-1][2] / sfreq:g} s).{starts}"
-        )
-    keep = np.ones(grid.size, dtype=bool)
-    n_unscored = 0
-    if stages is not None:
-        stages = stages[grid]
-        if keep_wake_minutes is not None:
-            keep &= _sleep_window(
-                stages, t0 + grid * epoch_length, epoch_length, keep_wake_minutes
-            )
-        if drop_unscored:
-            unscored = keep & (stages == UNSCORED)
-            n_unscored = int(unscored.sum())
-            keep &= ~unscored
-        if not keep.any():
-            raise ValueError(f"No scored epoch of {psg_path.name} is left to return.")
-
-    # -- read only the needed spans, with margins, one continuous segment at a time -------
-    spe_out = _samples_per_epoch(out_sfreq, epoch_length, "The resample frequency")
-    pad = int(_PAD_SECONDS * sfreq) // down * down
-    pieces = []
-    for _, seg_sample, seg_n in segments:
-        inside = keep & (first_sample >= seg_sample) & (first_sample < seg_sample + seg_n)
-        if not inside.any():
-            continue
-        starts_in = first_sample[inside]
-        start, stop = int(starts_in[0]), int(starts_in[-1]) + spe
-        pad_before = min(pad, start - seg_sample) // down * down
-        pad_after = min(pad, seg_sample + seg_n - stop)
-        signal = _read_span(raw, picked, start - pad_before, stop + pad_after, psg_path)
-        if (up, down) != (1, 1):
-            from scipy.signal import resample_poly  # imported here: scipy.signal loads slowly
-
-            signal = resample_poly(signal, up, down, axis=-1)
-            pad_before = pad_before * up // down
-        # (with whole input epochs, (starts_in - start) is a multiple of spe and this is
-        # exact; otherwise each epoch starts at the output sample nearest to its onset)
-        offsets = np.round((starts_in - start) * up / down).astype(np.int64) + pad_before
-        index = offsets[:, None] + np.arange(spe_out)
-        short = int(index[-1, -1]) + 1 - signal.shape[-1]
-        if short > 0:  # rounding at the very end of the signal: repeat its last sample
-            if short > up // down + 1:
-                raise RuntimeError(f"{psg_path.name}: the epochs overrun the samples read by "
-                                   f"{short}; this is a bug, please report it.")
-            signal = np.pad(signal, ((0, 0), (0, short)), mode="edge")
-        epochs_first = signal.astype(np.float32, copy=False)[:, index].transpose(1, 0, 2)
-        pieces.append(np.ascontiguousarray(epochs_first))
-    X = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-    check_finite(X, what=f"The signal of {psg_path.name}")
-    epochs = grid[keep]
-    onsets = np.empty(epochs.size)
-    sample = first_sample[keep]
-    for seg_time, seg_sample, seg_n in segments:
-        inside = (sample >= seg_sample) & (sample < seg_sample + seg_n)
-        onsets[inside] = seg_time + (sample[inside] - seg_sample) / sfreq
-
-    rid = psg_path.stem if recording_id is None else recording_id
-    y = None if stages is None else stages[keep].astype(str)
-    meas_date = raw.info["meas_date"]
-    logger.info(
-        "%s: %d epochs of %g s from %d channels (%d unscored dropped).",
-        psg_path.name, epochs.size, epoch_length, len(picked), n_unscored,
-    )
-    return EpochData(
-        X=X,
-        y=y,
-        groups=np.full(epochs.size, rid),
-        sfreq=out_sfreq,
-        ch_names=tuple(picked),
-        ch_types=tuple(picked.values()),
+    plan = _plan_edf(
+        psg_path,
+        hypnogram_path,
+        channels=channels,
         epoch_length=epoch_length,
-        onsets=onsets,
-        info={
-            "source": "edf",
-            "psg_file": str(psg_path),
-            "hypnogram_file": None if hypnogram_path is None else str(hypnogram_path),
-            "recording_id": rid,
-            "orig_sfreq": sfreq,
-            "sfreq": out_sfreq,
-            "channels": dict(picked),
-            "meas_date": None if meas_date is None else meas_date.isoformat(),
-            "keep_wake_minutes": keep_wake_minutes,
-            "n_unscored_dropped": n_unscored,
-        },
+        resample=resample,
+        label_mapping=label_mapping,
+        keep_wake_minutes=keep_wake_minutes,
+        recording_id=recording_id,
+        drop_unscored=drop_unscored,
     )
+    X = _read_epochs(plan, 0, plan.n_epochs)
+    check_finite(X, what=f"The signal of {plan.path.name}")
+    return _epoch_data(plan, X, 0, plan.n_epochs)
