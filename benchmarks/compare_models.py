@@ -38,8 +38,13 @@ from _report import table, write_section
 
 from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
 from sleepstage.metrics import staging_scores
-from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
-from sleepstage.pipelines._splits import block_groups, resolve_cv
+from sleepstage.pipelines import (
+    block_groups,
+    fit_with_groups,
+    make_staging_pipeline,
+    predict_with_groups,
+    resolve_cv,
+)
 
 MODELS = ("lgbm", "cnn", "lstm")
 LABELS = {"lgbm": "LightGBM features", "cnn": "CNN (rodent)", "lstm": "LSTM"}

@@ -148,7 +148,7 @@ def test_cached_pipeline_keeps_its_fitted_steps(tmp_path):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-    from sleepstage.pipelines._evaluate import fit_kept_epochs
+    from sleepstage.pipelines import fit_kept_epochs
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 3)), np.tile([1, 2], 30)

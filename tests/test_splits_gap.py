@@ -8,8 +8,7 @@ from _cli_runner import run_main
 
 from sleepstage.cli._args import UsageError
 from sleepstage.cli._evaluate import check_cv
-from sleepstage.pipelines import BlockSplit
-from sleepstage.pipelines._splits import resolve_cv
+from sleepstage.pipelines import BlockSplit, resolve_cv
 
 
 def test_default_gap_is_the_context_window_in_epochs():
