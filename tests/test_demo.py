@@ -1,8 +1,11 @@
 """The README's main job, on a small synthetic set."""
 
+import pytest
+
 from sleepstage.demo import run_demo
 
 
+@pytest.mark.slow  # cross-validates the default pipeline on both data sets: 1.5 min
 def test_demo_prints_one_table_with_both_data_sets(data_dir):
     lines: list[str] = []
     table = run_demo(n_recordings=2, hours=1, data_dir=data_dir, echo=lines.append)

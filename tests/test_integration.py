@@ -1,4 +1,7 @@
-"""Accuracy regression tests: the whole pipeline on synthetic animals and a real human night."""
+"""Accuracy regression tests: the whole pipeline on synthetic animals and a real human night.
+
+The default pipeline's cross-validations are marked ``slow`` (1-3 min each on a loaded 2-core
+machine); the plain pipeline's stay in the quick run."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def test_plain_pipeline_leave_one_animal_out(synthetic):
     assert report.confusion.sum() == synthetic.n_epochs
 
 
+@pytest.mark.slow
 def test_default_pipeline_leave_one_animal_out(synthetic):
     report = cross_validate_recordings(make_staging_pipeline(**synthetic.layout()), synthetic,
                                        cv="recording", return_predictions=True)
@@ -45,6 +49,7 @@ def test_sleep_edf_plain_pipeline_blocks(sc4001):
     assert report.mean("balanced_accuracy") >= 0.85
 
 
+@pytest.mark.slow
 def test_sleep_edf_default_pipeline_blocks(sc4001):
     # Measured (benchmarks/ablation.py): pooled balanced accuracy 0.940; 5.0 predicted
     # transitions per hour against 4.4 true. The 168-epoch blocks (84 min) are shorter than
