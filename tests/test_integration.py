@@ -1,6 +1,6 @@
 """Accuracy regression tests: the whole pipeline on synthetic animals and a real human night.
 
-The default pipeline's cross-validations are marked ``slow`` (1-3 min each on a loaded 2-core
+The default pipeline's cross-validations are marked ``slow`` (over a minute each on a loaded 2-core
 machine); the plain pipeline's stay in the quick run."""
 
 from __future__ import annotations
