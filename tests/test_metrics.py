@@ -39,3 +39,13 @@ def test_staging_scores_chance_level():
 def test_staging_scores_rejects_length_mismatch():
     with pytest.raises(ValueError, match="shape"):
         staging_scores([1, 2], [1, 2, 3])
+
+
+def test_staging_scorer_lives_beside_the_metrics_and_parallel_re_exports_it():
+    import sleepstage.metrics
+    import sleepstage.parallel
+
+    assert sleepstage.parallel.StagingScorer is sleepstage.metrics.StagingScorer
+    assert sleepstage.parallel.SCORING == sleepstage.metrics.SCORING
+    with pytest.raises(ValueError, match="Allowed values are 'balanced_accuracy'"):
+        sleepstage.metrics.StagingScorer("auc")(None, np.zeros((2, 1)), [1, 2])

@@ -389,3 +389,16 @@ def test_grid_search_errors(data):
         grid_search(_spy_pipeline(), data.X, {"var_smoothing": [1e-9]})
     with pytest.raises(ValueError, match="'scoring' parameter"):
         grid_search(_spy_pipeline(), data, {"var_smoothing": [1e-9]}, scoring="roc_auc")
+
+
+def test_extract_features_takes_a_recording_id_that_comes_back():
+    """Each run of one id is a task of its own; the rows stay in input order."""
+    small = make_synthetic(n_recordings=2, hours=0.05, random_state=3)
+    half = small.n_epochs // 4
+    groups = np.asarray(small.groups).copy()
+    groups[:half] = groups[-1]  # the last recording's id also opens the data
+    mixed = EpochData(small.X, small.y, groups, small.sfreq, small.ch_names, small.ch_types,
+                      small.epoch_length)
+    features, _ = extract_features(mixed)
+    expected = EpochFeatures(**small.layout()).fit(small.X[:1]).transform(small.X)
+    np.testing.assert_array_equal(features, expected)
