@@ -14,6 +14,7 @@ from ._stages import (
     UNSCORED,
     map_labels,
 )
+from ._stream import iter_edf
 from ._synthetic import make_synthetic
 from ._task4 import load_task4_csv, write_task4_csv
 
@@ -29,6 +30,7 @@ __all__ = [
     "EpochData",
     "channel_type",
     "get_data_dir",
+    "iter_edf",
     "load_sleep_edf",
     "load_task4_csv",
     "make_synthetic",
