@@ -20,7 +20,7 @@ from .._internal.warnings import warn_once_per_message
 from ..data import EpochData
 from ..features import detect_artefacts
 from ..metrics import StagingScorer
-from ..pipelines import block_groups, fit_kept_epochs, fit_with_groups, resolve_cv
+from ..pipelines import fit_kept_epochs, fit_with_groups, recording_folds
 
 __all__ = ["grid_search"]
 
@@ -152,11 +152,8 @@ def grid_search(
             f"callable or one of the scoring metrics {metrics}, but got {refit!r} instead."
         )
 
-    splitter, n_blocks = resolve_cv(cv, data.epoch_length)
-    groups = np.asarray(data.groups)
-    routed = groups if n_blocks is None else block_groups(groups, n_blocks)
+    splits, _, routed = recording_folds(data, cv)
     X, y = data.X, np.asarray(data.y)
-    splits = list(splitter.split(X, y, groups))
     keep = None
     if exclude_artefacts:
         splits, keep = _train_without_artefacts(splits, data, pipeline)

@@ -16,7 +16,7 @@ from ._factory import (
     make_staging_pipeline,
     scaler_min_epochs,
 )
-from ._splits import BlockSplit, RecordingSplit, block_groups, resolve_cv
+from ._splits import BlockSplit, RecordingSplit, block_groups, recording_folds, resolve_cv
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -32,6 +32,7 @@ __all__ = [
     "make_pipeline",
     "make_staging_pipeline",
     "predict_with_groups",
+    "recording_folds",
     "resolve_cv",
     "scaler_min_epochs",
     "training_epochs",

@@ -27,7 +27,7 @@ from .._internal.warnings import warn_once_per_message
 from ..data import EpochData
 from ..features import ARTEFACT_REASONS, detect_artefacts
 from ..metrics import staging_scores
-from ._splits import block_groups, resolve_cv
+from ._splits import recording_folds
 
 __all__ = [
     "CVReport",
@@ -304,11 +304,8 @@ def cross_validate_recordings(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Cross-validation needs labelled data, but data.y is None.")
-    splitter, n_blocks = resolve_cv(cv, data.epoch_length)
-    groups = np.asarray(data.groups)
-    routing_groups = groups if n_blocks is None else block_groups(groups, n_blocks)
+    splits, groups, routing_groups = recording_folds(data, cv)
     X, y = data.X, np.asarray(data.y)
-    splits = list(splitter.split(X, y, groups))
     labels = list(np.unique(y))
     description = cv if isinstance(cv, str) else repr(cv)
     for k, (train, test) in enumerate(splits):

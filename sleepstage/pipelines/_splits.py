@@ -8,6 +8,7 @@ splits are deliberately not offered.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, LeaveOneGroupOut
@@ -16,7 +17,7 @@ from .._internal.groups import recording_segments
 from .._internal.validation import check_option, check_positive
 from ._factory import DEFAULT_CONTEXT, DEFAULT_EPOCH_LENGTH
 
-__all__ = ["BlockSplit", "RecordingSplit", "block_groups", "resolve_cv"]
+__all__ = ["BlockSplit", "RecordingSplit", "block_groups", "recording_folds", "resolve_cv"]
 
 
 class RecordingSplit(LeaveOneGroupOut):
@@ -222,6 +223,40 @@ def resolve_cv(cv, epoch_length: float | None = None) -> tuple[BaseCrossValidato
     if hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
         return cv, None
     raise TypeError(f"cv must be 'recording', 'blocks:K' or a splitter object, got {cv!r}.")
+
+
+def recording_folds(data, cv: Any = "recording") -> tuple[list, np.ndarray, np.ndarray]:
+    """The folds of ``data`` under ``cv``, and the recording ids its steps are given.
+
+    Parameters
+    ----------
+    data : EpochData
+        Epochs with their recording ids (``data.groups``).
+    cv : {"recording", "blocks:K", "blocks:K:GAP"} or splitter
+        As for :func:`resolve_cv`; ``"blocks:K"`` gaps resolve with ``data.epoch_length``.
+
+    Returns
+    -------
+    splits : list of (train, test) index arrays
+        The splitter called with the true recording ids.
+    groups : numpy.ndarray
+        The true recording id of each epoch.
+    routed : numpy.ndarray
+        The ids the per-recording steps receive: ``groups``, or with ``"blocks:K"`` one id
+        per block (:func:`block_groups`), so that no block is joined to another.
+
+    Examples
+    --------
+    >>> from sleepstage.data import make_synthetic
+    >>> data = make_synthetic(n_recordings=2, hours=0.1)
+    >>> splits, groups, routed = recording_folds(data, "blocks:2:0")
+    >>> len(splits), str(routed[0])
+    (2, 'synthetic-0/block0')
+    """
+    splitter, n_blocks = resolve_cv(cv, data.epoch_length)
+    groups = np.asarray(data.groups)
+    routed = groups if n_blocks is None else block_groups(groups, n_blocks)
+    return list(splitter.split(data.X, data.y, groups)), groups, routed
 
 
 def _in_order(groups: np.ndarray) -> np.ndarray:
