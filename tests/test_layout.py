@@ -253,7 +253,7 @@ def test_checker_public_api(tmp_path):
     assert api["pkg.sub"].all is None and api["pkg.none"].all is None
     assert api["pkg.plus"].all == ["a", "b"] and api["pkg.plus"].missing == []
     assert report(root) == [
-        "__all__ names not bound: pkg: hidden, nowhere",
+        "__all__ names not defined: pkg: hidden, nowhere",
         f"no literal __all__: pkg.none ({root / 'none' / '__init__.py'})",
         f"no literal __all__: pkg.sub ({root / 'sub' / '__init__.py'})",
     ]
