@@ -529,8 +529,12 @@ def _read_epochs(plan: _EdfPlan, first: int, stop: int) -> np.ndarray:
                 raise RuntimeError(f"{plan.path.name}: the epochs overrun the samples read by "
                                    f"{short}; this is a bug, please report it.")
             signal = np.pad(signal, ((0, 0), (0, short)), mode="edge")
-        epochs_first = signal.astype(np.float32, copy=False)[:, take].transpose(1, 0, 2)
-        pieces.append(np.ascontiguousarray(epochs_first))
+        # epochs first, one channel at a time: one float32 copy of the epochs (the cast on
+        # assignment rounds as astype does)
+        epochs = np.empty((take.shape[0], signal.shape[0], plan.n_samples), dtype=np.float32)
+        for channel, samples in enumerate(signal):
+            epochs[:, channel] = samples[take]
+        pieces.append(epochs)
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
