@@ -18,7 +18,7 @@ from sleepstage.features import (
     flag_confidence,
 )
 from sleepstage.pipelines import fit_with_groups
-from sleepstage.pipelines._evaluate import _raw_layout
+from sleepstage.pipelines._fitting import _raw_layout
 
 SFREQ = 128.0
 

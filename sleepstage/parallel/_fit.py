@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._internal.anatomy import LAYOUT_PARAMS
 from .._internal.progress import say
 from ..data import EpochData
 from ..features import EpochFeatures, detect_artefacts
@@ -17,10 +18,6 @@ from ._features import extract_features
 __all__ = ["fit_pipeline"]
 
 logger = logging.getLogger(__name__)
-
-#: Parameters of the feature step that must match the data's channel layout.
-_LAYOUT_KEYS = ("sfreq", "ch_names", "ch_types")
-
 
 def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
                  exclude_artefacts: bool = True, verbose: int = 0):
@@ -82,13 +79,13 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
                                verbose=verbose)
     params = first.get_params(deep=False)
     layout = data.layout()
-    if any(_as_tuple(params[key]) != _as_tuple(layout[key]) for key in _LAYOUT_KEYS):
+    if any(_as_tuple(params[key]) != _as_tuple(layout[key]) for key in LAYOUT_PARAMS):
         # the step cannot read these epochs: let fit_with_groups raise its own error
         return fit_with_groups(pipeline, data.X, data.y, data.groups,
                                exclude_artefacts=exclude_artefacts, layout=layout,
                                verbose=verbose)
     feature_params = {key: value for key, value in params.items()
-                      if key not in (*_LAYOUT_KEYS, "epoch_length", "n_jobs", "batch_size")}
+                      if key not in (*LAYOUT_PARAMS, "epoch_length", "n_jobs", "batch_size")}
     features, _ = extract_features(data, n_jobs=n_jobs, batch_size=params["batch_size"],
                                    verbose=verbose, **feature_params)
     y, groups = np.asarray(data.y), np.asarray(data.groups)

@@ -1,13 +1,6 @@
 """Ready-made pipelines and honest, recording-wise evaluation."""
 
-from ._evaluate import (
-    CVReport,
-    cross_validate_recordings,
-    fit_kept_epochs,
-    fit_with_groups,
-    predict_with_groups,
-    training_epochs,
-)
+from ._evaluate import CVReport, cross_validate_recordings
 from ._factory import (
     DEFAULT_CONTEXT,
     MODELS,
@@ -16,6 +9,7 @@ from ._factory import (
     make_staging_pipeline,
     scaler_min_epochs,
 )
+from ._fitting import fit_kept_epochs, fit_with_groups, predict_with_groups, training_epochs
 from ._splits import BlockSplit, RecordingSplit, block_groups, recording_folds, resolve_cv
 
 __all__ = [
