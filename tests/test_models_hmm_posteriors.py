@@ -1,6 +1,6 @@
 """HMMSmoother.predict_proba against a reference log-space forward-backward on long sequences.
 
-The short sequences are checked against an enumeration of every path in ``test_hmm.py``;
+The short sequences are checked against an enumeration of every path in ``test_models_hmm.py``;
 here the sequences are long enough (thousands of epochs) for the messages of one state to
 fall hundreds of orders of magnitude below the others', which is where a linear-domain
 recursion loses the posteriors while its rows still sum to 1.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_hmm import MOUSE_TRANSITIONS, ProbaPassthrough
+from test_models_hmm import MOUSE_TRANSITIONS, ProbaPassthrough
 
 from sleepstage.models import HMMSmoother
 
