@@ -139,7 +139,7 @@ def test_skops_payload_with_unvetted_types_is_refused(data, tmp_path):
     smuggled = doctored(good, tmp_path / "smuggled.joblib", payload=sio.dumps(pipe),
                         payload_record={"serializer": "skops"})
     with pytest.raises(ValueError, match=r"holds types sleepstage does not trust: "
-                                         r"test_model_files\._Unvetted"):
+                                         r"test_io_model_files\._Unvetted"):
         load_model(smuggled, trust_pickle=True)
     assert load_model(good, trust_pickle=True).serializer == "pickle"
 
