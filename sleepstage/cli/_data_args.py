@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 #: The options that name a data source (``args`` attributes).
-SOURCE_OPTIONS = ("synthetic", "task4", "edf", "sleep_edf")
+SOURCE_OPTIONS = ("synthetic", "task4", "edf", "edf_list", "sleep_edf")
 
 
 def positive_float(text: str) -> float:
@@ -94,7 +94,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                        help="--task4 epochs per recording, 0 for one recording "
                             "(default: 21600 = 24 h of 4-s epochs)")
     group.add_argument("--edf", action=AppendEdf, metavar="PSG",
-                       help="an EDF/EDF+ recording (repeatable)")
+                       help="an EDF/EDF+ recording, or a quoted pattern such as "
+                            "'night/*.edf' (every matching file, sorted; repeatable)")
+    group.add_argument("--edf-list", action="append", metavar="FILE",
+                       help="a text file naming one EDF recording per line, optionally "
+                            "'PSG<TAB>HYPNOGRAM'; blank lines and '#' comments are skipped, "
+                            "relative paths are relative to the list (repeatable)")
     group.add_argument("--hypnogram", action=AttachHypnogram, metavar="HYP",
                        help="EDF+ scoring of the preceding --edf")
     group.add_argument("--sleep-edf", type=integer_list, metavar="SUBJECTS",
@@ -144,6 +149,8 @@ def describe_sources(args) -> list[str]:
     for entry in args.edf or []:
         hyp = f" + {entry['hypnogram']}" if entry["hypnogram"] else ""
         out.append(f"edf: {entry['psg']}{hyp}")
+    for path in getattr(args, "edf_list", None) or []:
+        out.append(f"edf list: {path}")
     if args.sleep_edf:
         out.append(f"sleep-edf: subjects {_integers(args.sleep_edf)}, "
                    f"nights {_integers(args.sleep_edf_recording)}")

@@ -17,7 +17,7 @@ from ._args import DataError, UsageError
 from ._channels import match_model, pick_channels, rename_channels, typed_channels
 from ._data_args import channel_spec, has_source, renames
 
-__all__ = ["Loaded", "load_data", "recording_id"]
+__all__ = ["Loaded", "edf_entries", "load_data", "recording_id"]
 
 logger = logging.getLogger("sleepstage.cli")
 
@@ -129,6 +129,75 @@ def _check_model_channels(psg: Path, header_names, request: _Request) -> None:
         )
 
 
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+def _expand_pattern(entry: dict) -> list[dict]:
+    """``--edf PSG``: the file itself, or every file a glob pattern matches (sorted)."""
+    import glob
+
+    text = str(entry["psg"])
+    if Path(text).exists() or not _GLOB_CHARACTERS & set(text):
+        return [entry]
+    if entry["hypnogram"]:
+        raise UsageError(f"--hypnogram {entry['hypnogram']} follows the pattern --edf {text!r}: "
+                         "give each scored recording its own --edf, or use --edf-list with "
+                         "'PSG<TAB>HYPNOGRAM' lines.")
+    matches = sorted(p for p in glob.glob(text) if Path(p).is_file())
+    if not matches:
+        raise DataError(f"--edf {text!r}: the pattern matches no file.")
+    return [{"psg": p, "hypnogram": None} for p in matches]
+
+
+def _read_edf_list(path: str) -> list[dict]:
+    """``--edf-list FILE``: one ``PSG`` or ``PSG<TAB>HYPNOGRAM`` per line."""
+    list_file = Path(path)
+    try:
+        text = list_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"--edf-list {path}: the list file does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"--edf-list {path}: cannot read the list file: {exc}") from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t") if f.strip()]
+        if len(fields) > 2:
+            raise DataError(f"{list_file}, line {number}: expected 'PSG' or "
+                            f"'PSG<TAB>HYPNOGRAM', got {len(fields)} fields.")
+        paths = [list_file.parent / f for f in fields]  # absolute paths stay absolute
+        for kind, file in zip(("recording", "hypnogram"), paths, strict=False):
+            if not file.is_file():
+                raise DataError(f"{list_file}, line {number}: the {kind} {file} does not "
+                                "exist.")
+        entries.append({"psg": str(paths[0]),
+                        "hypnogram": str(paths[1]) if len(paths) > 1 else None})
+    return entries
+
+
+def edf_entries(args) -> list[dict]:
+    """The EDF recordings named by ``--edf`` (files or glob patterns) and ``--edf-list``.
+
+    Returns
+    -------
+    list of dict
+        ``{"psg": path, "hypnogram": path or None}`` for each recording, ``--edf`` first,
+        in the order given (a pattern's matches sorted).
+
+    Raises
+    ------
+    DataError
+        For a pattern that matches nothing, a missing list file, or a listed file that does
+        not exist (named with its line number).
+    """
+    entries = [e for entry in getattr(args, "edf", None) or [] for e in _expand_pattern(entry)]
+    for path in getattr(args, "edf_list", None) or []:
+        entries.extend(_read_edf_list(path))
+    return entries
+
+
 def _load_synthetic(request: _Request) -> list[tuple[str, Any]]:
     from ..data import make_synthetic
 
@@ -180,7 +249,7 @@ def _load_edf(request: _Request) -> list[tuple[str, Any]]:
     keep = args.keep_wake_minutes
     keep = None if keep is None or keep < 0 else keep
     parts = []
-    for entry in args.edf:
+    for entry in edf_entries(args):
         psg = Path(entry["psg"])
         hyp = entry["hypnogram"]
         for path in (psg, Path(hyp) if hyp else None):
@@ -192,7 +261,7 @@ def _load_edf(request: _Request) -> list[tuple[str, Any]]:
         resample = None
         if request.target_sfreq is not None and abs(request.target_sfreq - header_sfreq) > 1e-9:
             resample = request.target_sfreq
-        rid = _unique_id(psg.stem, request.used_ids)
+        rid = entry.get("id") or _unique_id(psg.stem, request.used_ids)
         try:
             part = read_edf(psg, hyp, channels=request.channels(),
                             epoch_length=request.epoch_length(30.0), resample=resample,
@@ -258,11 +327,11 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         model.sfreq if model is not None else None)
     request = _Request(args=args, model=model, target_sfreq=target_sfreq,
                        renames=renames(args), spec=channel_spec(args))
-    if args.sleep_edf or args.edf:
+    if args.sleep_edf or args.edf or getattr(args, "edf_list", None):
         _quiet_mne(args)
     parts: list[tuple[str, Any]] = []
     for option, loader in _LOADERS.items():
-        if getattr(args, option):
+        if getattr(args, option) or (option == "edf" and getattr(args, "edf_list", None)):
             parts.extend(loader(request))
 
     adapted = [_adapt(part, source, request) for source, part in parts]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._args import DataError, add_subcommand, safe_name
-from ._loading import load_data, recording_id
+from ._loading import _unique_id, edf_entries, load_data, recording_id
+from ._parallel import add_parallel_arguments, dask_backend, resolve_n_jobs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,11 +34,15 @@ def add_parser(subparsers, parents) -> None:
                     "artefact_reasons (clipping, flat line or extreme amplitude, per channel) "
                     "and, for scored data, scored. Recordings are matched to "
                     "the model: channels by name (see --rename), resampled to the model's "
-                    "rate, cut into the model's epoch length.",
+                    "rate, cut into the model's epoch length. Recordings are scored one at a "
+                    "time (or several at once with --n-jobs / --dask-scheduler) and each "
+                    "one's outputs are written as soon as it is done; a recording that fails "
+                    "is reported and the others are kept (exit status 1).",
         examples=(
             "sleepstage predict night.joblib --edf eeg.edf \\",
             "    --rename 'EEG C3=EEG Fpz-Cz' --rename 'EEG O1=EEG Pz-Oz' \\",
             "    --rename 'EMG EMG1=EMG submental' --annotations --plot -o scored/",
+            "sleepstage predict night.joblib --edf 'study/*.edf' --n-jobs 2 -o scored/",
         ),
     )
     parser.add_argument("model", help="model file written by 'sleepstage fit'")
@@ -45,6 +53,7 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--plot", action="store_true",
                         help="also write <id>_hypnogram.png")
     add_trust_argument(parser)
+    add_parallel_arguments(parser, tasks="recordings scored", default="1")
     parser.set_defaults(run=run)
 
 
@@ -151,36 +160,38 @@ def add_trust_argument(parser) -> None:
                              "only for files you made or trust")
 
 
-def run(args) -> int:
+@dataclass
+class _Scored:
+    """One recording's predictions, ready to be written."""
+
+    rec: str
+    table: Any  # pandas DataFrame, see hypnogram_table
+    pred: Any
+    proba: Any
+    classes: list
+    scored: Any  # the scored stages, or None
+    onsets: Any
+    epoch_length: float
+    start: Any  # datetime of the recording's start, or None
+
+
+@dataclass
+class _Failed:
+    """A recording that could not be scored, and why."""
+
+    rec: str
+    error: BaseException
+
+
+def _score(model, data, start) -> _Scored:
+    """Predict every epoch of ``data`` (one recording) and build its output table."""
     import numpy as np
 
     from ..features import detect_artefacts
-    from ..io import (
-        atomic_outputs,
-        check_folder,
-        check_writable,
-        load_model,
-        write_edf_annotations,
-        write_table,
-    )
-    from ..metrics import staging_scores
     from ..pipelines import predict_with_groups
-    from ..report import hypnogram
     from ._provenance import warn_if_unlike_training
 
-    out_dir = Path(args.out_dir)
-    check_folder(out_dir)  # before the model and the data are read
-    model = load_model(args.model, trust_pickle=args.trust_pickle)
-    loaded = load_data(args, need_labels=False, model=model, purpose="predict")
-    data = loaded.data
     warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
-    recordings = list(data.recordings)
-    # File names follow the recording ids, known once the sources are read: every output is
-    # checked here, before any computation.
-    outputs = output_paths(recordings, out_dir, annotations=args.annotations, plot=args.plot)
-    every = [path for paths in outputs.values() for path in paths]
-    check_writable(every, force=args.force)
-
     pipeline = model.pipeline
     proba = np.asarray(predict_with_groups(pipeline, data.X, data.groups,
                                            method="predict_proba"), dtype=float)
@@ -188,42 +199,134 @@ def run(args) -> int:
     classes = list(pipeline.classes_)
     flags = detect_artefacts(data.X, data.groups, **data.layout())
     _warn_about_inputs(data, classes, flags)
-    groups = np.asarray(data.groups)
-    lines = []
-    # All outputs or none: each is written to a temporary file next to it and moved into
-    # place once every one exists; a failure removes only what this run wrote.
-    with atomic_outputs(every, force=args.force) as temps:
-        temp = dict(zip(every, temps, strict=True))
-        for rec in recordings:
-            mask = groups == rec
-            n = int(mask.sum())
-            onsets = (data.onsets[mask] if data.onsets is not None
-                      else np.arange(n) * data.epoch_length)
-            scored = None if data.y is None else np.asarray(data.y)[mask]
-            table = hypnogram_table(pred[mask], proba[mask], classes, onsets, scored,
-                                    flags[mask])
-            csv, *others = outputs[rec]
-            write_table(table, temp[csv], force=True)
-            for path in others:
-                if path.suffix == ".edf":
-                    starts, durations, stages = _bouts(pred[mask], onsets, data.epoch_length)
-                    texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
-                    write_edf_annotations(temp[path], starts, durations, texts,
-                                          start=loaded.starts.get(rec), force=True)
-                else:
-                    hypnogram(scored, pred[mask], proba[mask], classes=classes,
-                              epoch_length=data.epoch_length, title=str(rec),
-                              path=temp[path], force=True)
-            line = f"{rec}: {n} epochs -> {', '.join(p.name for p in outputs[rec])}"
-            n_flagged = int(flags["artefact"].to_numpy()[mask].sum())
-            if n_flagged:
-                line += f", {n_flagged} flagged as artefacts"
-            if scored is not None:
-                agreement = float(np.mean(scored == pred[mask]))
-                balanced = staging_scores(scored, pred[mask])["balanced_accuracy"]
-                line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
-            lines.append(line)
-    for line in lines:
-        print(line)
+    onsets = (np.asarray(data.onsets) if data.onsets is not None
+              else np.arange(data.n_epochs) * data.epoch_length)
+    scored = None if data.y is None else np.asarray(data.y)
+    table = hypnogram_table(pred, proba, classes, onsets, scored, flags)
+    return _Scored(rec=str(data.recordings[0]), table=table, pred=pred, proba=proba,
+                   classes=classes, scored=scored, onsets=onsets,
+                   epoch_length=data.epoch_length, start=start)
+
+
+def _score_task(model, args, source, rec: str):
+    """One task: load (an EDF entry) or take (an ``EpochData``) one recording and score it.
+
+    Errors are returned, not raised, so that the other recordings go on.
+    """
+    try:
+        if isinstance(source, dict):  # an EDF recording, read here (in the worker)
+            one = copy.copy(args)
+            for option in ("synthetic", "task4", "sleep_edf", "edf_list"):
+                setattr(one, option, None)
+            one.edf = [{**source, "id": rec}]
+            loaded = load_data(one, need_labels=False, model=model, purpose="predict")
+            data, start = loaded.data, loaded.starts.get(rec)
+        else:
+            data, start = source
+        return _score(model, data, start)
+    except Exception as exc:  # reported with the recording's name by the caller
+        return _Failed(rec=rec, error=exc)
+
+
+def _write(result: _Scored, paths: list, force: bool) -> str:
+    """Write one recording's outputs (all or none) and return its summary line."""
+    import numpy as np
+
+    from ..io import atomic_outputs, write_edf_annotations, write_table
+    from ..metrics import staging_scores
+    from ..report import hypnogram
+
+    pred, scored = result.pred, result.scored
+    with atomic_outputs(paths, force=force) as temps:
+        csv, *others = temps
+        write_table(result.table, csv, force=True)
+        for path in others:
+            if path.suffix == ".edf":
+                starts, durations, stages = _bouts(pred, result.onsets, result.epoch_length)
+                texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
+                write_edf_annotations(path, starts, durations, texts, start=result.start,
+                                      force=True)
+            else:
+                hypnogram(scored, pred, result.proba, classes=result.classes,
+                          epoch_length=result.epoch_length, title=result.rec, path=path,
+                          force=True)
+    line = f"{result.rec}: {len(pred)} epochs -> {', '.join(p.name for p in paths)}"
+    n_flagged = int(result.table["artefact"].sum()) if "artefact" in result.table else 0
+    if n_flagged:
+        line += f", {n_flagged} flagged as artefacts"
+    if scored is not None:
+        agreement = float(np.mean(scored == pred))
+        balanced = staging_scores(scored, pred)["balanced_accuracy"]
+        line += f" (agreement {agreement:.3f}, balanced accuracy {balanced:.3f})"
+    return line
+
+
+def _sources(args, model) -> dict:
+    """``{recording id: source}`` in the order given, before any recording is read.
+
+    EDF recordings (``--edf``, patterns, ``--edf-list``) are read one at a time by the tasks,
+    their ids taken from the file names. Other sources (``--synthetic``, ``--task4``,
+    ``--sleep-edf``, or those mixed with EDF files) are loaded together, as by the other
+    subcommands, then scored one recording at a time.
+    """
+    from ._data_args import has_source
+
+    others = any(getattr(args, o, None) for o in ("synthetic", "task4", "sleep_edf"))
+    if has_source(args) and not others:
+        entries = edf_entries(args)
+        for entry in entries:
+            for path in (entry["psg"], entry["hypnogram"]):
+                if path is not None and not Path(path).is_file():
+                    raise DataError(f"File {path} does not exist.")
+        used: set = set()
+        return {_unique_id(Path(e["psg"]).stem, used): e for e in entries}
+    import numpy as np
+
+    loaded = load_data(args, need_labels=False, model=model, purpose="predict")
+    data, groups = loaded.data, np.asarray(loaded.data.groups)
+    return {str(rec): (data.select(groups == rec), loaded.starts.get(rec))
+            for rec in data.recordings}
+
+
+def run(args) -> int:
+    from joblib import Parallel, delayed
+
+    from ..io import check_folder, check_writable, load_model
+
+    out_dir = Path(args.out_dir)
+    check_folder(out_dir)  # before the model and the data are read
+    n_jobs = resolve_n_jobs(args, 1)
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
+    sources = _sources(args, model)
+    # File names follow the recording ids: every output is checked here, before any work.
+    outputs = output_paths(list(sources), out_dir, annotations=args.annotations,
+                           plot=args.plot)
+    check_writable([path for paths in outputs.values() for path in paths], force=args.force)
+
+    tasks = (delayed(_score_task)(model, args, source, rec) for rec, source in sources.items())
+    failed = []
+    with dask_backend(args.dask_scheduler):
+        if n_jobs == 1 or len(sources) == 1:
+            results = (task(*a, **k) for task, a, k in tasks)
+        else:
+            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        # Each recording's outputs are written (all or none) as soon as it is scored.
+        for result in results:
+            if isinstance(result, _Scored):
+                try:
+                    print(_write(result, outputs[result.rec], args.force), flush=True)
+                    continue
+                except Exception as exc:
+                    result = _Failed(rec=result.rec, error=exc)
+            if len(sources) == 1:
+                raise result.error  # one recording: the error is the command's
+            failed.append(result.rec)
+            print(f"sleepstage: error: recording {result.rec}: {result.error}",
+                  file=sys.stderr, flush=True)
+    if failed:
+        print(f"sleepstage: error: {len(failed)} of {len(sources)} recordings failed "
+              f"({', '.join(failed)}); the outputs of the others are in {out_dir}.",
+              file=sys.stderr)
+        return 1
     print(f"Outputs written to {out_dir}")
     return 0
