@@ -192,3 +192,18 @@ def test_dask_scheduler_equals_serial(capsys, tmp_path, model, edfs):
     for name in NAMES:
         serial = (tmp_path / "serial" / f"{name}_hypnogram.csv").read_bytes()
         assert (tmp_path / "dask" / f"{name}_hypnogram.csv").read_bytes() == serial
+
+
+def test_other_subcommands_read_lists_and_patterns(capsys, tmp_path, edfs):
+    listing = _listing(tmp_path, f"{edfs[2]}\n")
+    status, _, err = run_main(capsys, "features", "--edf", edfs[0].parent / "mouse-[ab].edf",
+                              "--edf-list", listing, "-o", tmp_path / "f.csv")
+    assert status == 0, err
+    features = pd.read_csv(tmp_path / "f.csv")
+    assert features.recording.value_counts().to_dict() == dict.fromkeys(NAMES, 12)  # 30-s
+
+
+def test_contradicting_the_model_is_one_usage_error(capsys, tmp_path, model, edfs):
+    status, _, err = run_main(capsys, "predict", model, "--edf", edfs[0].parent / "*.edf",
+                              "--sfreq", "100", "-o", tmp_path / "out")
+    assert status == 2 and err.count("contradicts the model's 128 Hz") == 1

@@ -17,7 +17,7 @@ from ._args import DataError, UsageError
 from ._channels import match_model, pick_channels, rename_channels, typed_channels
 from ._data_args import channel_spec, has_source, renames
 
-__all__ = ["Loaded", "edf_entries", "load_data", "recording_id"]
+__all__ = ["Loaded", "check_against_model", "edf_entries", "load_data", "recording_id"]
 
 logger = logging.getLogger("sleepstage.cli")
 
@@ -300,6 +300,24 @@ def _adapt(part, source: str, request: _Request):
     return part
 
 
+def check_against_model(args, model) -> None:
+    """``--sfreq`` and ``--epoch-length`` must agree with the model's (None: no model).
+
+    Raises
+    ------
+    UsageError
+        Naming the option and the model's value.
+    """
+    if (model is not None and args.sfreq is not None and model.sfreq
+            and abs(args.sfreq - model.sfreq) > 1e-9):
+        raise UsageError(f"--sfreq {args.sfreq:g} contradicts the model's {model.sfreq:g} Hz; "
+                         "omit --sfreq (recordings are resampled to the model's rate).")
+    if (model is not None and args.epoch_length is not None and model.epoch_length
+            and abs(args.epoch_length - model.epoch_length) > 1e-6):
+        raise UsageError(f"--epoch-length {args.epoch_length:g} contradicts the model's "
+                         f"{model.epoch_length:g}-s epochs.")
+
+
 def load_data(args, *, need_labels: bool, model=None, required: bool = True,
               purpose: str = "this command") -> Loaded | None:
     """Load every source given on the command line into one ``EpochData``.
@@ -315,14 +333,7 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         return None
     from ..data import EpochData
 
-    if (model is not None and args.sfreq is not None and model.sfreq
-            and abs(args.sfreq - model.sfreq) > 1e-9):
-        raise UsageError(f"--sfreq {args.sfreq:g} contradicts the model's {model.sfreq:g} Hz; "
-                         "omit --sfreq (recordings are resampled to the model's rate).")
-    if (model is not None and args.epoch_length is not None and model.epoch_length
-            and abs(args.epoch_length - model.epoch_length) > 1e-6):
-        raise UsageError(f"--epoch-length {args.epoch_length:g} contradicts the model's "
-                         f"{model.epoch_length:g}-s epochs.")
+    check_against_model(args, model)
     target_sfreq = args.sfreq if args.sfreq is not None else (
         model.sfreq if model is not None else None)
     request = _Request(args=args, model=model, target_sfreq=target_sfreq,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._args import DataError, add_subcommand, safe_name
-from ._loading import _unique_id, edf_entries, load_data, recording_id
+from ._loading import _unique_id, check_against_model, edf_entries, load_data, recording_id
 from ._parallel import add_parallel_arguments, dask_backend, resolve_n_jobs
 
 if TYPE_CHECKING:
@@ -273,6 +273,7 @@ def _sources(args, model) -> dict:
 
     others = any(getattr(args, o, None) for o in ("synthetic", "task4", "sleep_edf"))
     if has_source(args) and not others:
+        check_against_model(args, model)  # once, not once per recording
         entries = edf_entries(args)
         for entry in entries:
             for path in (entry["psg"], entry["hypnogram"]):
