@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._args import DataError, add_subcommand, safe_name
 from ._loading import _unique_id, check_against_model, edf_entries, load_data, recording_id
-from ._parallel import add_parallel_arguments, dask_backend, resolve_n_jobs
+from ._parallel import add_parallel_arguments, dask_backend, local_threads, resolve_n_jobs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -290,8 +290,11 @@ def _sources(args, model) -> dict:
 
 
 def run(args) -> int:
+    from contextlib import ExitStack
+
     from joblib import Parallel, delayed
 
+    from .._internal.threads import limit_threads
     from ..io import check_folder, check_writable, load_model
 
     out_dir = Path(args.out_dir)
@@ -306,10 +309,16 @@ def run(args) -> int:
 
     tasks = (delayed(_score_task)(model, args, source, rec) for rec, source in sources.items())
     failed = []
-    with dask_backend(args.dask_scheduler):
+    with ExitStack() as stack:
+        stack.enter_context(dask_backend(args.dask_scheduler))
         if n_jobs == 1 or len(sources) == 1:
             results = (task(*a, **k) for task, a, k in tasks)
         else:
+            # the tasks run at the same time: each on one thread (the same predictions)
+            _, changed = limit_threads(model.pipeline)
+            if changed:
+                model.pipeline.set_params(**dict.fromkeys(changed, 1))
+            stack.enter_context(local_threads(args))  # reading, features, LightGBM: no GIL
             results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
         # Each recording's outputs are written (all or none) as soon as it is scored.
         for result in results:
