@@ -418,7 +418,10 @@ def test_extreme_amplitudes_never_give_nan_probabilities(data, fitted):
             plain.predict_proba(data.X * np.float32(1e30))
 
 
-def test_predict_failing_midway_leaves_no_output(capsys, model_file, tmp_path, monkeypatch):
+def test_predict_failing_midway_keeps_finished_recordings_only(capsys, model_file, tmp_path,
+                                                                monkeypatch):
+    """Each recording's outputs are all or none: a failure while writing the second one
+    leaves none of its files, keeps the first one's, and is reported (exit 1)."""
     calls = []
 
     def broken_plot(*args, **kwargs):
@@ -432,15 +435,24 @@ def test_predict_failing_midway_leaves_no_output(capsys, model_file, tmp_path, m
     out = tmp_path / "scored"
     args = ["predict", str(model_file), "--synthetic", "2", "--hours", "0.05", "--plot",
             "--annotations", "-o", str(out)]
-    assert main(args) == 1
-    assert "disk full" in capsys.readouterr().err
-    assert len(calls) == 2 and not out.exists()
-    # into an existing folder: nothing is added to it either
-    out.mkdir()
+    first = sorted(f"synthetic-0_hypnogram.{ext}" for ext in ("csv", "edf", "png"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "disk full" in err and "recording synthetic-1" in err and "1 of 2" in err
+    assert len(calls) == 2 and sorted(p.name for p in out.iterdir()) == first
+    # into a folder with other files: they stay, nothing of the failed recording is added
+    for path in out.iterdir():
+        path.unlink()
     (out / "notes.txt").write_text("keep")
     calls.clear()
-    assert main(args) == 1
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(args) == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(["notes.txt", *first])
+    for name in first:
+        (out / name).unlink()
     # and a run that succeeds writes every output, flagged epochs included
     monkeypatch.setattr(report, "hypnogram", original)
     with warnings.catch_warnings():
