@@ -301,20 +301,20 @@ def test_demo_table_reports_pooled_scores(synthetic, report):
 
 
 def test_predict_command_does_not_leak_sklearn_warnings(capsys, tmp_path, monkeypatch):
-    import sleepstage.pipelines
+    from sleepstage._internal import routing
 
     model = tmp_path / "mice.joblib"
     status, _, err = run_main(capsys, "fit", "--synthetic", "2", "--hours", "0.5", "--set",
                               "n_jobs=1", "--set", "n_estimators=5", "--set", "num_leaves=4",
                               "-o", model)
     assert status == 0, err
-    real = sleepstage.pipelines.predict_with_groups
+    real = routing.predict_with_groups  # what predict_and_proba calls for each step
 
     def all_rem(estimator, X, groups=None, *, method="predict"):
         result = real(estimator, X, groups, method=method)
         return np.full(len(X), "REM") if method == "predict" else result
 
-    monkeypatch.setattr(sleepstage.pipelines, "predict_with_groups", all_rem)
+    monkeypatch.setattr(routing, "predict_with_groups", all_rem)
     with warnings.catch_warnings(record=True) as caught:      # scored: NREM and WAKE only
         warnings.simplefilter("always")
         status, out, err = run_main(capsys, "predict", model, "--synthetic", "1", "--seed",

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from _cli_runner import run_main
 
-import sleepstage.pipelines
 from sleepstage import report
+from sleepstage._internal import routing
 from sleepstage.cli import _features, _fit, _predict
 from sleepstage.cli._args import DataError
 from sleepstage.data import make_synthetic
@@ -192,7 +192,7 @@ def test_predict_name_collision_is_found_before_predicting(capsys, tmp_path, mod
 
     predicted = []
     monkeypatch.setattr(_predict, "load_data", colliding)
-    monkeypatch.setattr(sleepstage.pipelines, "predict_with_groups",
+    monkeypatch.setattr(routing, "predict_with_groups",  # what predict calls for each step
                         lambda *a, **k: predicted.append(1))
     status, _, err = run_main(capsys, "predict", model_file, "--synthetic", "2", "--hours",
                               "0.05", "-o", tmp_path / "out")

@@ -7,7 +7,7 @@ scikit-learn is imported inside the functions, so importing this module stays ch
 
 from __future__ import annotations
 
-__all__ = ["consumes_groups", "predict_with_groups"]
+__all__ = ["consumes_groups", "predict_and_proba", "predict_with_groups"]
 
 
 def consumes_groups(estimator, method: str) -> bool:
@@ -29,3 +29,22 @@ def predict_with_groups(estimator, X, groups=None, *, method: str = "predict"):
         if groups is not None and consumes_groups(estimator, method):
             return func(X, groups=groups)
         return func(X)
+
+
+def predict_and_proba(estimator, X, groups=None):
+    """``predict`` and ``predict_proba`` of ``estimator``, a pipeline's transforms run once.
+
+    ``predict`` is the prediction itself (for an HMM the Viterbi path, which need not be the
+    argmax of the posteriors); the probabilities are None when the final step has no
+    ``predict_proba``. ``groups`` is routed as by :func:`predict_with_groups`.
+    """
+    from sklearn.pipeline import Pipeline
+
+    final, Xt = estimator, X
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+        Xt = predict_with_groups(estimator[:-1], X, groups, method="transform")
+        final = estimator[-1]
+    pred = predict_with_groups(final, Xt, groups)
+    if not hasattr(final, "predict_proba"):
+        return pred, None
+    return pred, predict_with_groups(final, Xt, groups, method="predict_proba")

@@ -187,15 +187,14 @@ def _score(model, data, start) -> _Scored:
     """Predict every epoch of ``data`` (one recording) and build its output table."""
     import numpy as np
 
+    from .._internal.routing import predict_and_proba
     from ..features import detect_artefacts
-    from ..pipelines import predict_with_groups
     from ._provenance import warn_if_unlike_training
 
     warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
     pipeline = model.pipeline
-    proba = np.asarray(predict_with_groups(pipeline, data.X, data.groups,
-                                           method="predict_proba"), dtype=float)
-    pred = np.asarray(predict_with_groups(pipeline, data.X, data.groups))
+    pred, proba = predict_and_proba(pipeline, data.X, data.groups)  # features computed once
+    pred, proba = np.asarray(pred), np.asarray(proba, dtype=float)
     classes = list(pipeline.classes_)
     flags = detect_artefacts(data.X, data.groups, **data.layout())
     _warn_about_inputs(data, classes, flags)

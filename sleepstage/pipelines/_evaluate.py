@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from joblib import delayed, effective_n_jobs
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 from .._internal.progress import Progress, run_tasks
-from .._internal.routing import predict_with_groups
+from .._internal.routing import predict_and_proba
 from .._internal.threads import limit_threads
 from .._internal.values import plain
 from .._internal.warnings import warn_once_per_message
@@ -381,18 +380,14 @@ def _predict_held_out(model, X, groups, labels: list) -> tuple[np.ndarray, np.nd
     path, which need not be the argmax of the posteriors) and ``predict_proba`` gives the
     confidences; None without ``predict_proba``. A pipeline's transforms run once for both.
     """
-    final, Xt = model, X
-    if isinstance(model, Pipeline) and len(model.steps) > 1:
-        Xt = predict_with_groups(model[:-1], X, groups, method="transform")
-        final = model[-1]
-    pred = predict_with_groups(final, Xt, groups)
-    if not hasattr(final, "predict_proba"):
+    pred, proba = predict_and_proba(model, X, groups)
+    if proba is None:
         return pred, None
-    classes = getattr(final, "classes_", None)
+    classes = getattr(model, "classes_", None)
     if classes is None:
-        logger.debug("%s has no classes_: no calibration scores", type(final).__name__)
+        logger.debug("%s has no classes_: no calibration scores", type(model).__name__)
         return pred, None
-    proba = np.asarray(predict_with_groups(final, Xt, groups, method="predict_proba"))
+    proba = np.asarray(proba)
     # a fold trained without some stage has no column for it: probability 0
     full = np.zeros((proba.shape[0], len(labels)))
     column = {label: i for i, label in enumerate(np.asarray(labels).tolist())}
