@@ -189,12 +189,16 @@ def edf_entries(args) -> list[dict]:
     Raises
     ------
     DataError
-        For a pattern that matches nothing, a missing list file, or a listed file that does
-        not exist (named with its line number).
+        For a pattern that matches nothing, a missing list file, a listed file that does
+        not exist (named with its line number), or any other named file that does not exist.
     """
     entries = [e for entry in getattr(args, "edf", None) or [] for e in _expand_pattern(entry)]
     for path in getattr(args, "edf_list", None) or []:
         entries.extend(_read_edf_list(path))
+    for entry in entries:
+        for path in (entry["psg"], entry["hypnogram"]):
+            if path is not None and not Path(path).is_file():
+                raise DataError(f"File {path} does not exist.")
     return entries
 
 
@@ -252,9 +256,6 @@ def _load_edf(request: _Request) -> list[tuple[str, Any]]:
     for entry in edf_entries(args):
         psg = Path(entry["psg"])
         hyp = entry["hypnogram"]
-        for path in (psg, Path(hyp) if hyp else None):
-            if path is not None and not path.is_file():
-                raise DataError(f"File {path} does not exist.")
         header_names, header_sfreq, meas_date = _edf_header(psg)
         if request.spec is None and request.model is not None:
             _check_model_channels(psg, header_names, request)

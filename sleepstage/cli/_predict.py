@@ -273,11 +273,7 @@ def _sources(args, model) -> dict:
     others = any(getattr(args, o, None) for o in ("synthetic", "task4", "sleep_edf"))
     if has_source(args) and not others:
         check_against_model(args, model)  # once, not once per recording
-        entries = edf_entries(args)
-        for entry in entries:
-            for path in (entry["psg"], entry["hypnogram"]):
-                if path is not None and not Path(path).is_file():
-                    raise DataError(f"File {path} does not exist.")
+        entries = edf_entries(args)  # every file checked to exist
         used: set = set()
         return {_unique_id(Path(e["psg"]).stem, used): e for e in entries}
     import numpy as np
