@@ -5,13 +5,14 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from .._internal.validation import check_finite
 from ._edf import _EdfPlan, _epoch_data, _plan_edf, _read_epochs
 from ._epochs import EpochData
 from ._stages import RK_TO_3CLASS
 
-__all__ = ["iter_edf"]
+__all__ = ["EdfChunks", "iter_edf"]
 
 
 def _check_chunk_epochs(chunk_epochs) -> int:
@@ -39,7 +40,7 @@ def iter_edf(
     keep_wake_minutes: float | None = None,
     recording_id: str | None = None,
     drop_unscored: bool = True,
-) -> Iterator[EpochData]:
+) -> EdfChunks:
     """Read an EDF/EDF+ recording (and its hypnogram) a chunk of epochs at a time.
 
     The epochs, their order and everything about them are those of :func:`read_edf` with
@@ -62,12 +63,14 @@ def iter_edf(
 drop_unscored
         As in :func:`read_edf`.
 
-    Yields
-    ------
-    EpochData
-        Consecutive chunks of ``chunk_epochs`` kept epochs in time order (the last one may
-        be shorter; a chunk may span a gap of an EDF+D file). Each chunk's ``info`` is that
-        of :func:`read_edf` (the counts are those of the whole recording).
+    Returns
+    -------
+    EdfChunks
+        An iterator of :class:`EpochData`: consecutive chunks of ``chunk_epochs`` kept
+        epochs in time order (the last one may be shorter; a chunk may span a gap of an
+        EDF+D file). Each chunk's ``info`` is that of :func:`read_edf` (the counts are
+        those of the whole recording). Before any sample is read, its ``n_epochs`` and
+        ``info`` tell the number of epochs of the whole recording and that ``info``.
 
     Raises
     ------
@@ -118,13 +121,38 @@ drop_unscored
         recording_id=recording_id,
         drop_unscored=drop_unscored,
     )
-    return _chunks(plan, chunk_epochs)
+    return EdfChunks(plan, chunk_epochs)
 
 
-def _chunks(plan: _EdfPlan, chunk_epochs: int) -> Iterator[EpochData]:
-    """The kept epochs of ``plan``, ``chunk_epochs`` at a time."""
-    for first in range(0, plan.n_epochs, chunk_epochs):
-        stop = min(first + chunk_epochs, plan.n_epochs)
+class EdfChunks(Iterator[EpochData]):
+    """The chunks of :func:`iter_edf`: an iterator of :class:`EpochData`.
+
+    Attributes
+    ----------
+    n_epochs : int
+        Kept epochs of the whole recording (the sum of the chunks' ``n_epochs``).
+    chunk_epochs : int
+        Largest number of epochs in one chunk.
+    info : dict
+        The ``info`` of every chunk (that of :func:`read_edf`).
+    """
+
+    def __init__(self, plan: _EdfPlan, chunk_epochs: int) -> None:
+        self._plan = plan
+        self._next = 0
+        self.chunk_epochs = chunk_epochs
+        self.n_epochs = plan.n_epochs
+        self.info: dict[str, Any] = dict(plan.info)
+
+    def __iter__(self) -> EdfChunks:
+        return self
+
+    def __next__(self) -> EpochData:
+        plan, first = self._plan, self._next
+        if first >= plan.n_epochs:
+            raise StopIteration
+        stop = min(first + self.chunk_epochs, plan.n_epochs)
+        self._next = stop
         X = _read_epochs(plan, first, stop)
         check_finite(X, what=f"The signal of {plan.path.name} (epochs {first} to {stop - 1})")
-        yield _epoch_data(plan, X, first, stop)
+        return _epoch_data(plan, X, first, stop)

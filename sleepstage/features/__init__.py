@@ -12,6 +12,7 @@ from ._artefacts import (
     ARTEFACT_CONFIDENCE_FACTOR,
     ARTEFACT_REASONS,
     ArtefactDetector,
+    ArtefactStatistics,
     detect_artefacts,
     flag_confidence,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "FAMILIES",
     "FAMILY_NAMES",
     "ArtefactDetector",
+    "ArtefactStatistics",
     "EMGFeatures",
     "EpochFeatures",
     "EpochTransformer",

@@ -57,6 +57,7 @@ from __future__ import annotations
 import logging
 import numbers
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
@@ -72,6 +73,7 @@ __all__ = [
     "ARTEFACT_CONFIDENCE_FACTOR",
     "ARTEFACT_REASONS",
     "ArtefactDetector",
+    "ArtefactStatistics",
     "detect_artefacts",
     "flag_confidence",
 ]
@@ -83,6 +85,52 @@ ARTEFACT_REASONS: tuple[str, ...] = ("clipping", "flat", "amplitude")
 
 #: The confidence of a flagged epoch's stage is multiplied by this factor in the outputs.
 ARTEFACT_CONFIDENCE_FACTOR: float = 0.5
+
+
+@dataclass(frozen=True)
+class ArtefactStatistics:
+    """What :class:`ArtefactDetector` needs of each epoch, per channel.
+
+    Every field has shape ``(n_epochs, n_channels)``. The flags of a recording depend on its
+    samples only through these, so they can be computed a chunk of epochs at a time
+    (:meth:`ArtefactDetector.epoch_statistics`), joined (:meth:`concatenate`) and judged
+    against the whole recording (:meth:`ArtefactDetector.detect_statistics`).
+
+    Attributes
+    ----------
+    low, high : numpy.ndarray
+        Smallest and largest sample (the recording's rails are their extremes).
+    run_low, run_high : numpy.ndarray
+        The lowest level the epoch stays at or below, and the highest it stays at or above,
+        for ``clip_samples_`` consecutive samples (min over windows of the window's maximum,
+        max over windows of the window's minimum).
+    window_std : numpy.ndarray
+        Smallest standard deviation of a ``flat_samples_`` window (0 where a run of that
+        many identical samples occurs).
+    peak : numpy.ndarray
+        Largest absolute deviation from the epoch's mean.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    run_low: np.ndarray
+    run_high: np.ndarray
+    window_std: np.ndarray
+    peak: np.ndarray
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs."""
+        return int(self.window_std.shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ArtefactStatistics]) -> ArtefactStatistics:
+        """The statistics of consecutive chunks of epochs, joined in order."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("concatenate needs at least one ArtefactStatistics.")
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(cls)})
 
 
 class ArtefactDetector(EpochTransformer):
@@ -212,36 +260,46 @@ class ArtefactDetector(EpochTransformer):
         return [f"artefact_{reason}" for reason in ARTEFACT_REASONS] + ["artefact"]
 
     # -- computation --------------------------------------------------------------------------
-    def _channel_flags(self, X: np.ndarray, groups) -> np.ndarray:
+    def _statistics(self, X: np.ndarray) -> ArtefactStatistics:
+        """The per-epoch statistics of the validated 3-D ``X`` (see :meth:`epoch_statistics`)."""
+        n_epochs, n_channels, _ = X.shape
+        shape = (n_epochs, n_channels)
+        stats = ArtefactStatistics(
+            low=np.empty(shape, dtype=X.dtype), high=np.empty(shape, dtype=X.dtype),
+            run_low=np.empty(shape, dtype=X.dtype), run_high=np.empty(shape, dtype=X.dtype),
+            window_std=np.empty(shape), peak=np.empty(shape))
+        for start in range(0, n_epochs, int(self.batch_size)):
+            part = slice(start, min(start + int(self.batch_size), n_epochs))
+            x = X[part]
+            stats.low[part], stats.high[part] = x.min(axis=2), x.max(axis=2)
+            stats.run_low[part], stats.run_high[part] = _run_levels(x, self.clip_samples_)
+            identical = _has_run(np.diff(x, axis=2) == 0, self.flat_samples_ - 1)
+            stats.window_std[part], stats.peak[part] = _window_std_and_peak(x, self.flat_samples_)
+            stats.window_std[part][identical] = 0.0
+        return stats
+
+    def _flags_from_statistics(self, stats: ArtefactStatistics, groups) -> np.ndarray:
         """Boolean ``(n_epochs, n_channels, 3)``: clipping, flat, amplitude per channel.
 
         ``groups`` (recording ids, or None for one recording) sets the segments within
         which the rails and the flat and amplitude references are taken.
         """
-        n_epochs, n_channels, _ = X.shape
+        n_epochs, n_channels = stats.window_std.shape
         segments = recording_segments(groups, n_epochs)
         lengths = segments.lengths
-        lo = np.minimum.reduceat(X.min(axis=2), segments.starts, axis=0)
-        hi = np.maximum.reduceat(X.max(axis=2), segments.starts, axis=0)
+        lo = np.minimum.reduceat(stats.low, segments.starts, axis=0)
+        hi = np.maximum.reduceat(stats.high, segments.starts, axis=0)
         span = hi.astype(np.float64) - lo
         tol = self.clip_tolerance * span
-        top = np.repeat(hi - tol, lengths, axis=0).astype(np.float32)
-        bottom = np.repeat(lo + tol, lengths, axis=0).astype(np.float32)
+        # an epoch stays at the top rail for clip_samples_ samples exactly when the highest
+        # level it stays at or above that long (run_high) reaches the rail
+        top = np.repeat(hi - tol, lengths, axis=0).astype(stats.high.dtype)
+        bottom = np.repeat(lo + tol, lengths, axis=0).astype(stats.low.dtype)
         valid_range = np.repeat(span > 0, lengths, axis=0)
 
         flags = np.zeros((n_epochs, n_channels, len(ARTEFACT_REASONS)), dtype=bool)
-        window_std = np.empty((n_epochs, n_channels))
-        peak = np.empty((n_epochs, n_channels))
-        for start in range(0, n_epochs, int(self.batch_size)):
-            part = slice(start, min(start + int(self.batch_size), n_epochs))
-            x = X[part]
-            at_rail = _has_run(x >= top[part, :, None], self.clip_samples_)
-            at_rail |= _has_run(x <= bottom[part, :, None], self.clip_samples_)
-            flags[part, :, 0] = at_rail & valid_range[part]
-            identical = _has_run(np.diff(x, axis=2) == 0, self.flat_samples_ - 1)
-            window_std[part], peak[part] = _window_std_and_peak(x, self.flat_samples_)
-            window_std[part][identical] = 0.0
-
+        flags[:, :, 0] = ((stats.run_high >= top) | (stats.run_low <= bottom)) & valid_range
+        window_std, peak = stats.window_std, stats.peak
         for part in segments.slices():
             reference = np.median(window_std[part], axis=0)
             flags[part, :, 1] = (window_std[part] < self.flat_ratio * reference) | (
@@ -250,6 +308,10 @@ class ArtefactDetector(EpochTransformer):
                                                           self.amplitude_percentile, axis=0)
             flags[part, :, 2] = (peak[part] > limit) & (limit > 0) & self._amplitude_channels
         return flags
+
+    def _channel_flags(self, X: np.ndarray, groups) -> np.ndarray:
+        """Boolean ``(n_epochs, n_channels, 3)`` of the validated 3-D ``X``."""
+        return self._flags_from_statistics(self._statistics(X), groups)
 
     def _summary(self, flags: np.ndarray) -> np.ndarray:
         by_reason = flags.any(axis=1)
@@ -327,7 +389,65 @@ class ArtefactDetector(EpochTransformer):
         """
         check_is_fitted(self, "feature_names_out_")
         X3 = self._validate_transform_input(X)
-        flags = self._channel_flags(X3, groups)
+        return self._table(self._channel_flags(X3, groups))
+
+    def epoch_statistics(self, X) -> ArtefactStatistics:
+        """What the detection needs of each epoch, computable a chunk of epochs at a time.
+
+        The flags of a recording depend on its samples only through these statistics, so a
+        recording too long for memory can be read in chunks (e.g. with
+        :func:`~sleepstage.data.iter_edf`), the chunks' statistics joined with
+        :meth:`ArtefactStatistics.concatenate` and given to :meth:`detect_statistics`:
+        the flags equal those of :meth:`detect` on the whole recording.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_epochs, n_channels * n_samples) or 3-D
+            Raw epochs, in the layout the detector was fitted on.
+
+        Returns
+        -------
+        ArtefactStatistics
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).standard_normal((100, 3, 512)).astype(np.float32)
+        >>> X[40, 2, :256] = 0.0
+        >>> detector = ArtefactDetector().fit(X)
+        >>> parts = [detector.epoch_statistics(X[:30]), detector.epoch_statistics(X[30:])]
+        >>> table = detector.detect_statistics(ArtefactStatistics.concatenate(parts))
+        >>> table.equals(detector.detect(X))
+        True
+        """
+        check_is_fitted(self, "feature_names_out_")
+        return self._statistics(self._validate_transform_input(X))
+
+    def detect_statistics(self, statistics: ArtefactStatistics, groups=None) -> pd.DataFrame:
+        """The table of :meth:`detect`, from the epochs' :meth:`epoch_statistics`.
+
+        Parameters
+        ----------
+        statistics : ArtefactStatistics
+            Of every epoch of the recordings, in order.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`detect`.
+        """
+        check_is_fitted(self, "feature_names_out_")
+        if not isinstance(statistics, ArtefactStatistics):
+            raise TypeError("statistics must be the ArtefactStatistics of epoch_statistics, "
+                            f"got {type(statistics).__name__}.")
+        if statistics.window_std.shape[1] != len(self.ch_names_):
+            raise ValueError(f"statistics hold {statistics.window_std.shape[1]} channels; the "
+                             f"detector was fitted on {len(self.ch_names_)}.")
+        return self._table(self._flags_from_statistics(statistics, groups))
+
+    def _table(self, flags: np.ndarray) -> pd.DataFrame:
         table = pd.DataFrame(flags.any(axis=1), columns=list(ARTEFACT_REASONS))
         table["artefact"] = table.to_numpy().any(axis=1)
         table["reasons"] = _reasons(flags, self.ch_names_)
@@ -447,6 +567,20 @@ def _has_run(mask: np.ndarray, length: int) -> np.ndarray:
     counts = np.zeros((*mask.shape[:-1], mask.shape[-1] + 1), dtype=np.int32)
     np.cumsum(mask, axis=-1, out=counts[..., 1:])
     return (counts[..., length:] - counts[..., :-length]).max(axis=-1) >= length
+
+
+def _run_levels(x: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min over ``length``-sample windows of the window's max, and max of the window's min.
+
+    Along the last axis (``1 <= length <= x.shape[-1]``); a run of ``length`` samples all
+    ``>= v`` exists exactly when the second is ``>= v`` (and likewise below).
+    """
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    valid = slice(length // 2, length // 2 + x.shape[-1] - length + 1)  # windows inside
+    run_low = maximum_filter1d(x, length, axis=-1)[..., valid].min(axis=-1)
+    run_high = minimum_filter1d(x, length, axis=-1)[..., valid].max(axis=-1)
+    return run_low, run_high
 
 
 def _window_std_and_peak(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
