@@ -34,6 +34,9 @@ __all__ = [
     "EDGE_RATIO",
     "MAX_STORED_HASHES",
     "describe_training",
+    "edge_step",
+    "epoch_edges",
+    "median_edges",
     "warn_if_training_data",
     "warn_if_unlike_training",
 ]
@@ -57,10 +60,17 @@ def _epoch_hashes(X: np.ndarray) -> np.ndarray:
                                     "little") for epoch in X], dtype=np.uint64)
 
 
-def _edges(X: np.ndarray, sfreq: float) -> np.ndarray:
-    """Per channel, the median 95 % spectral edge frequency (Hz) of some epochs."""
-    step = max(1, len(X) // _EDGE_EPOCHS)
-    epochs = np.asarray(X[::step], dtype=np.float64)
+def edge_step(n_epochs: int) -> int:
+    """Every ``edge_step(n)``-th epoch of ``n`` (from the first) has its spectral edge computed."""
+    return max(1, n_epochs // _EDGE_EPOCHS)
+
+
+def epoch_edges(X: np.ndarray, sfreq: float) -> np.ndarray:
+    """The 95 % spectral edge frequency (Hz) of every epoch and channel (NaN for flat ones).
+
+    Computed epoch by epoch, so a chunk of epochs gives the rows of the whole.
+    """
+    epochs = np.asarray(X, dtype=np.float64)
     epochs = epochs - epochs.mean(axis=-1, keepdims=True)
     power = np.abs(np.fft.rfft(epochs, axis=-1)) ** 2
     freqs = np.fft.rfftfreq(epochs.shape[-1], d=1.0 / sfreq)
@@ -69,9 +79,19 @@ def _edges(X: np.ndarray, sfreq: float) -> np.ndarray:
     edge_index = np.argmax(cumulative >= 0.95 * np.where(total > 0, total, 1.0), axis=-1)
     edge = freqs[edge_index]  # (epochs, channels)
     edge[total[..., 0] <= 0] = np.nan  # flat epochs say nothing
+    return edge
+
+
+def median_edges(edges: np.ndarray) -> np.ndarray:
+    """Per channel, the median of :func:`epoch_edges` rows (NaN for an all-flat channel)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channel
-        return np.nanmedian(edge, axis=0)
+        return np.nanmedian(edges, axis=0)
+
+
+def _edges(X: np.ndarray, sfreq: float) -> np.ndarray:
+    """Per channel, the median 95 % spectral edge frequency (Hz) of some epochs."""
+    return median_edges(epoch_edges(X[::edge_step(len(X))], sfreq))
 
 
 def describe_training(data) -> dict[str, Any]:
@@ -141,7 +161,8 @@ def warn_if_training_data(metadata: dict, data, *, purpose: str) -> float:
     return share
 
 
-def warn_if_unlike_training(metadata: dict, data) -> list[str]:
+def warn_if_unlike_training(metadata: dict, data, *, edges: np.ndarray | None = None
+                            ) -> list[str]:
     """Warn about channels whose spectral edge differs from training by > :data:`EDGE_RATIO`.
 
     Parameters
@@ -150,6 +171,11 @@ def warn_if_unlike_training(metadata: dict, data) -> list[str]:
         The model file's metadata.
     data : EpochData
         The epochs to score, already matched to the model (channel names, sampling rate).
+        Only its ``ch_names`` are read when ``edges`` is given.
+    edges : numpy.ndarray of shape (n_channels,), optional
+        The channels' median spectral edges, when the epochs are not all in memory:
+        :func:`median_edges` of the :func:`epoch_edges` of every :func:`edge_step`-th
+        epoch of the recording (what is otherwise computed from ``data.X``).
 
     Returns
     -------
@@ -159,7 +185,9 @@ def warn_if_unlike_training(metadata: dict, data) -> list[str]:
     stored = metadata.get("channel_edge_hz")
     if not isinstance(stored, dict):
         return []
-    edges = dict(zip(data.ch_names, _edges(data.X, data.sfreq), strict=True))
+    if edges is None:
+        edges = _edges(data.X, data.sfreq)
+    edges = dict(zip(data.ch_names, edges, strict=True))
     reported = []
     for name, trained in stored.items():
         now = edges.get(name)
