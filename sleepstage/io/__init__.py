@@ -16,7 +16,10 @@ One module per job, public names re-exported here:
   pipeline is stored with :mod:`skops.io` (no code from the file runs when it is loaded) for
   the feature pipelines, and as a pickle for the neural models and foreign estimators (see
   :func:`save_model` for why);
-- EDF+ annotations (``_edf_annotations``): :func:`write_edf_annotations` writes hypnograms.
+- EDF+ annotations (``_edf_annotations``): :func:`write_edf_annotations` writes hypnograms;
+- hypnograms in the formats labs use (``_hypnograms``): :func:`read_hypnogram` and
+  :func:`write_hypnogram` (the package's CSV, EDF+ annotations, one stage per line, and
+  AccuSleePy's label CSV).
 
 .. warning::
    Loading a model file whose pipeline is a pickle runs code from it: only load files you
@@ -25,6 +28,14 @@ One module per job, public names re-exported here:
 
 from ._atomic import atomic_outputs, atomic_write, check_folder, check_writable
 from ._edf_annotations import write_edf_annotations
+from ._hypnograms import (
+    ACCUSLEEP_CODES,
+    EDF_STAGE_TEXT,
+    HYPNOGRAM_FORMATS,
+    hypnogram_format,
+    read_hypnogram,
+    write_hypnogram,
+)
 from ._model_file import (
     MODEL_FORMAT,
     MODEL_FORMAT_VERSION,
@@ -46,7 +57,10 @@ from ._tables import (
 )
 
 __all__ = [
+    "ACCUSLEEP_CODES",
     "CSV_FLOAT_FORMAT",
+    "EDF_STAGE_TEXT",
+    "HYPNOGRAM_FORMATS",
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
     "TABLE_FORMATS",
@@ -57,12 +71,15 @@ __all__ = [
     "check_folder",
     "check_writable",
     "describe_training_data",
+    "hypnogram_format",
     "load_model",
+    "read_hypnogram",
     "read_model_header",
     "save_figure",
     "save_model",
     "table_format",
     "write_edf_annotations",
+    "write_hypnogram",
     "write_json",
     "write_table",
     "write_text",

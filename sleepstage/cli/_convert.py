@@ -1,0 +1,58 @@
+"""``sleepstage convert``: move a hypnogram between the formats labs' viewers use."""
+
+from __future__ import annotations
+
+from ._args import add_subcommand
+
+#: Format names (as sleepstage.io.HYPNOGRAM_FORMATS, kept here so --help imports nothing).
+_FORMATS = ("csv", "edf", "text", "accusleep")
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = add_subcommand(
+        subparsers, "convert", parents,
+        help="convert a hypnogram between CSV, EDF+, plain text and AccuSleePy labels",
+        description="Read a hypnogram and write it in another format, so scores move between "
+                    "this package and the viewer a lab corrects them in. Formats: csv (the "
+                    "table 'sleepstage predict' writes: epoch, onset, stage, ...), edf (EDF+ "
+                    "annotations, e.g. Sleep-EDF hypnograms; R&K stages 1-4 read as NREM), "
+                    "text (one stage name per line) and accusleep (AccuSleePy's label CSV: "
+                    "brain_state 1 = REM, 2 = wake, 3 = NREM, -1 = undefined). The input "
+                    "format is told from the file's content, the output format from its "
+                    "suffix (.csv, .edf, .txt); AccuSleePy's files are asked for with "
+                    "--to accusleep. Unscored epochs stay unscored. EDF+, text and "
+                    "AccuSleePy files hold no epoch length: give --epoch-length.",
+        examples=(
+            "sleepstage convert mouse1_hypnogram.csv -o mouse1_labels.csv --to accusleep",
+            "sleepstage convert mouse1_labels.csv --epoch-length 4 -o mouse1_hypnogram.edf",
+            "sleepstage convert SC4001EC-Hypnogram.edf --epoch-length 30 -o SC4001.txt",
+        ),
+    )
+    parser.add_argument("hypnogram", metavar="IN", help="hypnogram file to read")
+    parser.add_argument("-o", "--out", required=True, metavar="OUT",
+                        help="file to write (format from the suffix unless --to is given)")
+    parser.add_argument("--epoch-length", type=float, metavar="S",
+                        help="epoch length in seconds (needed unless the input is a CSV "
+                             "with onsets)")
+    parser.add_argument("--from", dest="from_format", choices=_FORMATS, metavar="FMT",
+                        help=f"input format ({', '.join(_FORMATS)}; default: from the content)")
+    parser.add_argument("--to", dest="to_format", choices=_FORMATS, metavar="FMT",
+                        help=f"output format ({', '.join(_FORMATS)}; default: from the suffix)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..io import check_writable, hypnogram_format, read_hypnogram, write_hypnogram
+
+    to_format = args.to_format or hypnogram_format(args.out, reading=False)
+    check_writable([args.out], force=args.force)  # before reading the input
+    table = read_hypnogram(args.hypnogram, format=args.from_format,
+                           epoch_length=args.epoch_length)
+    epoch_length = table.attrs["epoch_length"]
+    write_hypnogram(args.out, table, epoch_length=epoch_length, format=to_format,
+                    force=args.force)
+    counts = table["stage"].value_counts()
+    print(f"{args.hypnogram} ({table.attrs['format']}) -> {args.out} ({to_format}): "
+          f"{len(table)} epochs of {epoch_length:g} s ("
+          + ", ".join(f"{stage} {n}" for stage, n in counts.items()) + ")")
+    return 0
