@@ -173,7 +173,7 @@ def hypnogram_format(path: str | os.PathLike, *, reading: bool = True) -> str:
 def _check_epoch_length(epoch_length, fmt: str, path: Path) -> float:
     if epoch_length is None:
         raise ValueError(
-            f"A {fmt!r} hypnogram holds no times: give the epoch length in seconds "
+            f"A {fmt!r} hypnogram does not record its epoch length: give it in seconds "
             f"(epoch_length=, --epoch-length) to read {path.name}."
         )
     if isinstance(epoch_length, bool) or not np.isfinite(float(epoch_length)) or \

@@ -1,0 +1,73 @@
+"""``sleepstage convert``: hypnograms between the package's CSV, EDF+, text and AccuSleePy."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+from _cli_runner import run_main
+
+from sleepstage.io import HYPNOGRAM_FORMATS, read_hypnogram, write_hypnogram
+
+SUFFIX = {"csv": ".csv", "edf": ".edf", "text": ".txt", "accusleep": ".csv"}
+STAGES = ["UNSCORED", "WAKE", "WAKE", "NREM", "NREM", "REM", "UNSCORED", "WAKE"]
+
+
+@pytest.mark.parametrize(("source", "target"),
+                         list(itertools.permutations(HYPNOGRAM_FORMATS, 2)))
+def test_convert_every_pair_and_back(capsys, tmp_path, source, target):
+    first = write_hypnogram(tmp_path / f"in{SUFFIX[source]}", STAGES, epoch_length=4,
+                            format=source)
+    out = tmp_path / f"out{SUFFIX[target]}"
+    to = ["--to", "accusleep"] if target == "accusleep" else []
+    status, stdout, err = run_main(capsys, "convert", first, "-o", out, "--epoch-length", 4,
+                                   *to)
+    assert status == 0, err
+    assert f"({source}) -> {out} ({target}): 8 epochs of 4 s" in stdout
+    back = tmp_path / f"back{SUFFIX[source]}"
+    status, _, err = run_main(capsys, "convert", out, "-o", back, "--epoch-length", "4",
+                              "--from", target, "--to", source)
+    assert status == 0, err
+    assert read_hypnogram(back, epoch_length=4)["stage"].tolist() == STAGES
+
+
+def test_convert_predict_csv_to_accusleep_keeps_confidence(capsys, tmp_path):
+    table = pd.DataFrame({"epoch": [0, 1, 2], "onset": [0.0, 4.0, 8.0],
+                          "stage": ["WAKE", "NREM", "REM"], "proba_WAKE": [0.9, 0.2, 0.1],
+                          "confidence": [0.9, 0.7, 0.6]})
+    table.to_csv(tmp_path / "m_hypnogram.csv", index=False)
+    status, _, err = run_main(capsys, "convert", tmp_path / "m_hypnogram.csv",
+                              "-o", tmp_path / "labels.csv", "--to", "accusleep")
+    assert status == 0, err
+    labels = pd.read_csv(tmp_path / "labels.csv")
+    assert labels["brain_state"].tolist() == [2, 3, 1]
+    assert labels["confidence_score"].tolist() == [0.9, 0.7, 0.6]
+
+
+def test_convert_sleep_edf_hypnogram_to_text(capsys, tmp_path, sleep_edf_files):
+    _, hypnogram_path = sleep_edf_files
+    status, stdout, err = run_main(capsys, "convert", hypnogram_path, "-o",
+                                   tmp_path / "SC4001.txt", "--epoch-length", "30")
+    assert status == 0, err
+    lines = (tmp_path / "SC4001.txt").read_text().splitlines()
+    assert len(lines) == 2880 and set(lines) == {"WAKE", "NREM", "REM", "UNSCORED"}
+    assert "2880 epochs of 30 s" in stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["in.txt", "-o", "out.csv"], "does not record its epoch length"),
+    (["in.txt", "-o", "out.tsv", "--epoch-length", "4"], "from its suffix '.tsv'"),
+    (["bad.txt", "-o", "out.csv", "--epoch-length", "4"], "Unknown stage 'Deep' on line 2"),
+    (["in.txt", "-o", "in.txt", "--epoch-length", "4"], "already exist"),
+    (["missing.txt", "-o", "out.csv", "--epoch-length", "4"], "Hypnogram file not found"),
+])
+def test_convert_errors_are_one_line_and_write_nothing(capsys, tmp_path, monkeypatch, args,
+                                                       message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("WAKE\nREM\n")
+    (tmp_path / "bad.txt").write_text("WAKE\nDeep\n")
+    status, _, err = run_main(capsys, "convert", *args)
+    assert status == 1
+    assert message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "in.txt"]

@@ -1,0 +1,212 @@
+"""Hypnograms in the package's CSV, EDF+, plain text and AccuSleePy's label CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sleepstage.data import RK_TO_5CLASS, UNSCORED
+from sleepstage.io import (
+    ACCUSLEEP_CODES,
+    HYPNOGRAM_FORMATS,
+    hypnogram_format,
+    read_hypnogram,
+    write_edf_annotations,
+    write_hypnogram,
+)
+
+SUFFIX = {"csv": ".csv", "edf": ".edf", "text": ".txt", "accusleep": ".csv"}
+# unscored epochs at the start, inside and at the end; runs of one and several epochs
+STAGES = np.array(["UNSCORED", "WAKE", "WAKE", "NREM", "NREM", "NREM", "REM", UNSCORED,
+                   "REM", "WAKE", "NREM", "UNSCORED"])
+
+
+def _write(tmp_path, fmt, stages=STAGES, name="hyp", **kwargs):
+    path = tmp_path / f"{name}_{fmt}{SUFFIX[fmt]}"
+    return write_hypnogram(path, stages, epoch_length=4, format=fmt, **kwargs)
+
+
+@pytest.mark.parametrize("fmt", HYPNOGRAM_FORMATS)
+def test_each_format_round_trips_with_unscored_epochs(tmp_path, fmt):
+    path = _write(tmp_path, fmt)
+    table = read_hypnogram(path, epoch_length=4)  # format from the content
+    assert list(table.columns[:3]) == ["epoch", "onset", "stage"]
+    assert table["stage"].tolist() == STAGES.tolist()
+    assert table["epoch"].tolist() == list(range(len(STAGES)))
+    np.testing.assert_allclose(table["onset"], np.arange(len(STAGES)) * 4.0)
+    assert table.attrs["format"] == fmt and table.attrs["epoch_length"] == 4
+
+
+@pytest.mark.parametrize(("source", "target"), list(itertools.permutations(HYPNOGRAM_FORMATS,
+                                                                            2)))
+def test_every_pair_of_formats_round_trips(tmp_path, source, target):
+    first = read_hypnogram(_write(tmp_path, source, name="a"), epoch_length=4)
+    path = tmp_path / f"b_{target}{SUFFIX[target]}"
+    write_hypnogram(path, first, epoch_length=4, format=target)
+    second = read_hypnogram(path, format=target, epoch_length=4)
+    back = tmp_path / f"c_{source}{SUFFIX[source]}"
+    write_hypnogram(back, second, epoch_length=4, format=source)
+    third = read_hypnogram(back, format=source, epoch_length=4)
+    for table in (second, third):
+        assert table["stage"].tolist() == STAGES.tolist()
+        np.testing.assert_allclose(table["onset"], np.arange(len(STAGES)) * 4.0)
+
+
+def test_package_csv_keeps_its_other_columns_and_infers_the_epoch_length(tmp_path):
+    table = pd.DataFrame({"epoch": [0, 1, 2], "onset": [0.0, 30.0, 60.0],
+                          "stage": ["WAKE", "NREM", "REM"], "proba_WAKE": [0.9, 0.1, 0.2],
+                          "confidence": [0.9, 0.8, 0.7], "scored": ["WAKE", "NREM", "NREM"]})
+    table.to_csv(tmp_path / "p.csv", index=False)
+    read = read_hypnogram(tmp_path / "p.csv")
+    assert read.attrs["epoch_length"] == 30
+    pd.testing.assert_frame_equal(read, table)
+    write_hypnogram(tmp_path / "q.csv", read, epoch_length=30)
+    pd.testing.assert_frame_equal(read_hypnogram(tmp_path / "q.csv"), table)
+
+
+def test_package_csv_with_gaps_keeps_its_onsets_and_edf_marks_the_gap_unscored(tmp_path):
+    onsets = np.array([0.0, 4.0, 8.0, 20.0, 24.0])  # two epochs missing (an EDF+D gap)
+    stages = ["WAKE", "WAKE", "NREM", "NREM", "REM"]
+    write_hypnogram(tmp_path / "g.csv", stages, epoch_length=4, onsets=onsets)
+    read = read_hypnogram(tmp_path / "g.csv", epoch_length=4)
+    np.testing.assert_allclose(read["onset"], onsets)
+    write_hypnogram(tmp_path / "g.edf", read, epoch_length=4)
+    edf = read_hypnogram(tmp_path / "g.edf", epoch_length=4)
+    assert edf["stage"].tolist() == ["WAKE", "WAKE", "NREM", UNSCORED, UNSCORED, "NREM", "REM"]
+    with pytest.raises(ValueError, match="lists consecutive epochs, but the onsets jump from "
+                                         "8 s to 20 s"):
+        write_hypnogram(tmp_path / "g.txt", read, epoch_length=4)
+
+
+def test_accusleep_file_has_their_codes_and_confidence(tmp_path):
+    table = pd.DataFrame({"epoch": [0, 1, 2, 3], "onset": [0.0, 2.5, 5.0, 7.5],
+                          "stage": ["REM", "WAKE", "NREM", UNSCORED],
+                          "confidence": [0.5, 0.9, 0.75, 0.25]})
+    path = write_hypnogram(tmp_path / "labels.csv", table, epoch_length=2.5,
+                           format="accusleep")
+    raw = pd.read_csv(path)
+    assert raw.columns.tolist() == ["brain_state", "confidence_score"]
+    assert raw["brain_state"].tolist() == [1, 2, 3, -1]
+    assert ACCUSLEEP_CODES == {1: "REM", 2: "WAKE", 3: "NREM", -1: "UNSCORED"}
+    read = read_hypnogram(path, epoch_length=2.5)
+    assert read.attrs["format"] == "accusleep"
+    pd.testing.assert_frame_equal(read, table)
+
+
+def test_accusleep_file_of_another_set_up_reads_with_a_mapping(tmp_path):
+    (tmp_path / "l.csv").write_text("brain_state\n1\n4\n2\n")
+    with pytest.raises(ValueError, match=r"Unknown brain_state code 4 on line 3 of l\.csv"):
+        read_hypnogram(tmp_path / "l.csv", epoch_length=4)
+    mapping = {**ACCUSLEEP_CODES, 4: UNSCORED}
+    assert read_hypnogram(tmp_path / "l.csv", epoch_length=4, mapping=mapping)[
+        "stage"].tolist() == ["REM", UNSCORED, "WAKE"]
+
+
+def test_text_accepts_any_case_and_writes_canonical_names(tmp_path):
+    (tmp_path / "t.txt").write_text("wake\nNrem\n\nREM\n\n")
+    with pytest.raises(ValueError, match=r"Unknown stage '' on line 3 of t\.txt"):
+        read_hypnogram(tmp_path / "t.txt", epoch_length=4)
+    (tmp_path / "t.txt").write_text("wake\nNrem\nREM\n\n")  # trailing blank lines are fine
+    read = read_hypnogram(tmp_path / "t.txt", epoch_length=4)
+    assert read["stage"].tolist() == ["WAKE", "NREM", "REM"]
+
+
+def test_edf_keeps_the_start_and_expands_annotations_into_epochs(tmp_path):
+    start = dt.datetime(2024, 3, 1, 19, 30, 0)
+    write_edf_annotations(tmp_path / "h.edf", [0, 60, 90, 95], [60, 30, 0, 30],
+                          ["Sleep stage W", "Sleep stage 3", "Lights on", "Sleep stage R"],
+                          start=start)
+    with pytest.raises(ValueError, match=r"epoch length 30 s does not divide the annotations "
+                                         r"of h\.edf: 'Sleep stage R' at 95 s lasts 30 s"):
+        read_hypnogram(tmp_path / "h.edf", epoch_length=30)
+    with pytest.raises(ValueError, match="does not record its epoch length"):
+        read_hypnogram(tmp_path / "h.edf")
+    read = read_hypnogram(tmp_path / "h.edf", epoch_length=5)  # events of duration 0 skipped
+    assert read.attrs["start"] == start
+    assert read["stage"].tolist() == ["WAKE"] * 12 + ["NREM"] * 6 + [UNSCORED] + ["REM"] * 6
+    five = read_hypnogram(tmp_path / "h.edf", epoch_length=5, mapping=RK_TO_5CLASS)
+    assert set(five["stage"]) == {"WAKE", "N3", "REM", UNSCORED}
+    write_hypnogram(tmp_path / "copy.edf", read, epoch_length=5)  # start from attrs
+    assert read_hypnogram(tmp_path / "copy.edf", epoch_length=5).attrs["start"] == start
+
+
+def test_edf_unknown_annotation_is_named_with_its_place(tmp_path):
+    write_edf_annotations(tmp_path / "u.edf", [0, 30], [30, 30],
+                          ["Sleep stage W", "Stage Foo"])
+    with pytest.raises(ValueError, match=r"Unknown annotation 'Stage Foo' at 30 s "
+                                         r"\(annotation 2\) in u.edf"):
+        read_hypnogram(tmp_path / "u.edf", epoch_length=30)
+
+
+def test_sleep_edf_hypnogram_matches_load_sleep_edf(sleep_edf_files, data_dir):
+    from sleepstage.data import load_sleep_edf
+
+    _, hypnogram_path = sleep_edf_files
+    table = read_hypnogram(hypnogram_path, epoch_length=30)
+    assert table.attrs["format"] == "edf" and table.attrs["start"] is not None
+    data = load_sleep_edf(path=data_dir, channels=["EEG Fpz-Cz"])
+    stages = table.set_index("onset")["stage"].reindex(np.asarray(data.onsets))
+    assert stages.notna().all()
+    assert stages.tolist() == np.asarray(data.y).tolist()
+    assert UNSCORED in set(table["stage"])  # what the loader drops, the reader keeps
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    ("epoch,onset,stage\n0,0,WAKE\n1,4,Deep\n", "s.csv", "Unknown stage 'Deep' on line 3"),
+    ("epoch,onset,stage\n0,0,WAKE\n2,8,REM\n1,4,NREM\n", "o.csv",
+     "Epochs out of order in o.csv: line 4 has epoch 1 after 2"),
+    ("epoch,onset,stage\n0,0,WAKE\n1,6,REM\n", "l.csv", "do not fit 4-s epochs: line 3"),
+    ("epoch,onset,stage\n0,0,WAKE\n1,x,REM\n", "n.csv", "line 3 has 'x'"),
+    ("time,label\n0,W\n", "x.csv", "not a hypnogram in any known format"),
+    ("brain_state\n2\n", "a.txt", "named like a 'text' file but holds a 'accusleep'"),
+    ("WAKE\nREM\n", "w.txt", "does not record its epoch length"),
+])
+def test_bad_files_are_refused_with_what_is_wrong(tmp_path, content, name, message):
+    (tmp_path / name).write_text(content)
+    epoch_length = None if name == "w.txt" else 4
+    with pytest.raises(ValueError, match=message):
+        read_hypnogram(tmp_path / name, epoch_length=epoch_length)
+
+
+def test_binary_file_and_missing_file_are_refused(tmp_path):
+    (tmp_path / "b.csv").write_bytes(b"\xff\xfe\x00\x01" * 10)
+    with pytest.raises(ValueError, match="not a hypnogram in any known format"):
+        read_hypnogram(tmp_path / "b.csv", epoch_length=4)
+    with pytest.raises(ValueError, match="Hypnogram file not found"):
+        read_hypnogram(tmp_path / "none.csv")
+    with pytest.raises(ValueError, match="Allowed values are 'csv', 'edf', 'text', "
+                                         "'accusleep', but got 'xml'"):
+        read_hypnogram(tmp_path / "b.csv", format="xml")
+
+
+def test_write_refuses_what_a_format_cannot_hold_and_never_clobbers(tmp_path):
+    with pytest.raises(ValueError, match=r"Stage\(s\) 'N2' have no code in the 'accusleep'"):
+        write_hypnogram(tmp_path / "a.csv", ["WAKE", "N2"], epoch_length=30,
+                        format="accusleep")
+    with pytest.raises(ValueError, match=r"Unknown stage\(s\) 'Deep'"):
+        write_hypnogram(tmp_path / "a.csv", ["WAKE", "Deep"], epoch_length=30)
+    with pytest.raises(ValueError, match=r"from its suffix '\.tsv'"):
+        write_hypnogram(tmp_path / "a.tsv", ["WAKE"], epoch_length=30)
+    with pytest.raises(ValueError, match="onsets must increase"):
+        write_hypnogram(tmp_path / "a.csv", ["WAKE", "REM"], epoch_length=30, onsets=[30, 0])
+    assert not list(tmp_path.iterdir())
+    write_hypnogram(tmp_path / "a.txt", ["WAKE"], epoch_length=30)
+    with pytest.raises(FileExistsError, match="already exist"):
+        write_hypnogram(tmp_path / "a.txt", ["REM"], epoch_length=30)
+    assert (tmp_path / "a.txt").read_text() == "WAKE\n"
+    write_hypnogram(tmp_path / "a.txt", ["REM"], epoch_length=30, force=True)
+    assert (tmp_path / "a.txt").read_text() == "REM\n"
+
+
+def test_format_from_suffix_and_content(tmp_path):
+    assert hypnogram_format(tmp_path / "x.csv", reading=False) == "csv"
+    assert hypnogram_format(tmp_path / "x.EDF", reading=False) == "edf"
+    assert hypnogram_format(tmp_path / "x.txt", reading=False) == "text"
+    (tmp_path / "labels.csv").write_text("brain_state,confidence_score\n1,0.5\n")
+    assert hypnogram_format(tmp_path / "labels.csv") == "accusleep"
+    (tmp_path / "stages").write_text("NREM\n")
+    assert hypnogram_format(tmp_path / "stages") == "text"
