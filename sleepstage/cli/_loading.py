@@ -245,28 +245,37 @@ def _load_sleep_edf(request: _Request) -> list[tuple[str, Any]]:
     return [("Sleep-EDF", part)]
 
 
-def _load_edf(request: _Request) -> list[tuple[str, Any]]:
-    from ..data import RK_TO_3CLASS, RK_TO_5CLASS, read_edf
+def _edf_reading(entry: dict, request: _Request) -> tuple[Path, dict, Any]:
+    """``(psg, keyword arguments of read_edf / iter_edf, start)`` of one EDF entry."""
+    from ..data import RK_TO_3CLASS, RK_TO_5CLASS
 
     args = request.args
-    mapping = RK_TO_3CLASS if args.stages == 3 else RK_TO_5CLASS
     keep = args.keep_wake_minutes
-    keep = None if keep is None or keep < 0 else keep
+    psg = Path(entry["psg"])
+    header_names, header_sfreq, meas_date = _edf_header(psg)
+    if request.spec is None and request.model is not None:
+        _check_model_channels(psg, header_names, request)
+    resample = None
+    if request.target_sfreq is not None and abs(request.target_sfreq - header_sfreq) > 1e-9:
+        resample = request.target_sfreq
+    options = dict(
+        hypnogram_path=entry["hypnogram"], channels=request.channels(),
+        epoch_length=request.epoch_length(30.0), resample=resample,
+        label_mapping=RK_TO_3CLASS if args.stages == 3 else RK_TO_5CLASS,
+        keep_wake_minutes=None if keep is None or keep < 0 else keep,
+        recording_id=entry.get("id") or _unique_id(psg.stem, request.used_ids))
+    return psg, options, meas_date
+
+
+def _load_edf(request: _Request) -> list[tuple[str, Any]]:
+    from ..data import read_edf
+
     parts = []
-    for entry in edf_entries(args):
-        psg = Path(entry["psg"])
-        hyp = entry["hypnogram"]
-        header_names, header_sfreq, meas_date = _edf_header(psg)
-        if request.spec is None and request.model is not None:
-            _check_model_channels(psg, header_names, request)
-        resample = None
-        if request.target_sfreq is not None and abs(request.target_sfreq - header_sfreq) > 1e-9:
-            resample = request.target_sfreq
-        rid = entry.get("id") or _unique_id(psg.stem, request.used_ids)
+    for entry in edf_entries(request.args):
+        psg, options, meas_date = _edf_reading(entry, request)
+        rid = options["recording_id"]
         try:
-            part = read_edf(psg, hyp, channels=request.channels(),
-                            epoch_length=request.epoch_length(30.0), resample=resample,
-                            label_mapping=mapping, keep_wake_minutes=keep, recording_id=rid)
+            part = read_edf(psg, **options)
         except ValueError as exc:
             raise DataError(f"{psg}: {exc}") from exc
         request.starts[rid] = meas_date
@@ -319,6 +328,13 @@ def check_against_model(args, model) -> None:
                          f"{model.epoch_length:g}-s epochs.")
 
 
+def _request(args, model) -> _Request:
+    target_sfreq = args.sfreq if args.sfreq is not None else (
+        model.sfreq if model is not None else None)
+    return _Request(args=args, model=model, target_sfreq=target_sfreq,
+                    renames=renames(args), spec=channel_spec(args))
+
+
 def load_data(args, *, need_labels: bool, model=None, required: bool = True,
               purpose: str = "this command") -> Loaded | None:
     """Load every source given on the command line into one ``EpochData``.
@@ -335,10 +351,7 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
     from ..data import EpochData
 
     check_against_model(args, model)
-    target_sfreq = args.sfreq if args.sfreq is not None else (
-        model.sfreq if model is not None else None)
-    request = _Request(args=args, model=model, target_sfreq=target_sfreq,
-                       renames=renames(args), spec=channel_spec(args))
+    request = _request(args, model)
     if args.sleep_edf or args.edf or getattr(args, "edf_list", None):
         _quiet_mne(args)
     parts: list[tuple[str, Any]] = []

@@ -190,13 +190,19 @@ def _score(model, data, start) -> _Scored:
     from .._internal.routing import predict_and_proba
     from ..features import detect_artefacts
     from ._provenance import warn_if_unlike_training
+    from ._stream import StreamedRecording
 
-    warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
     pipeline = model.pipeline
-    pred, proba = predict_and_proba(pipeline, data.X, data.groups)  # features computed once
+    if isinstance(data, StreamedRecording):  # read in chunks: features and flags are ready
+        warn_if_unlike_training(model.metadata, data, edges=data.edges)
+        pred, proba = predict_and_proba(data.rest, data.features, data.groups)
+        flags = data.flags
+    else:
+        warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
+        pred, proba = predict_and_proba(pipeline, data.X, data.groups)  # features once
+        flags = detect_artefacts(data.X, data.groups, **data.layout())
     pred, proba = np.asarray(pred), np.asarray(proba, dtype=float)
     classes = list(pipeline.classes_)
-    flags = detect_artefacts(data.X, data.groups, **data.layout())
     _warn_about_inputs(data, classes, flags)
     onsets = (np.asarray(data.onsets) if data.onsets is not None
               else np.arange(data.n_epochs) * data.epoch_length)
@@ -213,7 +219,14 @@ def _score_task(model, args, source, rec: str):
     Errors are returned, not raised, so that the other recordings go on.
     """
     try:
-        if isinstance(source, dict):  # an EDF recording, read here (in the worker)
+        streamed = None
+        if isinstance(source, dict):  # an EDF recording, read here (in the worker) in chunks
+            from ._stream import stream_edf
+
+            streamed = stream_edf(model, args, {**source, "id": rec})
+        if streamed is not None:
+            data, start = streamed
+        elif isinstance(source, dict):  # a neural model reads the whole recording's samples
             one = copy.copy(args)
             for option in ("synthetic", "task4", "sleep_edf", "edf_list"):
                 setattr(one, option, None)

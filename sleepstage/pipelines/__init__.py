@@ -11,6 +11,7 @@ from ._factory import (
 )
 from ._fitting import fit_kept_epochs, fit_with_groups, predict_with_groups, training_epochs
 from ._splits import BlockSplit, RecordingSplit, block_groups, recording_folds, resolve_cv
+from ._streaming import split_per_epoch
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -29,5 +30,6 @@ __all__ = [
     "recording_folds",
     "resolve_cv",
     "scaler_min_epochs",
+    "split_per_epoch",
     "training_epochs",
 ]
