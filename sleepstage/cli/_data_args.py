@@ -15,6 +15,7 @@ __all__ = [
     "add_data_arguments",
     "channel_spec",
     "describe_sources",
+    "has_raw_source",
     "has_source",
     "integer_list",
     "positive_float",
@@ -22,7 +23,9 @@ __all__ = [
 ]
 
 #: The options that name a data source (``args`` attributes).
-SOURCE_OPTIONS = ("synthetic", "task4", "edf", "edf_list", "sleep_edf")
+SOURCE_OPTIONS = ("synthetic", "task4", "edf", "edf_list", "sleep_edf", "feature_table")
+#: The options that name raw-signal sources (every source but --feature-table).
+RAW_SOURCE_OPTIONS = SOURCE_OPTIONS[:-1]
 
 
 def positive_float(text: str) -> float:
@@ -111,6 +114,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                        help="folder holding physionet-sleep-data/ (default: "
                             "$SLEEPSTAGE_DATA_DIR, else MNE's data folder: "
                             "PHYSIONET_SLEEP_PATH, MNE_DATA or ~/mne_data)")
+    group.add_argument("--feature-table", action="append", metavar="FILE",
+                       help="a per-epoch feature table (.csv, .parquet or .pq) as written by "
+                            "'sleepstage features': columns recording, epoch, onset, "
+                            "optionally stage, then one column per feature (repeatable; not "
+                            "combined with raw-signal sources)")
     group.add_argument("--channel", action="append", metavar="NAME[=TYPE]",
                        help="channel to use and its type (eeg, emg, eog), e.g. "
                             "'EEG Fpz-Cz=eeg' (repeatable; default: all EEG/EMG/EOG channels, "
@@ -125,7 +133,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                             "Sleep-EDF default: 30; negative: all)")
     group.add_argument("--epoch-length", type=positive_float, metavar="S",
                        help="epoch length in seconds (default: the model's, else 4 for "
-                            "synthetic/--task4 and 30 for EDF)")
+                            "synthetic/--task4, 30 for EDF, and read from the onsets of "
+                            "--feature-table)")
     group.add_argument("--sfreq", type=positive_float, metavar="HZ",
                        help="resample to this sampling rate (default: the model's, else keep)")
 
@@ -133,6 +142,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def has_source(args) -> bool:
     """Whether any data source was given."""
     return any(getattr(args, name, None) for name in SOURCE_OPTIONS)
+
+
+def has_raw_source(args) -> bool:
+    """Whether a raw-signal source (anything but ``--feature-table``) was given."""
+    return any(getattr(args, name, None) for name in RAW_SOURCE_OPTIONS)
 
 
 def _integers(values) -> str:
@@ -154,6 +168,8 @@ def describe_sources(args) -> list[str]:
     if args.sleep_edf:
         out.append(f"sleep-edf: subjects {_integers(args.sleep_edf)}, "
                    f"nights {_integers(args.sleep_edf_recording)}")
+    for path in getattr(args, "feature_table", None) or []:
+        out.append(f"feature table: {path}")
     return out
 
 

@@ -2,6 +2,7 @@
 
 from ._edf import read_edf
 from ._epochs import CH_TYPES, EpochData, channel_type
+from ._feature_table import FEATURE_TABLE_KEYS, FeatureTable, read_feature_table
 from ._paths import DATA_DIR_ENV, get_data_dir, mne_data_dir
 from ._resample import resample_epochs
 from ._sleep_edf import load_sleep_edf
@@ -21,6 +22,7 @@ from ._task4 import load_task4_csv, write_task4_csv
 __all__ = [
     "CH_TYPES",
     "DATA_DIR_ENV",
+    "FEATURE_TABLE_KEYS",
     "RK_TO_3CLASS",
     "RK_TO_5CLASS",
     "STAGES_3",
@@ -28,6 +30,7 @@ __all__ = [
     "TASK4_CODES",
     "UNSCORED",
     "EpochData",
+    "FeatureTable",
     "channel_type",
     "get_data_dir",
     "iter_edf",
@@ -37,6 +40,7 @@ __all__ = [
     "map_labels",
     "mne_data_dir",
     "read_edf",
+    "read_feature_table",
     "resample_epochs",
     "write_task4_csv",
 ]
