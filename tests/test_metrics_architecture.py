@@ -333,3 +333,42 @@ def test_proba_checked_with_rounding_tolerance():
         expected_calibration_error(y, [[1.5, -0.5], [0.0, 1.0]], classes=y)
     with pytest.raises(ValueError, match=r"Predicted stage\(s\) \['REM'\] have no column"):
         staging_scores(y, ["WAKE", "REM"], labels=LABELS, proba=rounded, classes=y)
+
+
+# ----------------------------------------------------------------------------------------------
+# merge_short_bouts (minimum bout length)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("y", "min_bout", "expected"), [
+    ("WWNWW", 2, "WWWWW"),          # same stage on both sides: the three merge
+    ("WWNRRR", 2, "WWRRRR"),        # different sides: the longer neighbour takes it
+    ("WWNRR", 2, "WWWRR"),          # a tie: the earlier neighbour
+    ("NWWWW", 2, "WWWWW"),          # recording edge: its only neighbour
+    ("WNRWWWW", 3, "WWWWWWW"),      # shortest first; the merged run is queued again
+    ("WWNNRRRR", 1, "WWNNRRRR"),    # 1 changes nothing
+])
+def test_merge_short_bouts_hand_counted(y, min_bout, expected):
+    from sleepstage.metrics import merge_short_bouts
+
+    assert "".join(merge_short_bouts(list(y), min_bout)) == expected
+
+
+def test_merge_short_bouts_keeps_unscored_and_recording_boundaries():
+    from sleepstage.metrics import merge_short_bouts
+
+    y = ["W", "W", "U", "N", "U", "R", "R", "R", "N", "W", "W"]
+    out = merge_short_bouts(y, 2, unscored="U").tolist()
+    # the unscored epochs stay; N between two of them has no scored neighbour and stays;
+    # the N before W W (other recording) can only join R R R of its own recording
+    assert out == ["W", "W", "U", "N", "U", "R", "R", "R", "R", "W", "W"]
+    groups = [0] * 9 + [1] * 2
+    assert merge_short_bouts(y, 2, unscored="U", groups=groups).tolist() == out
+    alone = merge_short_bouts(["W", "W", "N", "R", "R"], 2, groups=[0, 0, 1, 2, 2])
+    assert alone.tolist() == ["W", "W", "N", "R", "R"]  # a one-epoch recording stays
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_merge_short_bouts_rejects_bad_min_bout(bad):
+    from sleepstage.metrics import merge_short_bouts
+
+    with pytest.raises(ValueError, match="'min_bout' parameter must be an integer >= 1"):
+        merge_short_bouts(["W", "N"], bad)

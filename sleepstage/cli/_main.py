@@ -26,7 +26,17 @@ from collections.abc import Sequence
 
 from .._internal.warnings import warn_once_per_message
 from .._version import __version__
-from . import _convert, _demo, _evaluate, _features, _fit, _grid_search, _importances, _predict
+from . import (
+    _convert,
+    _demo,
+    _evaluate,
+    _features,
+    _fit,
+    _grid_search,
+    _importances,
+    _predict,
+    _report,
+)
 from ._args import DataError, UsageError
 from ._data_args import add_data_arguments
 from ._parallel import dask_backend
@@ -84,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (_fit, _predict, _evaluate, _grid_search, _importances, _features):
         module.add_parser(subparsers, [common, data])
     _demo.add_parser(subparsers, [common])
+    _report.add_parser(subparsers, [common])
     _convert.add_parser(subparsers, [common])
     return parser
 

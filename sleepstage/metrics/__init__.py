@@ -5,6 +5,7 @@ scikit-learn's model selection that decodes each held-out recording on its own."
 
 from ._architecture import (
     count_transitions,
+    merge_short_bouts,
     sleep_architecture,
     stage_bouts,
     transitions_per_hour,
@@ -20,6 +21,7 @@ __all__ = [
     "count_transitions",
     "errors_in_least_confident",
     "expected_calibration_error",
+    "merge_short_bouts",
     "sleep_architecture",
     "stage_bouts",
     "staging_scores",

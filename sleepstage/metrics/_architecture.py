@@ -5,11 +5,14 @@ never continues across a recording boundary (``groups``), and the first and last
 recording count even though the recording cuts them. These are the numbers a sleep study
 reports (minutes of each stage, bout counts and durations, transitions), so a stager is
 judged on them as well as on epoch agreement. :func:`sleepstage.metrics.staging_scores`
-compares them between a true and a predicted hypnogram.
+compares them between a true and a predicted hypnogram. :func:`merge_short_bouts` applies a
+minimum bout length before bouts are counted (the per-bin and per-phase tables of
+:mod:`sleepstage.report` build on these functions).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +24,7 @@ from .._internal.values import plain
 
 __all__ = [
     "count_transitions",
+    "merge_short_bouts",
     "sleep_architecture",
     "stage_bouts",
     "transitions_per_hour",
@@ -182,3 +186,102 @@ def transitions_per_hour(
     """
     hours = len(y) * float(epoch_length) / 3600.0
     return count_transitions(y, groups) / hours if hours > 0 else float("nan")
+
+
+def merge_short_bouts(
+    y: Sequence[Any],
+    min_bout: int,
+    *,
+    groups: Sequence[Any] | None = None,
+    unscored: Any = None,
+) -> np.ndarray:
+    """Relabel every bout shorter than ``min_bout`` epochs into its surroundings.
+
+    Short bouts are handled one at a time, the shortest first (the earliest on ties); each
+    takes the stage of a neighbouring bout of the same recording and merges with it:
+
+    - when the bouts before and after it have the same stage, all three become one bout;
+    - otherwise it joins the longer of its two neighbours (the earlier one on a tie); at the
+      edge of a recording, or next to an unscored stretch, the only scored neighbour.
+
+    A merged bout that is still shorter than ``min_bout`` goes back in the queue. Unscored
+    epochs (``unscored``) are never relabelled and never absorb a bout, and a short bout with
+    no scored neighbour (between two unscored stretches) is kept as it is. Bouts never take a
+    stage across a recording boundary (``groups``).
+
+    Parameters
+    ----------
+    y : array-like, shape (n_epochs,)
+        Stages in time order.
+    min_bout : int
+        Shortest bout kept, in epochs; 1 changes nothing.
+    groups : array-like, shape (n_epochs,), optional
+        Recording (or contiguous segment) of each epoch.
+    unscored : optional
+        Label of unscored epochs, e.g. ``"UNSCORED"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The relabelled stages (a copy), same length as ``y``.
+
+    Examples
+    --------
+    >>> merge_short_bouts(list("WWWNWWRRRRN"), 2).tolist()
+    ['W', 'W', 'W', 'W', 'W', 'W', 'R', 'R', 'R', 'R', 'R']
+    >>> merge_short_bouts(list("WWNRRR"), 2).tolist()
+    ['W', 'W', 'R', 'R', 'R', 'R']
+    """
+    if isinstance(min_bout, bool) or int(min_bout) != min_bout or min_bout < 1:
+        raise ValueError(f"The 'min_bout' parameter must be an integer >= 1 (epochs), got "
+                         f"{min_bout!r}.")
+    y = np.array(y, copy=True)
+    bouts = stage_bouts(y, groups)
+    if min_bout == 1 or len(bouts) < 2:
+        return y
+    stage = bouts["stage"].tolist()
+    first = bouts["first_epoch"].to_numpy().copy()
+    length = bouts["n_epochs"].to_numpy().copy()
+    recording = bouts["recording"].to_numpy()
+    n = len(bouts)
+    same = recording[1:] == recording[:-1]
+    prev = np.where(np.r_[False, same], np.arange(n) - 1, -1)
+    nxt = np.where(np.r_[same, False], np.arange(n) + 1, -1)
+    alive = np.ones(n, dtype=bool)
+    scored = np.array([unscored is None or s != unscored for s in stage], dtype=bool)
+    heap = [(int(length[i]), int(i)) for i in range(n) if scored[i] and length[i] < min_bout]
+    heapq.heapify(heap)
+
+    def absorb(keep: int, gone: int) -> None:  # ``gone`` is next to ``keep``
+        length[keep] += length[gone]
+        first[keep] = min(first[keep], first[gone])
+        alive[gone] = False
+        if nxt[keep] == gone:
+            nxt[keep] = nxt[gone]
+            if nxt[gone] != -1:
+                prev[nxt[gone]] = keep
+        else:
+            prev[keep] = prev[gone]
+            if prev[gone] != -1:
+                nxt[prev[gone]] = keep
+
+    while heap:
+        size, i = heapq.heappop(heap)
+        if not alive[i] or size != length[i]:
+            continue
+        before, after = int(prev[i]), int(nxt[i])
+        candidates = [j for j in (before, after) if j != -1 and scored[j]]
+        if not candidates:
+            continue
+        if len(candidates) == 2 and stage[before] == stage[after]:
+            absorb(before, i)
+            absorb(before, after)
+            target = before
+        else:
+            target = max(candidates, key=lambda j: length[j])  # the earlier one on a tie
+            absorb(target, i)
+        if length[target] < min_bout:
+            heapq.heappush(heap, (int(length[target]), target))
+    for i in np.flatnonzero(alive):
+        y[first[i]:first[i] + length[i]] = stage[i]
+    return y

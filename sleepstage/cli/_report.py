@@ -1,0 +1,281 @@
+"""``sleepstage report``: sleep architecture per time bin and phase from hypnogram CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._args import DataError, UsageError, add_subcommand, safe_name
+
+#: Stage names a hypnogram may hold (the package's 3- and 5-class names, and UNSCORED).
+_KNOWN = ("WAKE", "N1", "N2", "N3", "NREM", "REM", "UNSCORED")
+_REQUIRED = ("epoch", "onset", "stage")
+
+
+def add_parser(subparsers, parents) -> None:
+    parser = add_subcommand(
+        subparsers, "report", parents,
+        help="sleep architecture per time bin and light/dark phase from hypnogram CSVs",
+        description="Read hypnograms in the format 'predict' writes (columns epoch, onset in "
+                    "seconds, stage; UNSCORED allowed; an optional recording column splits "
+                    "a file into recordings) and write DIR/architecture.csv (one row per "
+                    "recording and time bin: minutes, percent, bouts and mean bout duration "
+                    "of each stage, transitions), DIR/summary.csv (per recording and phase: "
+                    "totals, bouts, latencies, transition counts and probabilities, brief "
+                    "arousals, fragmentation index, bout-length histograms) and "
+                    "DIR/<recording>_architecture.png. With --group, also DIR/groups.csv "
+                    "and DIR/groups_architecture.png (mean and SD per bin of each group). "
+                    "Definitions: sleepstage.report.architecture and architecture_summary.",
+        examples=(
+            "sleepstage report scored/*_hypnogram.csv -o architecture/",
+            "sleepstage report wt1.csv wt2.csv ko1.csv ko2.csv -o arch/ \\",
+            "    --start 2024-03-01T07:00 --lights-on 07:00 --min-bout 2 \\",
+            "    --group wt=wt1.csv,wt2.csv --group ko=ko1.csv,ko2.csv",
+        ),
+    )
+    parser.add_argument("hypnograms", nargs="+", metavar="HYPNOGRAM.csv",
+                        help="hypnogram CSV files (columns epoch, onset, stage)")
+    parser.add_argument("-o", "--out-dir", required=True, metavar="DIR",
+                        help="folder for the outputs")
+    parser.add_argument("--bin", type=float, default=60.0, metavar="MINUTES",
+                        help="bin length in minutes (default: 60)")
+    parser.add_argument("--start", action="append", metavar="[RECORDING=]ISO_TIME",
+                        help="clock time of the start (onset 0), e.g. 2024-03-01T07:00; "
+                             "RECORDING=ISO_TIME for one recording (repeatable)")
+    parser.add_argument("--lights-on", metavar="HH:MM",
+                        help="time lights go on; with --start, adds phase and zeitgeber "
+                             "time and aligns bins to the clock")
+    parser.add_argument("--light-hours", type=float, default=12.0, metavar="H",
+                        help="length of the light phase (default: 12)")
+    parser.add_argument("--min-bout", type=int, default=1, metavar="EPOCHS",
+                        help="merge runs shorter than this into their surroundings "
+                             "(default: 1, none)")
+    parser.add_argument("--epoch-length", type=float, metavar="SECONDS",
+                        help="epoch length (default: the smallest step between onsets)")
+    parser.add_argument("--brief-arousal", type=float, default=16.0, metavar="SECONDS",
+                        help="longest wake bout inside sleep counted as a brief arousal "
+                             "(default: 16)")
+    parser.add_argument("--latency-min", type=float, default=60.0, metavar="SECONDS",
+                        help="latencies are to the first bout of at least this long "
+                             "(default: 60)")
+    parser.add_argument("--group", action="append", metavar="NAME=FILE,...",
+                        help="a group of recordings (files given above or recording names); "
+                             "repeatable")
+    parser.add_argument("--no-plot", action="store_true", help="write the tables only")
+    parser.set_defaults(run=run)
+
+
+def read_hypnogram_csv(path, *, epoch_length: float | None = None) -> list[dict]:
+    """Recordings of a hypnogram CSV written by ``predict`` (or with a recording column).
+
+    Returns a list of ``{"recording", "stages", "onsets", "epoch_length", "path"}``; one per
+    value of the ``recording`` column, else one named after the file (``_hypnogram``
+    dropped). Errors name the file and what is wrong: a missing column, an empty stage, a
+    stage outside WAKE, N1, N2, N3, NREM, REM and UNSCORED, epochs out of order.
+    """
+    import numpy as np
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Hypnogram {path} does not exist.")
+    try:
+        table = pd.read_csv(path, dtype={"stage": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"Could not read the hypnogram {path} as CSV: {exc}") from None
+    missing = [c for c in _REQUIRED if c not in table.columns]
+    if missing:
+        raise DataError(f"Hypnogram {path} has no column(s) {missing}; a hypnogram needs "
+                        f"{list(_REQUIRED)} (as 'sleepstage predict' writes).")
+    if table.empty:
+        raise DataError(f"Hypnogram {path} holds no epochs.")
+    empty = table["stage"].isna().to_numpy()
+    if empty.any():
+        raise DataError(f"Hypnogram {path}: {int(empty.sum())} epoch(s) have no stage (first "
+                        f"at row {int(np.flatnonzero(empty)[0]) + 2}); write UNSCORED for "
+                        "unscored epochs.")
+    unknown = sorted(set(table["stage"]) - set(_KNOWN))
+    if unknown:
+        raise DataError(f"Hypnogram {path}: unknown stage(s) {unknown}; stages are "
+                        f"{', '.join(_KNOWN)}.")
+    for column in ("epoch", "onset"):
+        if not pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().any():
+            raise DataError(f"Hypnogram {path}: column {column!r} must hold numbers in every "
+                            "row.")
+    parts = (table.groupby("recording", sort=False) if "recording" in table.columns
+             else [(path.stem.removesuffix("_hypnogram"), table)])
+    out = []
+    for name, part in parts:
+        epoch = part["epoch"].to_numpy()
+        onset = part["onset"].to_numpy(float)
+        for values, what in ((epoch, "epoch"), (onset, "onset")):
+            back = np.flatnonzero(np.diff(values) <= 0)
+            if back.size:
+                k = int(back[0])
+                raise DataError(
+                    f"Hypnogram {path}: epochs out of order, {what} {values[k + 1]:g} follows "
+                    f"{values[k]:g} (row {part.index[k + 1] + 2}); sort the rows by epoch.")
+        length = epoch_length
+        if length is None:
+            if len(onset) < 2:
+                raise UsageError(f"Hypnogram {path} has one epoch: give --epoch-length.")
+            length = float(np.min(np.diff(onset)))
+        out.append({"recording": str(name), "stages": part["stage"].to_numpy(object),
+                    "onsets": onset, "epoch_length": length, "path": path})
+    return out
+
+
+def _starts(values, names) -> dict:
+    """``--start`` values: one ISO time for all, or RECORDING=ISO_TIME."""
+    import pandas as pd
+
+    starts: dict = {}
+    for text in values or []:
+        name, sep, when = text.rpartition("=")
+        try:
+            stamp = pd.Timestamp(when.strip())
+        except (ValueError, TypeError):
+            stamp = pd.NaT
+        if pd.isna(stamp):
+            raise UsageError(f"--start expects an ISO date and time such as "
+                             f"2024-03-01T07:00 (or RECORDING=ISO_TIME), got {text!r}.")
+        if not sep:
+            starts.update(dict.fromkeys(names, stamp))
+        elif name not in names:
+            raise UsageError(f"--start names recording {name!r}, which is not among the "
+                             f"hypnograms ({', '.join(names)}).")
+        else:
+            starts[name] = stamp
+    return starts
+
+
+def _groups(values, recordings) -> dict:
+    """``--group NAME=FILE,...``: files given on the command line, or recording names."""
+    from ._args import parse_assignment, split_list
+
+    by_file: dict = {}
+    for rec in recordings:
+        by_file.setdefault(rec["path"].resolve(), []).append(rec["recording"])
+    names = {rec["recording"] for rec in recordings}
+    groups: dict = {}
+    for text in values or []:
+        name, members = parse_assignment(text, "--group")
+        if name in groups:
+            raise UsageError(f"--group {name!r} is given twice.")
+        chosen = []
+        for item in split_list(members):
+            if Path(item).resolve() in by_file:
+                chosen += by_file[Path(item).resolve()]
+            elif item in names:
+                chosen.append(item)
+            else:
+                raise UsageError(f"--group {name}: {item!r} is not one of the hypnogram files "
+                                 "given (nor a recording name in them).")
+        if not chosen:
+            raise UsageError(f"--group {name} names no recording.")
+        groups[name] = chosen
+    return groups
+
+
+def run(args) -> int:
+    import re
+
+    import pandas as pd
+
+    from ..io import atomic_outputs, check_folder
+    from ..report import (
+        architecture_figure,
+        bin_table,
+        group_figure,
+        group_table,
+        parse_lights_on,
+        summarize,
+    )
+    from ..report import epoch_table as make_epoch_table
+
+    if args.bin <= 0:
+        raise UsageError(f"--bin must be a positive number of minutes, got {args.bin:g}.")
+    if args.min_bout < 1:
+        raise UsageError(f"--min-bout must be at least 1 epoch, got {args.min_bout}.")
+    if args.epoch_length is not None and args.epoch_length <= 0:
+        raise UsageError(f"--epoch-length must be positive, got {args.epoch_length:g}.")
+    if args.lights_on is not None:
+        try:
+            parse_lights_on(args.lights_on)
+        except ValueError:
+            raise UsageError(f"--lights-on expects a 24-hour clock time HH:MM such as 07:00, "
+                             f"got {args.lights_on!r}.") from None
+        if not args.start:
+            raise UsageError("--lights-on needs --start (the clock time of the start).")
+    out_dir = check_folder(args.out_dir)
+    recordings = []
+    for path in dict.fromkeys(args.hypnograms):
+        recordings += read_hypnogram_csv(path, epoch_length=args.epoch_length)
+    names = [rec["recording"] for rec in recordings]
+    seen: dict = {}
+    for rec in recordings:
+        key = safe_name(rec["recording"]).lower()
+        if key in seen:
+            raise DataError(f"Recordings {seen[key]!r} and {rec['recording']!r} would share "
+                            f"the file {safe_name(rec['recording'])}_architecture.png: give the "
+                            "hypnograms distinct names.")
+        seen[key] = rec["recording"]
+    starts = _starts(args.start, names)
+    groups = _groups(args.group, recordings)
+
+    outputs = [out_dir / "architecture.csv", out_dir / "summary.csv"]
+    if groups:
+        outputs.append(out_dir / "groups.csv")
+    if not args.no_plot:
+        outputs += [out_dir / f"{safe_name(n)}_architecture.png" for n in names]
+        if groups:
+            outputs.append(out_dir / "groups_architecture.png")
+
+    labels = [s for s in _KNOWN[:-1] if any((rec["stages"] == s).any() for rec in recordings)]
+    bins, summaries, tables = [], [], {}
+    for rec in recordings:
+        name = rec["recording"]
+        start = starts.get(name)
+        try:
+            table = make_epoch_table(
+                rec["stages"], rec["epoch_length"], onsets=rec["onsets"], bin_minutes=args.bin,
+                start=start, lights_on=args.lights_on if start is not None else None,
+                light_hours=args.light_hours, min_bout=args.min_bout, labels=labels)
+        except ValueError as exc:
+            raise DataError(f"Hypnogram {rec['path']} ({name}): {exc}") from None
+        tables[name] = table
+        bins.append(bin_table(table, recording=name))
+        summaries.append(summarize(table, recording=name, latency_min_seconds=args.latency_min,
+                                   brief_arousal_max=args.brief_arousal))
+    bins_all = pd.concat(bins, ignore_index=True)
+    summary = pd.concat(summaries, ignore_index=True)
+    histogram = [c for c in summary.columns if re.fullmatch(r"bouts_.+_[\d.]+-[\d.]+s", c)]
+    summary[histogram] = summary[histogram].fillna(0).astype(int)
+    grouped = group_table(bins_all, groups) if groups else None
+
+    from ..io import write_table
+
+    with atomic_outputs(outputs, force=args.force) as temps:
+        temp = dict(zip(outputs, temps, strict=True))
+        write_table(bins_all, temp[outputs[0]], force=True)
+        write_table(summary, temp[outputs[1]], force=True)
+        if grouped is not None:
+            write_table(grouped, temp[out_dir / "groups.csv"], force=True)
+        if not args.no_plot:
+            for rec in recordings:
+                name = rec["recording"]
+                start = starts.get(name)
+                title = (f"{name}: {Path(rec['path']).name}, {rec['epoch_length']:g}-s epochs"
+                         + (f", from {start:%Y-%m-%d %H:%M}" if start is not None else ""))
+                architecture_figure(tables[name], title=title,
+                                    path=temp[out_dir / f"{safe_name(name)}_architecture.png"],
+                                    force=True)
+            if grouped is not None:
+                group_figure(grouped, labels, light_hours=args.light_hours,
+                             title="minutes per bin by group (mean ± SD across recordings)",
+                             path=temp[out_dir / "groups_architecture.png"], force=True)
+    for row in summary[summary["phase"] == "all"].to_dict("records"):
+        stages = ", ".join(f"{s} {row[f'percent_{s}']:.1f} %" for s in labels)
+        print(f"{row['recording']}: {row['recorded_minutes'] / 60:.1f} h, {stages}, "
+              f"{row['transitions']} transitions")
+    print(f"Architecture of {len(recordings)} recording(s) written to {out_dir}")
+    return 0
