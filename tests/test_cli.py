@@ -238,7 +238,8 @@ def test_features_table(capsys, tmp_path, suffix):
 
 
 @pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "grid-search",
-                                     "importances", "features", "demo", "convert"])
+                                     "importances", "features", "demo", "convert",
+                                     "report"])
 def test_every_subcommand_help_shows_an_example(capsys, command):
     status, out, _ = run_main(capsys, command, "--help")
     assert status == 0

@@ -1,0 +1,181 @@
+"""``sleepstage report``: hypnogram CSVs -> architecture.csv, summary.csv, figures, groups;
+end to end on synthetic mice and on the real mouse's expert scoring, and every refusal."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from _cli_runner import run_main
+from conftest import REPO_ROOT, require_file
+
+from sleepstage.data import make_synthetic
+
+
+def _write(path, stages, epoch_length=4.0, **extra):
+    stages = np.asarray(stages, dtype=object)
+    table = pd.DataFrame({"epoch": np.arange(len(stages)),
+                          "onset": np.arange(len(stages)) * epoch_length, "stage": stages,
+                          **extra})
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthetic_hypnograms(tmp_path_factory):
+    """Stages of three synthetic mice (2 h each) as the CSVs ``predict`` writes."""
+    folder = tmp_path_factory.mktemp("hyp")
+    data = make_synthetic(n_recordings=3, hours=2, random_state=0)
+    paths = []
+    for i, rec in enumerate(data.recordings):
+        stages = np.asarray(data.y)[np.asarray(data.groups) == rec]
+        paths.append(_write(folder / f"mouse{i}_hypnogram.csv", stages))
+    return paths
+
+
+def test_report_end_to_end_on_synthetic_mice(capsys, tmp_path, synthetic_hypnograms):
+    a, b, c = synthetic_hypnograms
+    out = tmp_path / "arch"
+    status, stdout, err = run_main(
+        capsys, "report", a, b, c, "-o", out, "--start", "2024-03-01T07:00",
+        "--lights-on", "07:00", "--bin", "30", "--min-bout", "2",
+        "--group", f"wt={a},{b}", "--group", "ko=mouse2", "--no-plot")
+    assert status == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "architecture.csv", "groups.csv", "summary.csv"]
+    bins = pd.read_csv(out / "architecture.csv")
+    assert list(bins.columns[:5]) == ["recording", "bin_start", "clock_time", "zt", "phase"]
+    assert bins.groupby("recording").size().tolist() == [4, 4, 4]  # 2 h in 30-min bins
+    assert set(bins["phase"]) == {"light"}
+    minutes = bins.filter(regex="^minutes_").sum(axis=1)
+    assert np.allclose(minutes, bins["recorded_minutes"]) and np.allclose(minutes, 30)
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary[["recording", "phase"]].to_numpy().tolist() == [
+        [f"mouse{i}", phase] for i in range(3) for phase in ("all", "light", "dark")]
+    for stage in ("WAKE", "NREM", "REM"):  # bouts in the bins add up to the summary's
+        per_bin = bins.groupby("recording")[f"bouts_{stage}"].sum()
+        whole = summary[summary["phase"] == "all"].set_index("recording")[f"bouts_{stage}"]
+        assert per_bin.to_dict() == whole.to_dict()
+    assert (summary.filter(regex=r"^bouts_WAKE_4-8s$") == 0).all().all()  # --min-bout 2
+    groups = pd.read_csv(out / "groups.csv")
+    assert groups.groupby("group", sort=False)["n"].max().to_dict() == {"wt": 2, "ko": 1}
+    assert "mouse0: 2.0 h, WAKE" in stdout
+    # the outputs are never overwritten without --force, and nothing is written then
+    before = (out / "summary.csv").read_bytes()
+    status, _, err = run_main(capsys, "report", a, "-o", out, "--no-plot")
+    assert status == 1 and "already exist" in err
+    assert (out / "summary.csv").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_report_writes_one_figure_per_recording_and_the_group_figure(capsys, tmp_path,
+                                                                     synthetic_hypnograms):
+    a, b, _ = synthetic_hypnograms
+    out = tmp_path / "arch"
+    status, _, err = run_main(capsys, "report", a, b, "-o", out, "--group", f"x={a},{b}")
+    assert status == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "architecture.csv", "groups.csv", "groups_architecture.png", "mouse0_architecture.png",
+        "mouse1_architecture.png", "summary.csv"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))
+
+
+def test_report_on_the_real_mouse_expert_scoring(capsys, tmp_path):
+    path = require_file("mouse-bandpower/zfhx3_subject2.csv")
+    spec = importlib.util.spec_from_file_location("_mouse", REPO_ROOT / "benchmarks" / "_mouse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    mouse = module.load_mouse(path)
+    files = {}
+    for condition, part in mouse.items():
+        stages = np.array(["UNSCORED" if s is None else s for s in part["y"]], dtype=object)
+        files[condition] = _write(tmp_path / f"{condition}_hypnogram.csv", stages)
+    status, _, err = run_main(
+        capsys, "report", files["Baseline"], files["Recovery"], "-o", tmp_path / "out",
+        "--start", "Baseline=2012-08-16T07:00", "--start", "Recovery=2012-08-18T13:09:20",
+        "--lights-on", "07:00", "--no-plot")
+    assert status == 0, err
+    bins = pd.read_csv(tmp_path / "out" / "architecture.csv")
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").set_index(["recording", "phase"])
+    # Baseline: 24 clock-aligned hourly bins, 12 light then 12 dark
+    base = bins[bins["recording"] == "Baseline"]
+    assert base["zt"].tolist() == list(range(24))
+    assert base["phase"].tolist() == ["light"] * 12 + ["dark"] * 12
+    # Recovery starts 13:09:20: a partial first bin (13:00-14:00), then whole hours
+    rec = bins[bins["recording"] == "Recovery"]
+    assert rec["clock_time"].iloc[0] == "2012-08-18 13:00:00"
+    assert rec["recorded_minutes"].iloc[0] == pytest.approx(50 + 40 / 60)
+    # every scored epoch is counted once; the 5 unscored ones are not
+    for condition, part in mouse.items():
+        y = pd.Series(part["y"])
+        for stage in ("WAKE", "NREM", "REM"):
+            assert summary.loc[(condition, "all"), f"minutes_{stage}"] == pytest.approx(
+                (y == stage).sum() * 4 / 60)
+    assert summary.loc[("Recovery", "all"), "unscored_minutes"] == pytest.approx(5 * 4 / 60)
+    # the mouse sleeps more in the light phase, and more after sleep deprivation
+    assert (summary.loc[("Baseline", "light"), "sleep_minutes"]
+            > summary.loc[("Baseline", "dark"), "sleep_minutes"])
+    assert (summary.loc[("Recovery", "light"), "percent_NREM"]
+            > summary.loc[("Baseline", "light"), "percent_NREM"])
+    assert summary.loc[("Baseline", "all"), "brief_arousals"] > 100
+
+
+@pytest.fixture
+def hyp(tmp_path):
+    return _write(tmp_path / "m_hypnogram.csv", ["WAKE"] * 5 + ["NREM"] * 5)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"epoch": [0, 1], "onset": [0, 4], "stage": ["WAKE", "DEEP"]},
+     r"unknown stage\(s\) \['DEEP'\]"),
+    ({"epoch": [0, 2, 1], "onset": [0, 8, 4], "stage": ["WAKE"] * 3},
+     r"epochs out of order, epoch 1 follows 2 \(row 4\)"),
+    ({"epoch": [0, 1, 2], "onset": [0, 8, 4], "stage": ["WAKE"] * 3},
+     "epochs out of order, onset 4 follows 8"),
+    ({"epoch": [0, 1], "stage": ["WAKE", "NREM"]}, r"has no column\(s\) \['onset'\]"),
+    ({"epoch": [0, 1], "onset": [0, 4], "stage": ["WAKE", None]},
+     r"1 epoch\(s\) have no stage \(first at row 3\); write UNSCORED"),
+])
+def test_bad_hypnograms_are_refused(capsys, tmp_path, table, message):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame(table).to_csv(path, index=False)
+    status, _, err = run_main(capsys, "report", path, "-o", tmp_path / "out")
+    assert status == 1
+    assert re.search(message, err), err
+    assert str(path) in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("args", "status", "message"), [
+    (["--bin", "0.05"], 1, r"bin \(0.05 min = 3 s\) is shorter than one epoch \(4 s\)"),
+    (["--bin", "0"], 2, "--bin must be a positive number of minutes"),
+    (["--start", "2024-01-01", "--lights-on", "7 am"], 2, "--lights-on expects a 24-hour"),
+    (["--lights-on", "07:00"], 2, "--lights-on needs --start"),
+    (["--start", "soon"], 2, "--start expects an ISO date and time"),
+    (["--start", "other=2024-01-01T07:00"], 2, "--start names recording 'other'"),
+    (["--group", "wt=missing.csv"], 2, r"--group wt: 'missing.csv' is not one of the hypnogram"),
+    (["--group", "wt"], 2, "--group expects key=value"),
+    (["--min-bout", "0"], 2, "--min-bout must be at least 1"),
+])
+def test_bad_options_are_refused(capsys, tmp_path, hyp, args, status, message):
+    code, _, err = run_main(capsys, "report", hyp, "-o", tmp_path / "out", *args)
+    assert code == status, err
+    assert re.search(message, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_hypnogram_and_recording_column(capsys, tmp_path):
+    status, _, err = run_main(capsys, "report", tmp_path / "none.csv", "-o", tmp_path / "o")
+    assert status == 1 and "none.csv does not exist" in err
+    # a recording column splits one file into recordings
+    path = _write(tmp_path / "both.csv", ["WAKE", "NREM"] * 4, recording=["a"] * 4 + ["b"] * 4)
+    table = pd.read_csv(path)
+    table.loc[4:, "epoch"] -= 4
+    table.loc[4:, "onset"] -= 16
+    table.to_csv(path, index=False)
+    status, _, err = run_main(capsys, "report", path, "-o", tmp_path / "o", "--no-plot")
+    assert status == 0, err
+    assert pd.read_csv(tmp_path / "o" / "summary.csv")["recording"].tolist() == ["a", "b"]
