@@ -197,11 +197,13 @@ def test_importances_with_held_out_data(synthetic_model, workdir):
     table = pd.read_csv(out / "importances.csv")
     model = load_model(synthetic_model)
     assert len(table) == len(model.metadata["feature_names"])
-    assert list(table.columns) == ["feature", "channel", "family", "gain", "split",
+    assert list(table.columns) == ["feature", "channel", "family", "window", "gain", "split",
                                    "permutation", "permutation_std"]
     assert set(table.channel) == {"eeg1", "eeg2", "emg"}
     by_family = pd.read_csv(out / "importances_by_family.csv")
-    assert {"band_power", "emg", "hjorth", "time", "context"} <= set(by_family.family)
+    assert {"band_power", "emg", "hjorth", "time"} <= set(by_family.family)  # context inside
+    by_window = pd.read_csv(out / "importances_by_window.csv")
+    assert "epoch" in set(by_window.window) and by_window.n_features.sum() == len(table)
     assert by_family.n_features.sum() == len(table)
     by_channel = pd.read_csv(out / "importances_by_channel.csv")
     assert by_channel.gain.sum() == pytest.approx(table.gain.sum())
@@ -216,7 +218,8 @@ def test_importances_without_data(capsys, synthetic_model, tmp_path):
     status, out, _ = run_main(capsys, "importances", synthetic_model, "-o", tmp_path / "i")
     assert status == 0 and "features by gain" in out
     table = pd.read_csv(tmp_path / "i" / "importances.csv")
-    assert list(table.columns) == ["feature", "channel", "family", "gain", "split"]
+    assert list(table.columns) == ["feature", "channel", "family", "window", "gain",
+                                   "split"]
     assert table.gain.is_monotonic_decreasing
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from lightgbm import LGBMClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
@@ -104,14 +105,16 @@ def test_within_group_permutations_stay_in_groups():
 def test_families_and_channels():
     table = feature_families(
         ["EEG Fpz-Cz_delta_relpower", "EEG Fpz-Cz_hjorth_complexity", "EMG submental_rms_log",
-         "EEG Fpz-Cz_sef95", "EEG Fpz-Cz_kurtosis", "EEG Fpz-Cz_sigma_abspower__std_c5",
+         "EEG Fpz-Cz_sef95", "EEG Fpz-Cz_kurtosis", "EEG Fpz-Cz_sigma_abspower_log__std_c5",
          "coherence_fpz_pz"],
         ch_names=["EEG Fpz-Cz", "EMG submental"], ch_types=["eeg", "emg"],
     )
     assert table.channel.tolist() == ["EEG Fpz-Cz"] * 2 + ["EMG submental"] + \
         ["EEG Fpz-Cz"] * 3 + ["other"]
+    # a context feature belongs to its base feature's family; its window is kept apart
     assert table.family.tolist() == ["band_power", "hjorth", "emg", "spectral_shape", "time",
-                                     "context", "time"]
+                                     "band_power", "time"]
+    assert table.window.tolist() == ["epoch"] * 5 + ["std_c5", "epoch"]
     longest = feature_families(["eeg_1_mean"], ch_names=["eeg", "eeg_1"])
     assert longest.channel.tolist() == ["eeg_1"]
     declared = feature_families(["eeg1_kurtosis"], ch_names=["eeg1"],
@@ -123,7 +126,7 @@ def test_families_and_channels():
 @pytest.mark.parametrize("kind", ["gain", "split"])
 def test_booster_importances(fitted, kind):
     table = feature_importances(fitted, kind=kind)
-    assert list(table.columns) == ["feature", "channel", "family", "importance"]
+    assert list(table.columns) == ["feature", "channel", "family", "window", "importance"]
     assert sorted(table.feature) == sorted(NAMES)
     assert table.importance.is_monotonic_decreasing
     assert table.attrs["kind"] == kind
@@ -133,13 +136,13 @@ def test_booster_importances(fitted, kind):
     if kind == "gain":
         assert set(table.feature[:2]) == {"eeg1_delta_relpower", "emg_rms_log"}
     row = table.set_index("feature").loc["eeg1_delta_relpower__mean_c15"]
-    assert (row.channel, row.family) == ("eeg1", "context")
+    assert (row.channel, row.family, row.window) == ("eeg1", "band_power", "mean_c15")
 
 
 def test_permutation_importance(fitted, dataset):
     X, y, groups = dataset
     table = feature_importances(fitted, X, y, groups, kind="permutation", n_repeats=3)
-    assert list(table.columns) == ["feature", "channel", "family", "importance",
+    assert list(table.columns) == ["feature", "channel", "family", "window", "importance",
                                    "importance_std"]
     assert table.attrs["baseline_score"] > 0.9
     top = table.set_index("feature").importance
@@ -206,12 +209,19 @@ def test_aggregate_and_table(fitted, dataset):
     assert by_channel.importance.sum() == pytest.approx(gain.importance.sum())
     assert by_channel.importance.is_monotonic_decreasing
     by_family = aggregate_importances(gain, by="family").set_index("family")
-    assert by_family.loc["band_power", "n_features"] == 2
+    assert by_family.loc["band_power", "n_features"] == 3  # with the context of delta
+    assert "context" not in by_family.index
+    by_window = aggregate_importances(gain, by="window").set_index("window")
+    assert by_window.n_features.to_dict() == {"epoch": 4, "mean_c15": 1}
+    assert by_window.importance.sum() == pytest.approx(gain.importance.sum())
+    old = gain.drop(columns="window")  # a table without windows gets them from the names
+    pd.testing.assert_frame_equal(aggregate_importances(old, by="window"),
+                                  aggregate_importances(gain, by="window"))
     with pytest.raises(ValueError, match="'by'"):
         aggregate_importances(gain, by="stage")
 
     table = importance_table(fitted, X, y, groups, n_repeats=2)
-    assert list(table.columns) == ["feature", "channel", "family", "gain", "split",
+    assert list(table.columns) == ["feature", "channel", "family", "window", "gain", "split",
                                    "permutation", "permutation_std"]
     assert len(table) == 5 and table.gain.is_monotonic_decreasing
     assert importance_table(fitted).columns.tolist()[-2:] == ["gain", "split"]
@@ -245,6 +255,17 @@ def test_families_come_from_the_feature_registry():
     parsed = feature_families(names, ch_names=list(extractor.ch_names_),
                               ch_types=list(extractor.ch_types_))
     assert parsed.family.tolist() == [str(f) for f in extractor.feature_families_]
+    # the real temporal-context names: each column in its base feature's family
+    from sleepstage.features import TemporalContext
+
+    context = TemporalContext(windows=(3,), past_windows=(), lags=(1,)).fit(
+        np.zeros((10, len(names))), groups=np.zeros(10))
+    with_context = [str(n) for n in context.get_feature_names_out(names)]
+    table = feature_families(with_context, ch_names=list(extractor.ch_names_),
+                             ch_types=list(extractor.ch_types_))
+    own = dict(zip(names, parsed.family, strict=True))
+    assert table.family.tolist() == [own[n.partition("__")[0]] for n in with_context]
+    assert set(table.window) == {"epoch", "mean_c3", "lag_m1", "lag_p1"}
     with pytest.warns(FutureWarning, match=r"FAMILIES is deprecated.*column_families"):
         families = inspection.FAMILIES
     assert families == (*column_families(), inspection.CONTEXT_FAMILY)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -47,8 +50,36 @@ def test_hypnogram_order_and_overlay(stages):
     assert len(lines) == 2
     scored = lines[0].get_ydata()
     assert scored[0] == ticks[true[0]] and len(scored) == len(true) + 1
-    assert ax.get_xlabel() == "time (h)"  # 300 x 30 s = 2.5 h
+    assert ax.get_xlabel() == "time since start (h)"  # 300 x 30 s = 2.5 h
     assert "agreement" in ax.get_title(loc="right")
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # right of the data
+
+
+def test_hypnogram_clock_time_artefacts_and_title(stages, tmp_path):
+    true, pred, proba = stages
+    start = dt.datetime(2024, 3, 1, 22, 30)
+    flags = np.zeros(len(true), dtype=bool)
+    flags[10:14] = True
+    fig = report.hypnogram(true, pred, proba, classes=["NREM", "REM", "WAKE"], epoch_length=30,
+                           start=start, artefacts=flags, title="m1 · model x.joblib · data: edf",
+                           path=tmp_path / "h.png")
+    ax_h, ax_p = fig.axes
+    fig.canvas.draw()
+    assert ax_p.get_xlabel() == "clock time (start 2024-03-01 22:30)"
+    ticks = [t.get_text() for t in ax_p.get_xticklabels() if t.get_text()]
+    assert "23:00" in ticks and "00:00" in ticks  # 22:30 + 2.5 h crosses midnight
+    assert ax_h.get_xlim()[0] == pytest.approx(mdates.date2num(start))
+    assert "artefact" in _yticks(ax_h)
+    legend = [t.get_text() for t in ax_h.get_legend().get_texts()]
+    assert legend == ["scored", "predicted", "disagreement", "artefact (4 epochs)"]
+    assert fig.get_suptitle() == "m1 · model x.joblib · data: edf"
+    utc = report.hypnogram(true, epoch_length=30, start=start.replace(tzinfo=dt.timezone.utc))
+    assert utc.axes[0].get_xlabel() == "clock time UTC (start 2024-03-01 22:30)"
+    with pytest.raises(ValueError, match="artefacts must hold one bool per epoch"):
+        report.hypnogram(true, artefacts=flags[:-1])
+    with pytest.raises(TypeError, match="start must be a datetime"):
+        report.hypnogram(true, start="22:30")
 
 
 def test_hypnogram_with_probabilities(stages, tmp_path):
@@ -83,20 +114,35 @@ def test_hypnogram_into_existing_axes(stages):
     fig = Figure()
     ax = fig.subplots()
     assert report.hypnogram(true, ax=ax) is fig
-    assert ax.get_xlabel() == "time (min)"  # 300 x 4 s = 20 min
+    assert ax.get_xlabel() == "time since start (min)"  # 300 x 4 s = 20 min
 
 
 def test_confusion_matrix_values(tmp_path):
     y_true = ["WAKE", "WAKE", "NREM", "NREM", "REM", "REM"]
     y_pred = ["WAKE", "NREM", "NREM", "NREM", "NREM", "REM"]
-    fig = report.confusion(y_true, y_pred, path=tmp_path / "cm.png")
-    image = fig.axes[0].images[0].get_array()
-    # display order WAKE, REM, NREM; rows are recall
-    np.testing.assert_allclose(image, [[0.5, 0, 0.5], [0, 0.5, 0.5], [0, 0, 1]])
+    fig = report.confusion(y_true, y_pred, title="lgbm, 3-fold\nsynthetic: 3 x 24 h",
+                           path=tmp_path / "cm.png")
+    ax, bar = fig.axes
+    image = ax.images[0].get_array()
+    # order WAKE, NREM, REM; rows are recall
+    np.testing.assert_allclose(image, [[0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5]])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["WAKE (n=2)", "NREM (n=2)",
+                                                             "REM (n=2)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["WAKE\n(n=1)", "NREM\n(n=4)",
+                                                             "REM\n(n=1)"]
+    cells = [t.get_text() for t in ax.texts]
+    assert cells[:3] == ["0.50\n(1)", "0.50\n(1)", "0.00\n(0)"]
+    assert bar.get_ylabel() == "fraction of the scored stage (recall)"
+    assert ax.get_title() == "lgbm, 3-fold\nsynthetic: 3 x 24 h\n6 epochs"
     assert (tmp_path / "cm.png").stat().st_size > 1000
+    five = report.confusion(["N3", "WAKE", "REM", "N1", "N2"], ["N3", "WAKE", "REM", "N1", "N2"])
+    assert [t.get_text().split()[0] for t in five.axes[0].get_yticklabels()] == \
+        ["WAKE", "N1", "N2", "N3", "REM"]
     counts = report.confusion(y_true, y_pred, labels=["WAKE", "NREM", "REM"], normalize=None)
     np.testing.assert_array_equal(counts.axes[0].images[0].get_array(),
                                   [[1, 1, 0], [0, 2, 0], [0, 1, 1]])
+    assert counts.axes[1].get_ylabel() == "epochs"
+    assert [t.get_text() for t in counts.axes[0].texts][:2] == ["1", "1"]
     with pytest.raises(ValueError, match="normalize"):
         report.confusion(y_true, y_pred, normalize="rows")
 
@@ -122,6 +168,29 @@ def test_importances_bar_chart():
         report.importances(table, by="stage")
     with pytest.raises(ValueError, match="importance"):
         report.importances(pd.DataFrame({"x": [1]}))
+
+
+def test_importances_by_family_counts_context_in_the_base_family_and_shows_windows():
+    from sleepstage.inspection import feature_families
+
+    names = ["eeg1_delta_relpower", "emg_rms_log", "eeg1_delta_relpower__mean_c15",
+             "emg_rms_log__lag_m1", "eeg1_delta_relpower__std_p60s"]
+    table = feature_families(names, ch_names=["eeg1", "emg"], ch_types=["eeg", "emg"])
+    table["importance"] = [1.0, 2.0, 4.0, 8.0, 16.0]
+    table.attrs["kind"] = "gain"
+    fig = report.importances(table, by="family", title="model x: gain")
+    families, windows = fig.axes
+    bars = {t.get_text(): p.get_width() for t, p in zip(families.get_yticklabels(),
+                                                         families.patches, strict=True)}
+    assert bars == {"band power": 21.0, "emg": 10.0}
+    labels = [t.get_text() for t in windows.get_yticklabels()]
+    assert labels == ["epoch itself", "mean, centred 15 ep", "epoch -1", "std, past 60 s"]
+    assert families.get_xlabel() == windows.get_xlabel() == "total gain"
+    assert fig.get_suptitle() == "model x: gain"
+    target = Figure().subplots(1, 2)
+    assert report.importances(table, by="family", ax=target) is target[0].figure
+    with pytest.raises(ValueError, match="two panels"):
+        report.importances(table, by="family", ax=target[0])
 
 
 def _spectra_data():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._args import DataError, UsageError, add_subcommand
-from ._data_args import has_source
+from ._data_args import describe_sources, has_source
 from ._loading import load_data
 from ._predict import add_trust_argument
 
@@ -19,9 +19,11 @@ def add_parser(subparsers, parents) -> None:
         description="LightGBM gain and split importances of a model file and, given scored "
                     "held-out data, permutation importance (drop in balanced accuracy when "
                     "a feature is shuffled within each recording). Tables by feature and "
-                    "summed by channel and by feature family (band power, EMG, Hjorth, time "
-                    "statistics, spectral shape, context) are printed and written as CSV, "
-                    "with a bar chart PNG.",
+                    "summed by channel, by feature family (band power, EMG, Hjorth, time "
+                    "statistics, spectral shape; a temporal-context feature counts in the "
+                    "family of its base feature) and by context window (the epoch itself, "
+                    "each window and lag) are printed and written as CSV, with a bar chart "
+                    "PNG.",
         examples=(
             "sleepstage importances mice.joblib -o importances/",
             "sleepstage importances mice.joblib --synthetic 1 --seed 7 --hours 6 \\",
@@ -55,7 +57,7 @@ def _kinds(args) -> list[str] | None:
     return kinds
 
 
-def _chart(table, by_channel, by_family, kind: str, top: int):
+def _chart(table, by_channel, kind: str, top: int, title: str):
     from matplotlib.figure import Figure
 
     from .. import report
@@ -65,13 +67,14 @@ def _chart(table, by_channel, by_family, kind: str, top: int):
         renamed.attrs = {"kind": kind}
         return renamed
 
-    fig = Figure(figsize=(14, max(4.0, 0.3 * min(top, len(table)) + 1.5)), layout="constrained")
-    axes = fig.subplots(1, 3, width_ratios=(2, 1, 1))
-    report.importances(single(table), top=top, ax=axes[0], title=f"{kind}: top features")
+    fig = Figure(figsize=(18, max(4.0, 0.3 * min(top, len(table)) + 1.5)), layout="constrained")
+    axes = fig.subplots(1, 4, width_ratios=(2, 1, 1, 1))
+    report.importances(single(table), top=top, ax=axes[0], title="top features")
     report.importances(single(by_channel).assign(feature=by_channel["channel"]), top=top,
                        ax=axes[1], title="by channel")
-    report.importances(single(by_family).assign(feature=by_family["family"]), top=top,
-                       ax=axes[2], title="by family")
+    # families with their context included, and the context windows across families
+    report.importances(single(table), by="family", top=top, ax=axes[2:])
+    fig.suptitle(title)
     return fig
 
 
@@ -84,7 +87,7 @@ def run(args) -> int:
     out_dir = Path(args.out_dir)
     paths = {name: out_dir / name for name in (
         "importances.csv", "importances_by_channel.csv", "importances_by_family.csv",
-        "importances.png")}
+        "importances_by_window.csv", "importances.png")}
     check_writable(paths.values(), force=args.force)
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     steps = getattr(model.pipeline, "steps", [])
@@ -113,12 +116,17 @@ def run(args) -> int:
     kinds = table.attrs["kinds"]
     by_channel = aggregate_importances(table, by="channel")
     by_family = aggregate_importances(table, by="family")
+    by_window = aggregate_importances(table, by="window")
     primary = "permutation" if "permutation" in kinds else kinds[0]
 
     write_table(table, paths["importances.csv"], force=args.force)
     write_table(by_channel, paths["importances_by_channel.csv"], force=args.force)
     write_table(by_family, paths["importances_by_family.csv"], force=args.force)
-    save_figure(_chart(table, by_channel, by_family, primary, args.top),
+    write_table(by_window, paths["importances_by_window.csv"], force=args.force)
+    about = f"{Path(args.model).name}: {primary} importance"
+    if data is not None:
+        about += f" on {'; '.join(describe_sources(args))}"
+    save_figure(_chart(table, by_channel, primary, args.top, about),
                 paths["importances.png"], force=args.force)
 
     def fmt(v):
@@ -134,5 +142,7 @@ def run(args) -> int:
     print(by_channel.to_string(index=False, float_format=fmt))
     print("\nBy family:")
     print(by_family.to_string(index=False, float_format=fmt))
+    print("\nBy context window:")
+    print(by_window.to_string(index=False, float_format=fmt))
     print(f"\nResults written to {out_dir}")
     return 0

@@ -9,6 +9,7 @@ import warnings
 
 from ._importances import (
     CONTEXT_FAMILY,
+    OWN_EPOCH,
     _deprecated_families,
     aggregate_importances,
     feature_families,
@@ -18,6 +19,7 @@ from ._importances import (
 
 __all__ = [
     "CONTEXT_FAMILY",
+    "OWN_EPOCH",
     "aggregate_importances",
     "feature_families",
     "feature_importances",

@@ -15,11 +15,15 @@ Three kinds of importance are offered for a fitted feature pipeline
     correlates), so read sums per channel or family as lower bounds.
 
 Each feature is attributed to a channel (the longest channel name that prefixes the feature
-name, followed by ``_``) and a family, which :func:`aggregate_importances` sums over: the
-column family the feature extractor declares (``feature_families_``), else the one the
-registry of feature families recognises in the name
-(:func:`sleepstage.features.column_family_of`), and ``"context"`` for temporal-context
-columns.
+name, followed by ``_``), a family and a context window, which :func:`aggregate_importances`
+sums over. The family is the column family the feature extractor declares
+(``feature_families_``), else the one the registry of feature families recognises in the
+name (:func:`sleepstage.features.column_family_of`); a temporal-context column
+(``<feature>__<window>``, e.g. ``eeg1_delta_relpower__mean_c15``) belongs to the family of
+its base feature, and its window (``mean_c15``: mean over 15 centred epochs; ``lag_m1``: the
+epoch before) is recorded separately, ``"epoch"`` for the epoch's own values. So "how much
+does the model rely on band powers" counts the band powers' context too, and "how much does
+it rely on context" is read from the windows.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ..features import column_families, column_family_of
 
 __all__ = [
     "CONTEXT_FAMILY",
+    "OWN_EPOCH",
     "aggregate_importances",
     "feature_families",
     "feature_importances",
@@ -46,8 +51,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Family of the temporal-context columns (``<feature>__<statistic>``).
+#: Former family of the temporal-context columns (``<feature>__<window>``); they now belong
+#: to the family of their base feature, their window in the ``window`` column.
 CONTEXT_FAMILY = "context"
+
+#: Window of the features computed on the epoch itself (no temporal context).
+OWN_EPOCH = "epoch"
 
 _KINDS = ("gain", "split", "permutation")
 
@@ -141,12 +150,14 @@ def feature_families(
     ch_types: Sequence[str] | None = None,
     declared: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Attribute each feature name to a channel and a family.
+    """Attribute each feature name to a channel, a family and a context window.
 
     Parameters
     ----------
     names : sequence of str
-        Feature names, ``<channel>_<feature>`` (context features end in ``__<suffix>``).
+        Feature names, ``<channel>_<feature>``; temporal-context features end in
+        ``__<window>`` (:meth:`sleepstage.features.TemporalContext.get_feature_names_out`)
+        and are attributed to the channel and family of their base feature.
     ch_names : sequence of str, optional
         Channel names; the longest one prefixing a name (followed by ``_``) is its channel,
         ``"other"`` if none does. Without them the text before the first ``_`` is used.
@@ -161,27 +172,29 @@ def feature_families(
     Returns
     -------
     pandas.DataFrame
-        Columns ``feature``, ``channel``, ``family``.
+        Columns ``feature``, ``channel``, ``family`` and ``window`` (the context window,
+        e.g. ``mean_c15``, or :data:`OWN_EPOCH` for the epoch's own values).
 
     Examples
     --------
-    >>> feature_families(["eeg1_delta_relpower", "emg_rms_log", "eeg1_hjorth_mobility__mean_c15"],
-    ...                  ch_names=["eeg1", "emg"], ch_types=["eeg", "emg"]).family.tolist()
-    ['band_power', 'emg', 'context']
+    >>> table = feature_families(
+    ...     ["eeg1_delta_relpower", "emg_rms_log", "eeg1_hjorth_mobility__mean_c15"],
+    ...     ch_names=["eeg1", "emg"], ch_types=["eeg", "emg"])
+    >>> table.family.tolist(), table.window.tolist()
+    (['band_power', 'emg', 'hjorth'], ['epoch', 'epoch', 'mean_c15'])
     """
     declared = declared or {}
     types = dict(zip(ch_names, ch_types, strict=True)) if ch_names and ch_types else {}
     rows = []
     for name in map(str, names):
-        channel = _channel_of(name, ch_names)
-        if "__" in name:
-            family = CONTEXT_FAMILY
-        elif name in declared:
-            family = declared[name]
+        base, sep, window = name.partition("__")
+        channel = _channel_of(base, ch_names)
+        if base in declared:
+            family = declared[base]
         else:
-            family = _registered_family(name, channel, types.get(channel))
-        rows.append((name, channel, family))
-    return pd.DataFrame(rows, columns=["feature", "channel", "family"])
+            family = _registered_family(base, channel, types.get(channel))
+        rows.append((name, channel, family, window if sep else OWN_EPOCH))
+    return pd.DataFrame(rows, columns=["feature", "channel", "family", "window"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,8 +354,9 @@ def feature_importances(
     Returns
     -------
     pandas.DataFrame
-        Columns ``feature``, ``channel``, ``family``, ``importance`` (and
-        ``importance_std`` for permutation), sorted by decreasing importance.
+        Columns ``feature``, ``channel``, ``family``, ``window`` (see
+        :func:`feature_families`), ``importance`` (and ``importance_std`` for permutation),
+        sorted by decreasing importance.
         ``table.attrs`` holds ``kind`` (and ``baseline_score`` for permutation).
 
     Raises
@@ -401,7 +415,7 @@ def feature_importances(
 
 
 def aggregate_importances(table: pd.DataFrame, by: str = "channel") -> pd.DataFrame:
-    """Sum feature importances per channel or per family.
+    """Sum feature importances per channel, per family or per context window.
 
     Parameters
     ----------
@@ -409,8 +423,11 @@ def aggregate_importances(table: pd.DataFrame, by: str = "channel") -> pd.DataFr
         Output of :func:`feature_importances` (column ``importance``) or of
         :func:`importance_table` (one column per kind); every importance column is summed,
         ``*_std`` columns are dropped.
-    by : {"channel", "family"}
-        Grouping column.
+    by : {"channel", "family", "window"}
+        Grouping column. A family includes the temporal context of its features; the
+        windows tell the epoch's own values (:data:`OWN_EPOCH`) from each context window. A
+        table without a ``window`` column (e.g. written by an earlier version) gets it from
+        the feature names.
 
     Returns
     -------
@@ -428,10 +445,12 @@ def aggregate_importances(table: pd.DataFrame, by: str = "channel") -> pd.DataFr
     >>> aggregate_importances(t, by="channel").importance.tolist()
     [3.0, 0.5]
     """
-    check_option("by", by, ("channel", "family"))
+    check_option("by", by, ("channel", "family", "window"))
+    if by == "window" and "window" not in table.columns and "feature" in table.columns:
+        table = table.assign(window=feature_families(table["feature"])["window"].to_numpy())
     values = [c for c in table.columns
-              if c not in ("feature", "channel", "family") and not str(c).endswith("_std")
-              and pd.api.types.is_numeric_dtype(table[c])]
+              if c not in ("feature", "channel", "family", "window")
+              and not str(c).endswith("_std") and pd.api.types.is_numeric_dtype(table[c])]
     missing = [c for c in (by,) if c not in table.columns] + ([] if values else ["importance"])
     if missing:
         raise ValueError(f"The importance table lacks column(s) {missing}.")
@@ -469,7 +488,7 @@ def importance_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``feature``, ``channel``, ``family`` and one column per kind
+        Columns ``feature``, ``channel``, ``family``, ``window`` and one column per kind
         (``permutation_std`` too), sorted by the first kind.
     """
     if kinds is None:
@@ -490,7 +509,8 @@ def importance_table(
         if "baseline_score" in t.attrs:
             attrs["baseline_score"] = t.attrs["baseline_score"]
         merged = t if merged is None else merged.merge(
-            t.drop(columns=["channel", "family"]), on="feature", how="outer", sort=False
+            t.drop(columns=["channel", "family", "window"]), on="feature", how="outer",
+            sort=False
         )
     merged = merged.sort_values(kinds[0], ascending=False, kind="mergesort").reset_index(drop=True)
     merged.attrs = attrs

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 #: Vertical order of stages in a hypnogram, top to bottom (conventional clinical layout).
 _DISPLAY_ORDER = ("WAKE", "REM", "N1", "NREM", "N2", "N3")
+#: Order of stages in tables and matrices: wake, then sleep from light to deep, then REM.
+_TABLE_ORDER = ("WAKE", "N1", "N2", "N3", "NREM", "REM")
 
 #: One colour per stage name, shared by every figure.
 STAGE_COLORS: dict[str, str] = {
@@ -58,12 +60,26 @@ def _finish(fig, path, force: bool):
     return fig
 
 
-def _stage_order(labels: Sequence[Any]) -> list:
-    """Known stage names in display order first, then any others sorted."""
+def _stage_order(labels: Sequence[Any], order: Sequence[str] = _DISPLAY_ORDER) -> list:
+    """Known stage names in ``order`` first, then any others sorted."""
     present = list(dict.fromkeys(np.asarray(labels).tolist()))
-    known = [s for s in _DISPLAY_ORDER if s in present]
-    others = sorted((s for s in present if s not in _DISPLAY_ORDER), key=str)
+    known = [s for s in order if s in present]
+    others = sorted((s for s in present if s not in order), key=str)
     return known + others
+
+
+def _clock_axis(axis, start) -> str:
+    """Clock-time ticks on a date axis; returns the axis label (naming the start date)."""
+    import matplotlib.dates as mdates
+
+    tz = start.tzinfo
+    locator = mdates.AutoDateLocator(tz=tz, minticks=4, maxticks=12)
+    formatter = mdates.ConciseDateFormatter(locator, tz=tz, show_offset=False)
+    formatter.zero_formats = ["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"]
+    axis.set_major_locator(locator)
+    axis.set_major_formatter(formatter)
+    zone = f" {start.tzname()}" if tz is not None and start.tzname() else ""
+    return f"clock time{zone} (start {start:%Y-%m-%d %H:%M})"
 
 
 def _color(stage, index: int) -> str:
@@ -92,6 +108,9 @@ def hypnogram(
     epoch_length: float = 4.0,
     classes: Sequence[Any] | None = None,
     onsets=None,
+    start=None,
+    artefacts=None,
+    marked=None,
     title: str | None = None,
     ax=None,
     path: str | os.PathLike | None = None,
@@ -101,8 +120,9 @@ def hypnogram(
 
     Stages are drawn as a step plot in the conventional order, wake at the top
     (WAKE, REM, N1/NREM, N2, N3); the prediction is overlaid on the scoring, and epochs where
-    they disagree are marked. Class probabilities, if given, appear as a stacked area in a
-    second panel below.
+    they disagree are shaded. Epochs flagged as artefacts are marked on a track of their own
+    below the stages. Class probabilities, if given, appear as a stacked area in a second
+    panel below. Legends sit to the right of the panels, never over the data.
 
     Parameters
     ----------
@@ -120,8 +140,17 @@ def hypnogram(
         labels present in ``true`` and ``pred``.
     onsets : array-like of shape (n_epochs,), optional
         Epoch onsets in seconds; defaults to ``index * epoch_length``.
+    start : datetime.datetime, optional
+        Clock time of onset 0 (the recording's start). When given, the time axis shows
+        clock time (``HH:MM``, the date at midnight) instead of hours since the start.
+    artefacts : array-like of bool, shape (n_epochs,), optional
+        Epochs flagged as artefacts (e.g. the ``artefact`` column of the table
+        ``sleepstage predict`` writes), marked on an "artefact" track.
+    marked : array-like of int, optional
+        Epochs to point out (e.g. those to review, the ``epoch`` column of
+        ``<id>_review.csv``), shown as purple triangles along the top of the stage panel.
     title : str, optional
-        Figure title.
+        Figure title, e.g. naming the recording, the model and the data.
     ax : matplotlib Axes, optional
         Draw into this Axes (only without ``proba``, which needs a second panel).
     path : path-like, optional
@@ -171,6 +200,18 @@ def hypnogram(
     n_epochs = next(iter(lengths.values()))
     if n_epochs == 0:
         raise ValueError("Nothing to plot: zero epochs.")
+    flags = None
+    if artefacts is not None:
+        flags = np.asarray(artefacts)
+        if flags.shape != (n_epochs,) or flags.dtype.kind not in "bui":
+            raise ValueError(f"artefacts must hold one bool per epoch ({n_epochs},), got "
+                             f"{flags.dtype} of shape {flags.shape}.")
+        flags = flags.astype(bool)
+    if start is not None:
+        import datetime as _dt
+
+        if not isinstance(start, _dt.datetime):
+            raise TypeError(f"start must be a datetime.datetime, got {type(start).__name__}.")
 
     all_labels = np.concatenate([v for v in series.values()]) if series else np.array([])
     if classes is None:
@@ -190,7 +231,12 @@ def hypnogram(
             raise ValueError(f"onsets has shape {onsets.shape}, expected ({n_epochs},).")
         seconds = np.append(onsets, onsets[-1] + epoch_length)
     in_hours = seconds[-1] - seconds[0] >= 2 * 3600
-    t = seconds / (3600.0 if in_hours else 60.0)
+    if start is None:
+        t = seconds / (3600.0 if in_hours else 60.0)
+    else:  # matplotlib date numbers (days), so that the axis shows clock time
+        import matplotlib.dates as mdates
+
+        t = mdates.date2num(start) + seconds / 86400.0
 
     if proba_arr is not None:
         if ax is not None:
@@ -218,11 +264,26 @@ def hypnogram(
                               label="disagreement")
         agreement = 1.0 - wrong.mean()
         ax_h.set_title(f"agreement {agreement:.1%}", loc="right", fontsize="small")
-    if series:
-        ax_h.set_yticks(list(position.values()), list(position))
-        ax_h.set_ylim(-0.5, len(order) - 0.5)
-        ax_h.legend(loc="upper right", fontsize="small", ncols=3, frameon=False,
-                    bbox_to_anchor=(1.0, 1.16))
+    if marked is not None and len(marked):
+        marked = np.asarray(marked)
+        if marked.dtype.kind not in "iu" or marked.min() < 0 or marked.max() >= n_epochs:
+            raise ValueError(f"marked must hold epoch indices in 0..{n_epochs - 1}.")
+        ax_h.plot((t[marked] + t[marked + 1]) / 2, np.full(marked.size, len(order) - 0.62),
+                  linestyle="none", marker="v", markersize=4, color="tab:purple",
+                  label=f"to review ({marked.size} epochs)", clip_on=False)
+    ticks, tick_labels, bottom = list(position.values()), list(position), -0.5
+    if flags is not None:  # a track of its own below the stages
+        bottom = -1.5
+        ax_h.axhline(-0.5, color="0.75", linewidth=0.6)
+        ax_h.fill_between(t, -1.35, -0.65, where=np.append(flags, False), step="post",
+                          color="0.3", linewidth=0,
+                          label=f"artefact ({int(flags.sum())} epochs)")
+        ticks, tick_labels = [*ticks, -1.0], [*tick_labels, "artefact"]
+    if series or flags is not None:
+        ax_h.set_yticks(ticks, tick_labels)
+        ax_h.set_ylim(bottom, len(order) - 0.5)
+        ax_h.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small",
+                    frameon=False, borderaxespad=0.0)
     ax_h.set_xlim(t[0], t[-1])
     ax_h.set_ylabel("stage")
     if proba_arr is not None:
@@ -234,12 +295,15 @@ def hypnogram(
                        linewidth=0)
         ax_p.set_ylim(0, 1)
         ax_p.set_ylabel("probability")
-        ax_p.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
-                    frameon=False)
+        ax_p.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small",
+                    frameon=False, borderaxespad=0.0)
         ax_last = ax_p
     else:
         ax_last = ax_h
-    ax_last.set_xlabel("time (h)" if in_hours else "time (min)")
+    if start is None:
+        ax_last.set_xlabel("time since start (h)" if in_hours else "time since start (min)")
+    else:
+        ax_last.set_xlabel(_clock_axis(ax_last.xaxis, start))
     if title:
         fig.suptitle(title)
     return _finish(fig, path, force)
@@ -261,15 +325,24 @@ def confusion(
 ):
     """Plot a confusion matrix of scored (rows) against predicted (columns) stages.
 
+    Each cell shows the normalised value with the number of epochs below it (e.g.
+    ``0.93`` over ``(1234)``); tick labels give the number of epochs of each scored stage
+    (rows) and of each predicted stage (columns); the colour bar is labelled with what the
+    colours measure. Stages run WAKE, N1, N2, N3, NREM, REM, then any others.
+
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_epochs,)
         Scored and predicted stages.
     labels : sequence, optional
-        Stages to show, in order; defaults to the labels present, in display order.
+        Stages to show, in order; defaults to the labels present, in the order above.
     normalize : {"true", "pred", "all"} or None
-        As in :func:`sklearn.metrics.confusion_matrix`: "true" shows per-stage recall.
+        As in :func:`sklearn.metrics.confusion_matrix`: "true" shows per-stage recall
+        (each row sums to 1), "pred" per-stage precision, "all" shares of all epochs, None
+        counts only.
     title : str, optional
+        Title, e.g. naming the model, the cross-validation and the data set; the total
+        number of epochs is added on a line of its own.
     ax : matplotlib Axes, optional
     path : path-like, optional
         Also save the figure here.
@@ -283,31 +356,82 @@ def confusion(
     Examples
     --------
     >>> fig = confusion(["WAKE", "NREM", "REM"], ["WAKE", "NREM", "NREM"])
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['WAKE (n=1)', 'NREM (n=1)', 'REM (n=1)']
     """
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+    from sklearn.metrics import confusion_matrix
 
     check_option("normalize", normalize, ("true", "pred", "all", None))
     y_true = _as_labels(y_true, "y_true")
     y_pred = _as_labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has {y_true.size} epochs but y_pred has {y_pred.size}.")
+    if y_true.size == 0:
+        raise ValueError("Nothing to plot: zero epochs.")
     if labels is None:
-        labels = _stage_order(np.concatenate([y_true, y_pred]))
-    matrix = confusion_matrix(y_true, y_pred, labels=list(labels), normalize=normalize)
-    fig, ax = _new_axes(ax, figsize=(4.8, 4.2))
-    display = ConfusionMatrixDisplay(matrix, display_labels=[str(s) for s in labels])
-    display.plot(ax=ax, cmap="Blues", values_format=".2f" if normalize else "d",
-                 colorbar=normalize is not None)
+        labels = _stage_order(np.concatenate([y_true, y_pred]), _TABLE_ORDER)
+    labels = list(labels)
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    if normalize is None:
+        values = counts.astype(float)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
+    fig, ax = _new_axes(ax, figsize=(5.6, 4.8))
+    vmax = 1.0 if normalize else max(float(values.max()), 1.0)
+    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax)
+    for i, j in np.ndindex(values.shape):
+        text = f"{counts[i, j]}" if normalize is None else \
+            f"{values[i, j]:.2f}\n({counts[i, j]})"
+        ax.text(j, i, text, ha="center", va="center", fontsize="small",
+                color="white" if values[i, j] > 0.55 * vmax else "black")
+    names = [str(s) for s in labels]
+    ax.set_xticks(range(len(labels)),
+                  [f"{s}\n(n={n})" for s, n in zip(names, counts.sum(axis=0), strict=True)])
+    ax.set_yticks(range(len(labels)),
+                  [f"{s} (n={n})" for s, n in zip(names, counts.sum(axis=1), strict=True)])
     ax.set_xlabel("predicted stage")
     ax.set_ylabel("scored stage")
-    if title:
-        ax.set_title(title)
+    colorbar_label = {
+        "true": "fraction of the scored stage (recall)",
+        "pred": "fraction of the predicted stage (precision)",
+        "all": "fraction of all epochs",
+        None: "epochs",
+    }[normalize]
+    fig.colorbar(image, ax=ax, label=colorbar_label, shrink=0.85)
+    total = f"{int(counts.sum())} epochs"
+    ax.set_title(f"{title}\n{total}" if title else total, fontsize="medium")
     return _finish(fig, path, force)
 
 
 # ----------------------------------------------------------------------------------------------
 # importances
 # ----------------------------------------------------------------------------------------------
+def _window_label(window: str) -> str:
+    """Readable name of a temporal-context window (``mean_c15`` -> ``mean, centred 15 ep``)."""
+    import re
+
+    if window == "epoch":
+        return "epoch itself"
+    lag = re.fullmatch(r"lag_([mp])(\d+)", window)
+    if lag:
+        return f"epoch {'-' if lag[1] == 'm' else '+'}{lag[2]}"
+    stat = re.fullmatch(r"(\w+?)_([cp])(\d+(?:\.\d+)?)(s?)", window)
+    if stat:
+        span = f"{stat[3]} s" if stat[4] else f"{stat[3]} ep"
+        return f"{stat[1]}, {'centred' if stat[2] == 'c' else 'past'} {span}"
+    return window
+
+
+def _bars(ax, names, values, errors, xlabel: str, title: str) -> None:
+    ax.barh(np.arange(len(names)), values, xerr=errors, color="tab:blue", alpha=0.85,
+            error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.set_xlabel(xlabel)
+    ax.axvline(0, color="0.5", linewidth=0.6)
+    ax.set_title(title)
+
+
 def importances(
     table,
     *,
@@ -320,17 +444,25 @@ def importances(
 ):
     """Horizontal bar chart of feature importances, by feature, channel or family.
 
+    With ``by="family"`` two panels are drawn: the importance of each feature family
+    (band power, EMG, Hjorth, ...), temporal-context features counted in the family of
+    their base feature, and the importance of each context window (the epoch itself, the
+    mean over the 15 centred epochs, the epoch before, ...), summed over the families; both
+    sums come from :func:`sleepstage.inspection.aggregate_importances`.
+
     Parameters
     ----------
     table : pandas.DataFrame
         Output of :func:`sleepstage.inspection.feature_importances` (columns ``feature``,
-        ``channel``, ``family``, ``importance`` and optionally ``importance_std``).
+        ``channel``, ``family``, ``window``, ``importance`` and optionally
+        ``importance_std``).
     top : int
         Number of bars (largest first).
     by : {"feature", "channel", "family"}
-        Plot single features, or sums per channel / feature family.
+        Plot single features, sums per channel, or sums per family and per context window.
     title : str, optional
-    ax : matplotlib Axes, optional
+        Title (of the whole figure for ``by="family"``).
+    ax : matplotlib Axes, or a pair of Axes for ``by="family"``, optional
     path : path-like, optional
         Also save the figure here.
     force : bool
@@ -348,28 +480,55 @@ def importances(
     if "importance" not in getattr(table, "columns", ()):
         raise ValueError("table must be a DataFrame with an 'importance' column "
                          "(see sleepstage.inspection.feature_importances).")
-    shown = table if by == "feature" else aggregate_importances(table, by=by)
-    shown = shown.sort_values("importance", ascending=False).head(int(top))
-    if shown.empty:
+    if table.empty:
         raise ValueError("The importance table is empty.")
-    names = shown[by].astype(str).to_numpy()[::-1]
-    values = shown["importance"].to_numpy(dtype=float)[::-1]
-    errors = None
-    if "importance_std" in shown.columns:
-        errors = shown["importance_std"].to_numpy(dtype=float)[::-1]
-    fig, ax = _new_axes(ax, figsize=(7, 0.9 + 0.28 * len(names)))
-    ax.barh(np.arange(len(names)), values, xerr=errors, color="tab:blue", alpha=0.85,
-            error_kw={"elinewidth": 0.8, "capsize": 2})
-    ax.set_yticks(np.arange(len(names)), names)
     kind = table.attrs.get("kind") if hasattr(table, "attrs") else None
     xlabel = {
         "gain": "total gain",
         "split": "number of splits",
         "permutation": "balanced-accuracy drop",
     }.get(kind, "importance")
-    ax.set_xlabel(xlabel)
-    ax.axvline(0, color="0.5", linewidth=0.6)
-    ax.set_title(title or f"importance by {by}")
+    panels = [by] if by != "family" else ["family", "window"]
+    if by == "family":
+        axes = None if ax is None else list(np.atleast_1d(ax))
+        if axes is not None and len(axes) != 2:
+            raise ValueError("by='family' draws two panels (families and context windows): "
+                             "pass ax=(ax_family, ax_window).")
+    else:
+        axes = None if ax is None else [ax]
+    frames = []
+    for column in panels:
+        shown = table if column == "feature" else aggregate_importances(table, by=column)
+        frames.append(shown.sort_values("importance", ascending=False).head(int(top)))
+    if axes is None:
+        from matplotlib.figure import Figure
+
+        rows = max(len(f) for f in frames)
+        fig = Figure(figsize=(7 * len(panels) if len(panels) == 1 else 11,
+                              1.1 + 0.28 * rows), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(1, len(panels))))
+    fig = axes[0].figure
+    titles = {"feature": "by feature", "channel": "by channel",
+              "family": "by feature family (context included)",
+              "window": "by context window (all families)"}
+    for axis, column, shown in zip(axes, panels, frames, strict=True):
+        labels = shown[column].astype(str)
+        if column == "window":
+            labels = labels.map(_window_label)
+        elif column == "family":
+            labels = labels.str.replace("_", " ")
+        errors = None
+        if "importance_std" in shown.columns:
+            errors = shown["importance_std"].to_numpy(dtype=float)[::-1]
+        panel_title = titles[column]
+        if by != "family" and title:
+            panel_title = title
+        _bars(axis, labels.to_numpy()[::-1], shown["importance"].to_numpy(dtype=float)[::-1],
+              errors, xlabel, panel_title)
+    if by == "family" and title:
+        fig.suptitle(title)
+    elif by != "family" and not title:
+        axes[0].set_title(f"importance by {by}")
     return _finish(fig, path, force)
 
 
