@@ -22,7 +22,7 @@ from ._args import add_subcommand
 from ._data_args import describe_sources
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
-from ._loading import load_data
+from ._loading import is_feature_table, load_data
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 
 if TYPE_CHECKING:
@@ -94,8 +94,8 @@ def run(args) -> int:
     from ..io import check_writable, save_model, write_json, write_table
     from ..parallel import grid_search
     from ._args import parse_grid
+    from ._fit import training_summary
     from ._pipeline import build_pipeline
-    from ._provenance import describe_training
     from ._settings import check_settings
 
     check_cv(args.cv)
@@ -121,7 +121,7 @@ def run(args) -> int:
     with contextlib.redirect_stdout(sys.stderr), joblib.parallel_config(
             verbose=0 if args.quiet or in_process else 11):
         search = grid_search(base, data, grids, cv=cv, n_jobs=n_jobs, scoring=list(METRICS),
-                             refit=METRICS[0],
+                             refit=METRICS[0], exclude_artefacts=not is_feature_table(data),
                              verbose=3 if in_process and not args.quiet else 0)
     search_seconds = time.perf_counter() - start
     table = cv_results_table(search)
@@ -149,7 +149,7 @@ def run(args) -> int:
                    "pipeline_name": args.pipeline,
                    "settings": {**settings, **best_params},
                    "sources": describe_sources(args),
-                   **describe_training(data),  # for the checks of predict and importances
+                   **training_summary(data),  # for the checks of predict and importances
                    "grid_search": {k: summary[k] for k in ("best_score", "best_score_std", "cv",
                                                             "n_candidates", "scoring")},
                })

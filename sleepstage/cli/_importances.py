@@ -57,6 +57,33 @@ def _kinds(args) -> list[str] | None:
     return kinds
 
 
+def _table_names(table, model):
+    """``table`` with the features of a feature-table model under the table's column names.
+
+    The pipeline was fitted on a matrix, so it names its inputs ``x0, x1, ...`` (LightGBM
+    alone: ``Column_0, ...``); the model file records the columns they were. Channels and
+    families are attributed again from the real names.
+    """
+    from .._internal.anatomy import split_pipeline
+    from ..inspection import feature_families
+
+    names = [str(n) for n in model.input_features]
+    pipeline = model.pipeline
+    mapping = {f"x{i}": n for i, n in enumerate(names)}
+    mapping.update({f"Column_{i}": n for i, n in enumerate(names)})
+    if split_pipeline(pipeline)[0]:
+        transformers = pipeline[:-1]
+        mapping.update(zip(map(str, transformers.get_feature_names_out()),
+                           map(str, transformers.get_feature_names_out(names)), strict=True))
+    renamed = table.copy()
+    renamed["feature"] = [mapping.get(str(f), str(f)) for f in table["feature"]]
+    attributed = feature_families(renamed["feature"].tolist())
+    for column in attributed.columns:
+        renamed[column] = attributed[column].to_numpy()
+    renamed.attrs = dict(table.attrs)
+    return renamed
+
+
 def _chart(table, by_channel, kind: str, top: int, title: str):
     from matplotlib.figure import Figure
 
@@ -91,7 +118,7 @@ def run(args) -> int:
     check_writable(paths.values(), force=args.force)
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     steps = getattr(model.pipeline, "steps", [])
-    if len(steps) < 2:
+    if len(steps) < 2 and model.input_features is None:  # a table model may be one step
         raise DataError(f"{args.model} holds a model without a feature step (e.g. a neural "
                         "network reading raw epochs): importances need a feature pipeline "
                         "(lgbm, hgb, logreg).")
@@ -113,6 +140,8 @@ def run(args) -> int:
         )
     except ValueError as exc:
         raise DataError(str(exc)) from exc
+    if model.input_features is not None:
+        table = _table_names(table, model)
     kinds = table.attrs["kinds"]
     by_channel = aggregate_importances(table, by="channel")
     by_family = aggregate_importances(table, by="family")

@@ -15,9 +15,17 @@ from typing import Any
 
 from ._args import DataError, UsageError
 from ._channels import match_model, pick_channels, rename_channels, typed_channels
-from ._data_args import channel_spec, has_source, renames
+from ._data_args import channel_spec, has_raw_source, has_source, renames
 
-__all__ = ["Loaded", "check_against_model", "edf_entries", "load_data", "recording_id"]
+__all__ = [
+    "Loaded",
+    "check_against_model",
+    "edf_entries",
+    "is_feature_table",
+    "load_data",
+    "load_feature_tables",
+    "recording_id",
+]
 
 logger = logging.getLogger("sleepstage.cli")
 
@@ -28,6 +36,11 @@ class Loaded:
 
     data: Any
     starts: dict = field(default_factory=dict)  # recording id -> datetime of its start
+
+
+def is_feature_table(data) -> bool:
+    """Whether ``data`` holds per-epoch features from ``--feature-table`` (no raw signal)."""
+    return data.layout().get("features") is False
 
 
 def recording_id(value) -> str:
@@ -313,11 +326,27 @@ def _adapt(part, source: str, request: _Request):
 def check_against_model(args, model) -> None:
     """``--sfreq`` and ``--epoch-length`` must agree with the model's (None: no model).
 
+    The kind of source must be the model's too: ``--feature-table`` for a model fitted on
+    feature tables, raw-signal sources for the others.
+
     Raises
     ------
     UsageError
         Naming the option and the model's value.
     """
+    if model is not None:
+        reads_tables = model.input_features is not None
+        if reads_tables and has_raw_source(args):
+            raise UsageError(
+                f"The model {model.path or ''} was fitted on feature tables (columns "
+                f"{', '.join(model.input_features[:5])}"
+                f"{', ...' if len(model.input_features) > 5 else ''}): give its data with "
+                "--feature-table, not as raw signals.")
+        if not reads_tables and getattr(args, "feature_table", None):
+            raise UsageError(
+                f"The model {model.path or ''} reads raw epochs (channels "
+                f"{', '.join(model.ch_names or [])}), not feature tables: give the recordings "
+                "themselves, or fit a model on feature tables (sleepstage fit --feature-table).")
     if (model is not None and args.sfreq is not None and model.sfreq
             and abs(args.sfreq - model.sfreq) > 1e-9):
         raise UsageError(f"--sfreq {args.sfreq:g} contradicts the model's {model.sfreq:g} Hz; "
@@ -345,9 +374,11 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
     """
     if not has_source(args):
         if required:
-            raise UsageError("No data source: give --synthetic N, --task4 DIR, --edf PSG or "
-                             "--sleep-edf SUBJECTS.")
+            raise UsageError("No data source: give --synthetic N, --task4 DIR, --edf PSG, "
+                             "--sleep-edf SUBJECTS or --feature-table FILE.")
         return None
+    if getattr(args, "feature_table", None):
+        return load_feature_tables(args, need_labels=need_labels, model=model, purpose=purpose)
     from ..data import EpochData
 
     check_against_model(args, model)
@@ -375,3 +406,71 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
                 data.n_epochs, len(data.recordings), len(data.ch_names),
                 list(data.ch_names), data.sfreq, data.epoch_length)
     return Loaded(data=data, starts=request.starts)
+
+
+def load_feature_tables(args, *, need_labels: bool, model=None,
+                        purpose: str = "this command") -> Loaded:
+    """Load every ``--feature-table`` into one :class:`~sleepstage.data.FeatureTable`.
+
+    Feature tables are not combined with raw-signal sources, and ``--channel``,
+    ``--rename`` and ``--sfreq`` (which act on signals) are refused. The epoch length is
+    ``--epoch-length``, else the model's, else read from each table's onsets. With a
+    ``model``, which must have been fitted on feature tables, each table must have exactly
+    the model's feature columns (in any order: they are put in the model's).
+
+    Raises
+    ------
+    UsageError
+        Raw sources or signal options given with tables, or a model that reads raw epochs.
+    DataError
+        A table that cannot be read (see :func:`sleepstage.data.read_feature_table`),
+        columns that differ between tables or from the model's (naming those missing and
+        extra), recording ids repeated across tables, or no scored epoch when
+        ``need_labels``.
+    """
+    from ..data import FeatureTable, read_feature_table
+
+    if has_raw_source(args):
+        raise UsageError("--feature-table cannot be combined with raw-signal sources "
+                         "(--synthetic, --task4, --edf, --edf-list, --sleep-edf) in one run: "
+                         "a model reads either feature tables or raw epochs. Write the "
+                         "features of the recordings with 'sleepstage features' first.")
+    for option, flag in (("channel", "--channel"), ("rename", "--rename"), ("sfreq", "--sfreq")):
+        if getattr(args, option, None):
+            raise UsageError(f"{flag} acts on raw signals; a feature table has no channels "
+                             "and no sampling rate (its columns are the features).")
+    check_against_model(args, model)
+    length = args.epoch_length if args.epoch_length is not None else (
+        model.epoch_length if model is not None else None)
+    expected = model.input_features if model is not None else None
+    parts = []
+    for path in args.feature_table:
+        try:
+            part = read_feature_table(path, epoch_length=length)
+        except (ValueError, FileNotFoundError) as exc:
+            raise DataError(str(exc)) from None
+        if expected is None:
+            expected = list(part.feature_names)
+        if list(part.feature_names) != expected:
+            whose = (f"the model {model.path or ''} was fitted on" if model is not None
+                     else f"the first table ({args.feature_table[0]})")
+            try:
+                part = part.reorder(expected)
+            except ValueError as exc:
+                raise DataError(f"{path}: its feature columns are not those {whose}. "
+                                f"{exc}") from None
+        part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
+        parts.append(part)
+    flat = [str(i) for part in parts for i in part.recordings]
+    if len(set(flat)) != len(flat):
+        raise DataError(f"Recording ids repeat across the feature tables: {flat}.")
+    try:
+        data = parts[0] if len(parts) == 1 else FeatureTable.concatenate(parts)
+    except ValueError as exc:
+        raise DataError(f"The feature tables cannot be combined: {exc}") from None
+    if need_labels and data.y is None:
+        raise DataError(f"{purpose} needs scored epochs, but the feature table(s) have no "
+                        "'stage' column with scored epochs.")
+    logger.info("loaded %d epochs from %d recording(s): %d features, %g-s epochs",
+                data.n_epochs, len(data.recordings), data.n_features, data.epoch_length)
+    return Loaded(data=data)

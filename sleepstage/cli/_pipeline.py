@@ -45,7 +45,11 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
             raise UsageError(f"--set {key}=... is not allowed: the layout comes from the data "
                              "and the model from --pipeline.")
         (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
-    pipeline = make_staging_pipeline(model, **data.layout(), **factory)
+    layout = data.layout()
+    if "features" in layout and "features" in factory:  # a feature table
+        raise UsageError("--set features=... does not apply to feature tables: their columns "
+                         "are the features.")
+    pipeline = make_staging_pipeline(model, **layout, **factory)
     explicit = any(key == "verbose" or key.endswith("__verbose") for key in later)
     silenced = silence_neural(pipeline) if quiet and not explicit else {}
     applied = {resolve_param(pipeline, key): value for key, value in later.items()}

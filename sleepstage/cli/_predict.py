@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 from ._args import DataError, add_subcommand, safe_name
 from ._loading import _unique_id, check_against_model, edf_entries, load_data, recording_id
 from ._parallel import add_parallel_arguments, dask_backend, local_threads, resolve_n_jobs
+from ._review import (
+    add_review_arguments,
+    add_review_outputs,
+    is_review_path,
+    review_settings,
+    review_table,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +60,7 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--plot", action="store_true",
                         help="also write <id>_hypnogram.png")
     add_trust_argument(parser)
+    add_review_arguments(parser)
     add_parallel_arguments(parser, tasks="recordings scored", default="1")
     parser.set_defaults(run=run)
 
@@ -116,6 +124,8 @@ def _warn_about_inputs(data, classes, flags) -> None:
                 "those epochs count as disagreements in the summary.",
                 UserWarning, stacklevel=2,
             )
+    if flags is None:  # no raw signal (a feature table): nothing was flagged
+        return
     share = flags.groupby(np.asarray(data.groups), sort=False)["artefact"].mean()
     for rec, value in share[share > 0.25].items():
         warnings.warn(
@@ -200,7 +210,8 @@ def _score(model, data, start) -> _Scored:
     else:
         warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
         pred, proba = predict_and_proba(pipeline, data.X, data.groups)  # features once
-        flags = detect_artefacts(data.X, data.groups, **data.layout())
+        flags = (None if data.layout().get("features") is False  # a feature table: no signal
+                 else detect_artefacts(data.X, data.groups, **data.layout()))
     pred, proba = np.asarray(pred), np.asarray(proba, dtype=float)
     classes = list(pipeline.classes_)
     _warn_about_inputs(data, classes, flags)
@@ -240,7 +251,17 @@ def _score_task(model, args, source, rec: str):
         return _Failed(rec=rec, error=exc)
 
 
-def _write(result: _Scored, paths: list, force: bool) -> str:
+def plot_title(args, rec: str, source) -> str:
+    """Title of a recording's hypnogram: the recording, the model file and the data."""
+    from ._data_args import describe_sources
+
+    data = (f"edf: {Path(source['psg']).name}" if isinstance(source, dict)
+            else "; ".join(describe_sources(args)))
+    return f"{rec}  |  model: {Path(args.model).name}  |  data: {data}"
+
+
+def _write(result: _Scored, paths: list, force: bool, review: dict | None = None,
+           title: str | None = None) -> str:
     """Write one recording's outputs (all or none) and return its summary line."""
     import numpy as np
 
@@ -249,6 +270,8 @@ def _write(result: _Scored, paths: list, force: bool) -> str:
     from ..report import hypnogram
 
     pred, scored = result.pred, result.scored
+    review = None if review is None else review_table(result.table, result.epoch_length,
+                                                       review)
     with atomic_outputs(paths, force=force) as temps:
         csv, *others = temps
         write_table(result.table, csv, force=True)
@@ -258,10 +281,14 @@ def _write(result: _Scored, paths: list, force: bool) -> str:
                 texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
                 write_edf_annotations(path, starts, durations, texts, start=result.start,
                                       force=True)
+            elif is_review_path(path):
+                write_table(review, path, force=True)
             else:
                 hypnogram(scored, pred, result.proba, classes=result.classes,
-                          epoch_length=result.epoch_length, title=result.rec, path=path,
-                          force=True)
+                          marked=None if review is None else review["epoch"].to_numpy(),
+                          epoch_length=result.epoch_length, onsets=result.onsets,
+                          start=result.start, artefacts=result.table.get("artefact"),
+                          title=title or result.rec, path=path, force=True)
     line = f"{result.rec}: {len(pred)} epochs -> {', '.join(p.name for p in paths)}"
     n_flagged = int(result.table["artefact"].sum()) if "artefact" in result.table else 0
     if n_flagged:
@@ -283,7 +310,8 @@ def _sources(args, model) -> dict:
     """
     from ._data_args import has_source
 
-    others = any(getattr(args, o, None) for o in ("synthetic", "task4", "sleep_edf"))
+    others = any(getattr(args, o, None)
+                 for o in ("synthetic", "task4", "sleep_edf", "feature_table"))
     if has_source(args) and not others:
         check_against_model(args, model)  # once, not once per recording
         entries = edf_entries(args)  # every file checked to exist
@@ -311,8 +339,9 @@ def run(args) -> int:
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     sources = _sources(args, model)
     # File names follow the recording ids: every output is checked here, before any work.
-    outputs = output_paths(list(sources), out_dir, annotations=args.annotations,
-                           plot=args.plot)
+    outputs = add_review_outputs(output_paths(list(sources), out_dir,
+                                              annotations=args.annotations, plot=args.plot),
+                                 args)
     check_writable([path for paths in outputs.values() for path in paths], force=args.force)
 
     tasks = (delayed(_score_task)(model, args, source, rec) for rec, source in sources.items())
@@ -332,7 +361,8 @@ def run(args) -> int:
         for result in results:
             if isinstance(result, _Scored):
                 try:
-                    print(_write(result, outputs[result.rec], args.force), flush=True)
+                    print(_write(result, outputs[result.rec], args.force, review_settings(args),
+                                 plot_title(args, result.rec, sources[result.rec])), flush=True)
                     continue
                 except Exception as exc:
                     result = _Failed(rec=result.rec, error=exc)

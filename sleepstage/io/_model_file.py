@@ -109,6 +109,17 @@ class ModelFile:
         """Stage labels in the column order of ``predict_proba``."""
         return self.metadata.get("classes")
 
+    @property
+    def input_features(self) -> list[str] | None:
+        """The feature columns a model fitted on feature tables reads, in order.
+
+        None for a model that reads raw epochs (``metadata["input"]`` is ``"features"``
+        only for models fitted on a :class:`~sleepstage.data.FeatureTable`).
+        """
+        if self.metadata.get("input") != "features":
+            return None
+        return list(self.metadata.get("input_features") or [])
+
 
 def _versions() -> dict[str, str]:
     versions = {"python": sys.version.split()[0], "sleepstage": __version__}
@@ -158,11 +169,22 @@ def describe_training_data(y=None, groups=None) -> dict:
     return summary
 
 
-def _feature_names(pipeline) -> list[str] | None:
+def _feature_names(pipeline, input_features=None) -> list[str] | None:
+    """Names of the features the classifier sees (from ``input_features`` when given)."""
     try:
+        if input_features is not None:
+            if not split_pipeline(pipeline)[0]:
+                return [str(n) for n in input_features]
+            names = pipeline[:-1].get_feature_names_out([str(n) for n in input_features])
+            return [str(n) for n in names]
         return feature_names_out(pipeline)
     except Exception:  # not every transformer names its outputs
         return None
+
+
+def _is_feature_table(data) -> bool:
+    """Whether ``data`` holds per-epoch features (a FeatureTable) rather than raw epochs."""
+    return data is not None and data.layout().get("features") is False
 
 
 def _pipeline_params(pipeline) -> dict:
@@ -227,7 +249,16 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
     meta["feature_names"] = _feature_names(pipeline)
     meta["training_data"] = describe_training_data()
     differences = []
-    if data is not None:
+    if _is_feature_table(data):
+        # features from a table: no sampling rate or channels; the columns are the input
+        names = [str(n) for n in data.feature_names]
+        if derived:
+            differences.append("input: a feature table in data, raw epochs of "
+                               f"{derived.get('ch_names')} in the fitted pipeline")
+        meta.update(epoch_length=float(data.epoch_length), input="features",
+                    input_features=names, feature_names=_feature_names(pipeline, names),
+                    training_data=describe_training_data(data.y, data.groups))
+    elif data is not None:
         given = {"sfreq": float(data.sfreq), "ch_names": [str(c) for c in data.ch_names],
                  "ch_types": [str(t) for t in data.ch_types],
                  "epoch_length": float(data.epoch_length)}
@@ -389,6 +420,9 @@ def save_model(
     data : EpochData, optional
         The training data; fills the training-data summary (and the layout of pipelines that
         do not record one, such as the neural models). Its layout must be the pipeline's.
+        A :class:`~sleepstage.data.FeatureTable` records ``"input": "features"``, its
+        feature columns as ``input_features`` (see :attr:`ModelFile.input_features`), its
+        epoch length, and ``feature_names`` under the table's column names.
     force : bool
         Overwrite an existing file.
 
