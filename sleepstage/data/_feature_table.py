@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._internal.validation import check_positive
+from .._internal.values import plain
 from ._epochs import EpochData
 from ._stages import UNSCORED
 
@@ -481,7 +482,7 @@ def _integers(path: Path, column: pd.Series, name: str) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"{path}: column {name!r} must hold integers; row {i + 1} has "
-                         f"{column.iloc[i]!r} ({bad.size} such row(s)).")
+                         f"{plain(column.iloc[i])!r} ({bad.size} such row(s)).")
     return values.astype(np.int64)
 
 
@@ -494,10 +495,11 @@ def _numbers(path: Path, column: pd.Series, name: str, recordings: np.ndarray,
         i = int(bad[0]) if bad.size else 0
         raise ValueError(f"{path}: column {name!r} is not numeric: row {i + 1} "
                          f"(recording {recordings[i]!r}, epoch {epochs[i]}) holds "
-                         f"{column.iloc[i]!r}.")
+                         f"{plain(column.iloc[i])!r}.")
     values = column.to_numpy(dtype=float)
     scale = np.float32 if name not in ("onset",) else np.float64
-    bad = np.flatnonzero(~np.isfinite(values.astype(scale)))
+    with np.errstate(over="ignore"):  # beyond float32: inf, reported below
+        bad = np.flatnonzero(~np.isfinite(values.astype(scale)))
     if bad.size:
         raise ValueError(f"{path}: column {name!r} holds missing, NaN or infinite values (or "
                          f"values beyond float32) at {bad.size} row(s): "

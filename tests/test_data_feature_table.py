@@ -1,0 +1,199 @@
+"""``sleepstage.data.read_feature_table`` and the ``FeatureTable`` container."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sleepstage.data import (
+    UNSCORED,
+    EpochData,
+    FeatureTable,
+    make_synthetic,
+    read_feature_table,
+)
+from sleepstage.pipelines import fit_with_groups, make_staging_pipeline, predict_with_groups
+
+
+def _frame(n: int = 6) -> pd.DataFrame:
+    """Two recordings ('m1': n epochs, 'm2': 4), 4-s epochs, two features."""
+    rng = np.random.default_rng(0)
+    recordings = ["m1"] * n + ["m2"] * 4
+    epochs = [*range(n), *range(4)]
+    return pd.DataFrame({
+        "recording": recordings, "epoch": epochs, "onset": np.array(epochs) * 4.0,
+        "stage": (["WAKE", "NREM", "REM"] * 4)[: n + 4],
+        "log_delta": rng.normal(size=n + 4), "log_emg": rng.normal(size=n + 4),
+    })
+
+
+def _write(frame: pd.DataFrame, tmp_path, name: str = "table.csv"):
+    path = tmp_path / name
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("name", ["table.csv", "table.parquet", "table.PQ"])
+def test_reads_csv_and_parquet(tmp_path, name):
+    frame = _frame()
+    table = read_feature_table(_write(frame, tmp_path, name))
+    assert isinstance(table, EpochData)  # accepted wherever recordings are
+    assert table.feature_names == ("log_delta", "log_emg")
+    assert table.X.dtype == np.float32 and table.X.shape == (10, 2)
+    np.testing.assert_array_equal(table.X, frame[["log_delta", "log_emg"]].to_numpy(np.float32))
+    assert table.y.tolist() == frame.stage.tolist()
+    assert table.groups.tolist() == frame.recording.tolist()
+    assert table.recordings.tolist() == ["m1", "m2"]
+    np.testing.assert_array_equal(table.onsets, frame.onset)
+    assert table.epoch_length == 4.0
+    assert table.layout() == {"features": False, "epoch_length": 4.0}
+
+
+def test_to_frame_round_trips(tmp_path):
+    table = read_feature_table(_write(_frame(), tmp_path))
+    again = read_feature_table(_write(table.to_frame(), tmp_path, "again.parquet"))
+    np.testing.assert_array_equal(again.X, table.X)
+    assert again.y.tolist() == table.y.tolist()
+    assert again.groups.tolist() == table.groups.tolist()
+
+
+def test_numeric_recording_ids_stay_text(tmp_path):
+    frame = _frame().assign(recording=["1"] * 6 + ["02"] * 4)
+    assert read_feature_table(_write(frame, tmp_path)).recordings.tolist() == ["1", "02"]
+
+
+def test_layout_builds_the_pipeline_without_the_feature_step(tmp_path):
+    table = read_feature_table(_write(_frame(), tmp_path))
+    names = [name for name, _ in make_staging_pipeline(**table.layout()).steps]
+    assert names == ["scaler", "context", "classifier"]
+
+
+def test_epoch_length_from_onsets_with_a_pause(tmp_path):
+    frame = _frame().assign(onset=[0, 30, 60, 150, 180, 210, 0, 30, 60, 90])
+    table = read_feature_table(_write(frame, tmp_path))
+    assert table.epoch_length == 30.0
+    assert read_feature_table(_write(frame, tmp_path), epoch_length=10).epoch_length == 10.0
+
+
+@pytest.mark.parametrize("onsets, given, match", [
+    ([0, 4, 8, 13, 17, 21, 0, 4, 8, 12], None, r"not multiples of one epoch length: give it"),
+    ([0, 4, 8, 12, 16, 20, 0, 4, 8, 12], 30.0, r"not on a grid of 30-s epochs.*epoch 1 of "
+                                                r"recording 'm1' \(row 2\)"),
+    ([0, 4, 8, 8, 16, 20, 0, 4, 8, 12], None, r"onsets must increase.*epoch 3 of recording "
+                                              r"'m1' \(row 4\)"),
+])
+def test_onsets_that_fit_no_epoch_length_are_refused(tmp_path, onsets, given, match):
+    path = _write(_frame().assign(onset=onsets), tmp_path)
+    with pytest.raises(ValueError, match=match):
+        read_feature_table(path, epoch_length=given)
+
+
+def test_single_epoch_recordings_need_the_epoch_length(tmp_path):
+    frame = _frame().iloc[[0, 6]]
+    with pytest.raises(ValueError, match=r"single epoch.*--epoch-length"):
+        read_feature_table(_write(frame, tmp_path))
+    assert read_feature_table(_write(frame, tmp_path), epoch_length=4).n_epochs == 2
+
+
+def test_unscored_epochs_are_dropped_or_kept(tmp_path):
+    frame = _frame().astype({"stage": object})
+    frame.loc[1, "stage"] = None
+    frame.loc[2, "stage"] = UNSCORED
+    path = _write(frame, tmp_path)
+    table = read_feature_table(path)
+    assert table.n_epochs == 8 and UNSCORED not in table.y
+    np.testing.assert_array_equal(table.onsets[:2], [0.0, 12.0])  # the gap shows in onsets
+    kept = read_feature_table(path, drop_unscored=False)
+    assert kept.y[1:3].tolist() == [UNSCORED, UNSCORED] and kept.n_epochs == 10
+
+
+def test_a_stage_column_without_scores_is_an_unscored_table(tmp_path):
+    table = read_feature_table(_write(_frame().assign(stage=""), tmp_path))
+    assert table.y is None and table.n_epochs == 10
+    assert read_feature_table(_write(_frame().drop(columns="stage"), tmp_path)).y is None
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda f: f.assign(epoch=[0, 1, 2, 2, 4, 5, 0, 1, 2, 3]),
+     r"duplicate \(recording, epoch\) key\(s\): \('m1', 2\) in row 4"),
+    (lambda f: f.assign(epoch=[0, 1, 3, 2, 4, 5, 0, 1, 2, 3]),
+     r"rows out of order: epoch 2 of recording 'm1' \(row 4\) follows epoch 3"),
+    (lambda f: f.iloc[[0, 1, 2, 6, 7, 3, 4, 5, 8, 9]],
+     r"rows of recording 'm1' are not together \(row 6"),
+    (lambda f: f.drop(index=[2, 3, 7]),
+     r"missing epochs: recording 'm1' lacks epoch\(s\) 2-3; recording 'm2' lacks epoch\(s\) 1"),
+    (lambda f: f.assign(epoch=[1, 2, 3, 4, 5, 6, 0, 1, 2, 3]),
+     r"recording 'm1' lacks epoch\(s\) 0"),
+    (lambda f: f.assign(epoch=[0, 1, 2.5, 3, 4, 5, 0, 1, 2, 3]),
+     r"column 'epoch' must hold integers; row 3 has 2.5"),
+    (lambda f: f.assign(log_emg=[0, 1, "high", 3, 4, 5, 6, 7, 8, 9]),
+     r"column 'log_emg' is not numeric: row 3 \(recording 'm1', epoch 2\) holds 'high'"),
+    (lambda f: f.assign(log_emg=[0, 1, np.nan, 3, np.inf, 5, 6, 7, 8, 9]),
+     r"column 'log_emg' holds missing, NaN or infinite values .* at 2 row\(s\): \('m1', 2\) "
+     r"in row 3, \('m1', 4\) in row 5"),
+    (lambda f: f.assign(log_emg=[0, 1, 1e39, 3, 4, 5, 6, 7, 8, 9]),
+     r"column 'log_emg' .*beyond float32"),
+    (lambda f: f.drop(columns="onset"), r"required column\(s\) 'onset' missing"),
+    (lambda f: f[["recording", "epoch", "onset", "stage"]], r"no feature column"),
+    (lambda f: f.assign(recording=["m1"] * 5 + [""] + ["m2"] * 4), r"empty recording id in "
+                                                                   r"row\(s\) 6"),
+    (lambda f: f.iloc[:0], r"the table has no rows"),
+])
+def test_bad_tables_are_refused_by_name(tmp_path, change, match):
+    path = _write(change(_frame()), tmp_path)
+    with pytest.raises(ValueError, match=match):
+        read_feature_table(path)
+
+
+def test_repeated_csv_columns_are_refused(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("recording,epoch,onset,a,a\nm,0,0,1,2\nm,1,4,1,2\n")
+    with pytest.raises(ValueError, match=r"column\(s\) 'a' appear more than once"):
+        read_feature_table(path)
+
+
+def test_unknown_suffix_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match=r"must be .csv, .parquet or .pq.*'.xlsx'"):
+        read_feature_table(tmp_path / "table.xlsx")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_feature_table(tmp_path / "absent.csv")
+
+
+def test_select_concatenate_and_reorder(tmp_path):
+    table = read_feature_table(_write(_frame(), tmp_path))
+    part = table.select(table.groups == "m2")
+    assert isinstance(part, FeatureTable) and part.n_epochs == 4
+    both = FeatureTable.concatenate([table.select(table.groups == "m1"), part])
+    np.testing.assert_array_equal(both.X, table.X)
+    swapped = table.reorder(["log_emg", "log_delta"])
+    np.testing.assert_array_equal(swapped.X, table.X[:, ::-1])
+    with pytest.raises(ValueError, match="other feature columns than the first: the same "
+                                         "names in another order"):
+        FeatureTable.concatenate([table, swapped])
+    with pytest.raises(ValueError, match=r"missing 'log_theta'; extra 'log_emg'"):
+        table.reorder(["log_delta", "log_theta"])
+    with pytest.raises(ValueError, match="no sampling rate and no channels"):
+        FeatureTable(table.X, None, table.groups, 4.0, sfreq=128.0,
+                     feature_names=table.feature_names)
+
+
+def test_a_table_of_extracted_features_predicts_as_the_raw_pipeline(tmp_path):
+    """CSV keeps every float32 feature exactly: the table pipeline is the raw one."""
+    from sleepstage.parallel import extract_features
+
+    data = make_synthetic(n_recordings=2, hours=0.25, random_state=1, artefact_rate=0)
+    features, names = extract_features(data, n_jobs=1)
+    frame = FeatureTable(features, data.y, data.groups, data.epoch_length, onsets=data.onsets,
+                         feature_names=names).to_frame()
+    table = read_feature_table(_write(frame, tmp_path))
+    settings = dict(scaler=False, smoothing=None, n_estimators=10, n_jobs=1)
+    raw = fit_with_groups(make_staging_pipeline(**data.layout(), **settings), data.X, data.y,
+                          data.groups, exclude_artefacts=False)
+    tab = fit_with_groups(make_staging_pipeline(**table.layout(), **settings), table.X,
+                          table.y, table.groups, exclude_artefacts=False)
+    np.testing.assert_array_equal(predict_with_groups(tab, table.X, table.groups),
+                                  predict_with_groups(raw, data.X, data.groups))
