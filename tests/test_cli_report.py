@@ -179,3 +179,31 @@ def test_missing_hypnogram_and_recording_column(capsys, tmp_path):
     status, _, err = run_main(capsys, "report", path, "-o", tmp_path / "o", "--no-plot")
     assert status == 0, err
     assert pd.read_csv(tmp_path / "o" / "summary.csv")["recording"].tolist() == ["a", "b"]
+
+
+def test_report_with_the_signals_adds_stage_spectra(capsys, tmp_path):
+    data = make_synthetic(n_recordings=1, hours=0.5, random_state=0)
+    hyp = _write(tmp_path / "synthetic-0_hypnogram.csv", data.y)
+    status, _, err = run_main(capsys, "report", hyp, "--synthetic", "1", "--hours", "0.5",
+                              "-o", tmp_path / "out", "--no-plot", "--fmax", "30")
+    assert status == 0, err
+    spectra = pd.read_csv(tmp_path / "out" / "spectra.csv")
+    assert list(spectra.columns) == ["recording", "channel", "phase", "stage", "n_epochs",
+                                     "frequency", "relative_power"]
+    assert spectra["frequency"].max() == 30 and set(spectra["phase"]) == {"all"}
+    delta = spectra[(spectra["channel"] == "eeg1") & spectra["frequency"].between(1, 4)]
+    by_stage = delta.groupby("stage")["relative_power"].mean()
+    assert by_stage["NREM"] > by_stage["WAKE"]  # slow waves in NREM
+    emg = spectra[spectra["channel"] == "emg"].groupby("stage")["relative_power"].mean()
+    assert emg["WAKE"] > emg["NREM"]  # muscle tone in wake
+    # the signals must match the hypnogram: by name and epoch count
+    other = _write(tmp_path / "other_hypnogram.csv", data.y)
+    status, _, err = run_main(capsys, "report", other, "--synthetic", "1", "--hours", "0.5",
+                              "-o", tmp_path / "o2", "--no-plot")
+    assert status == 1 and "Recording 'synthetic-0' of the data source has no hypnogram" in err
+    (tmp_path / "s").mkdir()
+    short = _write(tmp_path / "s" / "synthetic-0_hypnogram.csv", data.y[:100])
+    status, _, err = run_main(capsys, "report", short, "--synthetic", "1", "--hours", "0.5",
+                              "-o", tmp_path / "o3", "--no-plot")
+    assert status == 1 and "has 450 epochs but its hypnogram" in err
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()

@@ -14,6 +14,7 @@ from sleepstage.report import (
     architecture_summary,
     group_figure,
     group_table,
+    stage_power_spectra,
 )
 
 W, N, R, U = "WAKE", "NREM", "REM", "UNSCORED"
@@ -192,3 +193,22 @@ def test_group_figure_one_panel_per_stage(tmp_path):
     assert fig.axes[0].get_xlabel() == "start of bin, zeitgeber time (h)"
     with pytest.raises(ValueError, match="what"):
         group_figure(groups, [W], what="hours")
+
+
+def test_stage_power_spectra_are_relative_to_the_recordings_total_power():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2, 256)) * np.array([1.0, 100.0])[None, :, None]  # two gains
+    X[:20] *= 3.0  # the WAKE epochs are louder
+    stages = np.array([W] * 20 + [N] * 19 + [U])
+    table = stage_power_spectra(X, stages, 128.0, ch_names=["eeg", "emg"],
+                                phase=["light"] * 10 + ["dark"] * 30)
+    assert table["phase"].unique().tolist() == ["all", "light", "dark"]
+    assert U not in set(table["stage"])
+    step = 0.5  # Hz, 2-s Welch windows
+    power = (table[table["phase"] == "all"].groupby(["channel", "stage"])["relative_power"]
+             .sum() * step)
+    for channel in ("eeg", "emg"):  # the gain cancels; epochs average to the total
+        assert (20 * power[(channel, W)] + 19 * power[(channel, N)]) / 39 == pytest.approx(1)
+        assert power[(channel, W)] / power[(channel, N)] == pytest.approx(9, rel=0.2)
+    with pytest.raises(ValueError, match="one epoch per stage"):
+        stage_power_spectra(X, stages[:-1], 128.0)

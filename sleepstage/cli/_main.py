@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (_fit, _predict, _evaluate, _grid_search, _importances, _features):
         module.add_parser(subparsers, [common, data])
     _demo.add_parser(subparsers, [common])
-    _report.add_parser(subparsers, [common])
+    _report.add_parser(subparsers, [common, data])
     _convert.add_parser(subparsers, [common])
     return parser
 

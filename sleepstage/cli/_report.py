@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._args import DataError, UsageError, add_subcommand, safe_name
+from ._data_args import has_source
 
 #: Stage names a hypnogram may hold (the package's 3- and 5-class names, and UNSCORED).
 _KNOWN = ("WAKE", "N1", "N2", "N3", "NREM", "REM", "UNSCORED")
@@ -24,12 +25,17 @@ def add_parser(subparsers, parents) -> None:
                     "arousals, fragmentation index, bout-length histograms) and "
                     "DIR/<recording>_architecture.png. With --group, also DIR/groups.csv "
                     "and DIR/groups_architecture.png (mean and SD per bin of each group). "
+                    "With the recordings' signals as a data source (--edf, --task4, "
+                    "--synthetic; recording ids matching the hypnograms' names), also "
+                    "DIR/spectra.csv: the mean power spectrum of each stage and phase "
+                    "relative to the recording's total power, drawn in the figures. "
                     "Definitions: sleepstage.report.architecture and architecture_summary.",
         examples=(
             "sleepstage report scored/*_hypnogram.csv -o architecture/",
             "sleepstage report wt1.csv wt2.csv ko1.csv ko2.csv -o arch/ \\",
             "    --start 2024-03-01T07:00 --lights-on 07:00 --min-bout 2 \\",
             "    --group wt=wt1.csv,wt2.csv --group ko=ko1.csv,ko2.csv",
+            "sleepstage report scored/synthetic-0_hypnogram.csv --synthetic 1 -o arch/",
         ),
     )
     parser.add_argument("hypnograms", nargs="+", metavar="HYPNOGRAM.csv",
@@ -49,8 +55,6 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--min-bout", type=int, default=1, metavar="EPOCHS",
                         help="merge runs shorter than this into their surroundings "
                              "(default: 1, none)")
-    parser.add_argument("--epoch-length", type=float, metavar="SECONDS",
-                        help="epoch length (default: the smallest step between onsets)")
     parser.add_argument("--brief-arousal", type=float, default=16.0, metavar="SECONDS",
                         help="longest wake bout inside sleep counted as a brief arousal "
                              "(default: 16)")
@@ -60,6 +64,9 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("--group", action="append", metavar="NAME=FILE,...",
                         help="a group of recordings (files given above or recording names); "
                              "repeatable")
+    parser.add_argument("--fmax", type=float, default=45.0, metavar="HZ",
+                        help="highest frequency of the stage spectra (default: 45, or "
+                             "Nyquist if lower)")
     parser.add_argument("--no-plot", action="store_true", help="write the tables only")
     parser.set_defaults(run=run)
 
@@ -176,12 +183,43 @@ def _groups(values, recordings) -> dict:
     return groups
 
 
+def _spectra(args, recordings, tables) -> dict:
+    """Stage spectra of every recording of the data source, matched to its hypnogram."""
+    import numpy as np
+
+    from ..report import stage_power_spectra
+    from ._loading import load_data, recording_id
+
+    data = load_data(args, need_labels=False, purpose="report").data
+    by_name = {rec["recording"]: rec for rec in recordings}
+    groups = np.asarray(data.groups)
+    out = {}
+    for rec_id in data.recordings:
+        name = recording_id(rec_id)
+        if name not in by_name:
+            raise DataError(f"Recording {name!r} of the data source has no hypnogram among "
+                            f"{', '.join(by_name)}; hypnograms are matched by name.")
+        rec, table = by_name[name], tables[name]
+        mask = groups == rec_id
+        if int(mask.sum()) != len(table.epochs):
+            raise DataError(f"Recording {name!r} has {int(mask.sum())} epochs but its "
+                            f"hypnogram {rec['path']} has {len(table.epochs)}.")
+        if not np.isclose(data.epoch_length, table.epoch_length):
+            raise DataError(f"Recording {name!r} has {data.epoch_length:g}-s epochs but its "
+                            f"hypnogram {rec['path']} has {table.epoch_length:g}-s epochs.")
+        phase = table.epochs["phase"].to_numpy()
+        out[name] = stage_power_spectra(
+            data.X[mask], table.epochs["stage"].to_numpy(), data.sfreq, ch_names=data.ch_names,
+            phase=None if phase[0] is None else phase, fmax=min(data.sfreq / 2, args.fmax))
+    return out
+
+
 def run(args) -> int:
     import re
 
     import pandas as pd
 
-    from ..io import atomic_outputs, check_folder
+    from ..io import atomic_outputs, check_folder, check_writable
     from ..report import (
         architecture_figure,
         bin_table,
@@ -196,8 +234,6 @@ def run(args) -> int:
         raise UsageError(f"--bin must be a positive number of minutes, got {args.bin:g}.")
     if args.min_bout < 1:
         raise UsageError(f"--min-bout must be at least 1 epoch, got {args.min_bout}.")
-    if args.epoch_length is not None and args.epoch_length <= 0:
-        raise UsageError(f"--epoch-length must be positive, got {args.epoch_length:g}.")
     if args.lights_on is not None:
         try:
             parse_lights_on(args.lights_on)
@@ -225,11 +261,14 @@ def run(args) -> int:
     outputs = [out_dir / "architecture.csv", out_dir / "summary.csv"]
     if groups:
         outputs.append(out_dir / "groups.csv")
+    if has_source(args):
+        outputs.append(out_dir / "spectra.csv")
     if not args.no_plot:
         outputs += [out_dir / f"{safe_name(n)}_architecture.png" for n in names]
         if groups:
             outputs.append(out_dir / "groups_architecture.png")
 
+    check_writable(outputs, force=args.force)  # before any signal is read
     labels = [s for s in _KNOWN[:-1] if any((rec["stages"] == s).any() for rec in recordings)]
     bins, summaries, tables = [], [], {}
     for rec in recordings:
@@ -251,6 +290,7 @@ def run(args) -> int:
     histogram = [c for c in summary.columns if re.fullmatch(r"bouts_.+_[\d.]+-[\d.]+s", c)]
     summary[histogram] = summary[histogram].fillna(0).astype(int)
     grouped = group_table(bins_all, groups) if groups else None
+    spectra = _spectra(args, recordings, tables) if has_source(args) else {}
 
     from ..io import write_table
 
@@ -260,13 +300,17 @@ def run(args) -> int:
         write_table(summary, temp[outputs[1]], force=True)
         if grouped is not None:
             write_table(grouped, temp[out_dir / "groups.csv"], force=True)
+        if has_source(args):
+            write_table(pd.concat([t.assign(recording=name) for name, t in spectra.items()])
+                        [["recording", *next(iter(spectra.values())).columns]],
+                        temp[out_dir / "spectra.csv"], force=True)
         if not args.no_plot:
             for rec in recordings:
                 name = rec["recording"]
                 start = starts.get(name)
                 title = (f"{name}: {Path(rec['path']).name}, {rec['epoch_length']:g}-s epochs"
                          + (f", from {start:%Y-%m-%d %H:%M}" if start is not None else ""))
-                architecture_figure(tables[name], title=title,
+                architecture_figure(tables[name], title=title, spectra=spectra.get(name),
                                     path=temp[out_dir / f"{safe_name(name)}_architecture.png"],
                                     force=True)
             if grouped is not None:

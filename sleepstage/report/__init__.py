@@ -9,6 +9,7 @@ state, never ``show``), returns it and, when ``path`` is given, also saves it at
 from ._architecture import EpochTable, architecture, bin_table, epoch_table, parse_lights_on
 from ._architecture_figures import architecture_figure, group_figure
 from ._plots import STAGE_COLORS, confusion, hypnogram, importances, stage_spectra
+from ._stage_power import stage_power_spectra
 from ._summary import architecture_summary, group_table, summarize
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "hypnogram",
     "importances",
     "parse_lights_on",
+    "stage_power_spectra",
     "stage_spectra",
     "summarize",
 ]

@@ -63,6 +63,7 @@ def architecture_figure(
     light_hours: float = 12.0,
     min_bout: int = 1,
     labels: Sequence[Any] | None = None,
+    spectra: pd.DataFrame | None = None,
     title: str | None = None,
     path: str | os.PathLike | None = None,
     force: bool = False,
@@ -72,7 +73,9 @@ def architecture_figure(
     Top, the hypnogram on clock time (hours since the start without ``start``), with the
     dark phase shaded grey when ``start`` and ``lights_on`` are given; middle, minutes of
     each stage per bin (stacked bars); bottom, one panel per stage with the number of bouts
-    in doubling length bins (seconds). Bouts and bins are those of
+    in doubling length bins (seconds); with ``spectra``, a last row with one panel per
+    channel: the relative power spectrum of each stage (solid: light phase, dashed: dark
+    phase; the whole recording without phases). Bouts and bins are those of
     :func:`sleepstage.report.architecture` (after ``min_bout`` merging).
 
     Parameters
@@ -83,6 +86,8 @@ def architecture_figure(
         parameters but ``title``, ``path`` and ``force`` are then ignored).
     epoch_length, onsets, bin_minutes, start, lights_on, light_hours, min_bout, labels
         As in :func:`sleepstage.report.architecture`.
+    spectra : pandas.DataFrame, optional
+        Output of :func:`sleepstage.report.stage_power_spectra` for this recording.
     title : str, optional
         Figure title (e.g. the recording's name and where its stages come from).
     path : path-like, optional
@@ -125,11 +130,14 @@ def architecture_figure(
     x0, x1 = hours[0], hours[-1] + length / 3600.0
 
     n_stage = max(len(labels), 1)
-    fig = Figure(figsize=(11, 8.2), layout="constrained")
-    grid = fig.add_gridspec(3, n_stage, height_ratios=(1.1, 1.1, 1.0))
-    ax_h = fig.add_subplot(grid[0, :])
-    ax_m = fig.add_subplot(grid[1, :], sharex=ax_h)
-    ax_b = [fig.add_subplot(grid[2, i]) for i in range(n_stage)]
+    channels = [] if spectra is None else list(dict.fromkeys(spectra["channel"]))
+    ratios = (1.1, 1.1, 1.0, 1.1) if channels else (1.1, 1.1, 1.0)
+    fig = Figure(figsize=(11, 8.2 + 2.8 * bool(channels)), layout="constrained")
+    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
+    ax_h = fig.add_subplot(grid[0])
+    ax_m = fig.add_subplot(grid[1], sharex=ax_h)
+    bottom_row = grid[2].subgridspec(1, n_stage)
+    ax_b = [fig.add_subplot(bottom_row[0, i]) for i in range(n_stage)]
 
     # hypnogram: drawn by the shared function on onsets shifted to the x axis (s), then
     # rescaled to hours whatever unit it chose
@@ -188,9 +196,37 @@ def architecture_figure(
         ax.set_title(f"{stage} bouts (n={int(counts.sum())})", fontsize="medium")
         ax.set_xlabel("bout length (s), lower edge of doubling bins", fontsize="small")
     ax_b[0].set_ylabel("number of bouts")
+    if channels:
+        _draw_spectra(fig, grid[3], spectra, channels, labels)
     if title:
         fig.suptitle(title)
     return _save(fig, path, force)
+
+
+def _draw_spectra(fig, cell, spectra: pd.DataFrame, channels: list, labels: list) -> None:
+    """One panel per channel: relative power of each stage, light solid and dark dashed."""
+    row = cell.subgridspec(1, len(channels))
+    phases = [p for p in ("light", "dark") if p in set(spectra["phase"])] or ["all"]
+    style = {"light": "-", "dark": "--", "all": "-"}
+    axes = []
+    for k, channel in enumerate(channels):
+        ax = fig.add_subplot(row[0, k], sharey=axes[0] if axes else None)
+        axes.append(ax)
+        mine = spectra[spectra["channel"] == channel]
+        for i, stage in enumerate(labels):
+            for phase in phases:
+                part = mine[(mine["stage"] == stage) & (mine["phase"] == phase)]
+                if part.empty:
+                    continue
+                name = stage if phase == "all" else f"{stage}, {phase}"
+                ax.plot(part["frequency"], part["relative_power"], style[phase],
+                        color=_color(stage, i), linewidth=1.1, label=name)
+        ax.set_yscale("log")
+        ax.set_title(f"{channel} spectrum", fontsize="medium")
+        ax.set_xlabel("frequency (Hz)")
+    axes[0].set_ylabel("power / recording's total (1/Hz)")
+    axes[-1].legend(fontsize="x-small", frameon=False, loc="upper left",
+                    bbox_to_anchor=(1.0, 1.0))
 
 
 def _min_bout_text(table: EpochTable) -> str:
