@@ -159,6 +159,7 @@ def test_bad_hypnograms_are_refused(capsys, tmp_path, table, message):
     (["--group", "wt=missing.csv"], 2, r"--group wt: 'missing.csv' is not one of the hypnogram"),
     (["--group", "wt"], 2, "--group expects key=value"),
     (["--min-bout", "0"], 2, "--min-bout must be at least 1"),
+    (["--feature-table", "f.csv"], 2, "spectra of 'report' need the raw signals"),
 ])
 def test_bad_options_are_refused(capsys, tmp_path, hyp, args, status, message):
     code, _, err = run_main(capsys, "report", hyp, "-o", tmp_path / "out", *args)

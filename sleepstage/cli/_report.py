@@ -234,6 +234,9 @@ def run(args) -> int:
         raise UsageError(f"--bin must be a positive number of minutes, got {args.bin:g}.")
     if args.min_bout < 1:
         raise UsageError(f"--min-bout must be at least 1 epoch, got {args.min_bout}.")
+    if getattr(args, "feature_table", None):
+        raise UsageError("The stage spectra of 'report' need the raw signals (--edf, --task4, "
+                         "--synthetic); --feature-table holds features only.")
     if args.lights_on is not None:
         try:
             parse_lights_on(args.lights_on)
