@@ -159,3 +159,17 @@ def test_errors_are_raised_on_the_call(tmp_path, files):
     with pytest.raises(ValueError, match="not found in"):
         iter_edf(files[1000], channels=["EEG nowhere"])
     assert next(iter_edf(files[1000], chunk_epochs=np.int64(2))).n_epochs == 2
+
+
+def test_chunks_know_the_recording_before_reading(files, hypnogram, monkeypatch):
+    read = []
+    monkeypatch.setattr(edf_module, "_read_span",
+                        lambda *a, _read=edf_module._read_span: read.append(1) or _read(*a))
+    chunks = iter_edf(files[1000], hypnogram, chunk_epochs=7, epoch_length=4.0)
+    whole = read_edf(files[1000], hypnogram, epoch_length=4.0)
+    read.clear()
+    assert (chunks.n_epochs, chunks.chunk_epochs) == (whole.n_epochs, 7)
+    assert chunks.info == whole.info and read == []
+    assert iter(chunks) is chunks
+    assert sum(c.n_epochs for c in chunks) == whole.n_epochs
+    assert next(chunks, None) is None  # exhausted, like a generator

@@ -514,28 +514,52 @@ def _read_epochs(plan: _EdfPlan, first: int, stop: int) -> np.ndarray:
         read_start = window.start + max(0, (start - plan.pad - window.start) // down) * down
         read_stop = min(end + plan.pad, window.stop)
         signal = _read_span(plan.raw, plan.picked, read_start, read_stop, plan.path)
-        if (up, down) != (1, 1):
-            from scipy.signal import resample_poly  # imported here: scipy.signal loads slowly
-
-            signal = resample_poly(signal, up, down, axis=-1)
         # (with whole input epochs, (starts_in - origin) is a multiple of span and this is
         # exact; otherwise each epoch starts at the output sample nearest to its onset)
         offsets = (np.round((starts_in - window.origin) * up / down).astype(np.int64)
                    + (window.origin - read_start) * up // down)
         take = offsets[:, None] + np.arange(plan.n_samples)
-        short = int(take[-1, -1]) + 1 - signal.shape[-1]
-        if short > 0:  # rounding at the very end of the signal: repeat its last sample
-            if short > up // down + 1:
-                raise RuntimeError(f"{plan.path.name}: the epochs overrun the samples read by "
-                                   f"{short}; this is a bug, please report it.")
-            signal = np.pad(signal, ((0, 0), (0, short)), mode="edge")
+        n_out = -(-signal.shape[-1] * up // down)  # resample_poly's output length
+        short = int(take[-1, -1]) + 1 - n_out
+        if short > up // down + 1:
+            raise RuntimeError(f"{plan.path.name}: the epochs overrun the samples read by "
+                               f"{short}; this is a bug, please report it.")
         # epochs first, one channel at a time: one float32 copy of the epochs (the cast on
         # assignment rounds as astype does)
         epochs = np.empty((take.shape[0], signal.shape[0], plan.n_samples), dtype=np.float32)
-        for channel, samples in enumerate(signal):
+
+        def cut(channel: int, signal=signal, take=take, short=short, epochs=epochs) -> None:
+            samples = signal[channel]
+            if (up, down) != (1, 1):
+                from scipy.signal import resample_poly  # here: scipy.signal loads slowly
+
+                samples = resample_poly(samples, up, down)
+            if short > 0:  # rounding at the very end of the signal: repeat its last sample
+                samples = np.pad(samples, (0, short), mode="edge")
             epochs[:, channel] = samples[take]
+
+        _each_channel(cut, signal.shape[0], parallel=(up, down) != (1, 1))
+        del signal
         pieces.append(epochs)
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _each_channel(work, n_channels: int, *, parallel: bool) -> None:
+    """``work(channel)`` for every channel, on threads when ``parallel`` and cores allow.
+
+    Resampling (``resample_poly``) releases the GIL and each channel is filtered on its
+    own, so the result is the same whatever the threads.
+    """
+    n_threads = min(n_channels, os.cpu_count() or 1) if parallel else 1
+    if n_threads <= 1:
+        for channel in range(n_channels):
+            work(channel)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        for done in [pool.submit(work, c) for c in range(n_channels)]:
+            done.result()
 
 
 def _epoch_data(plan: _EdfPlan, X: np.ndarray, first: int, stop: int) -> EpochData:

@@ -575,12 +575,24 @@ def _run_levels(x: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     Along the last axis (``1 <= length <= x.shape[-1]``); a run of ``length`` samples all
     ``>= v`` exists exactly when the second is ``>= v`` (and likewise below).
     """
-    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+    return (_window_extreme(x, length, np.maximum).min(axis=-1),
+            _window_extreme(x, length, np.minimum).max(axis=-1))
 
-    valid = slice(length // 2, length // 2 + x.shape[-1] - length + 1)  # windows inside
-    run_low = maximum_filter1d(x, length, axis=-1)[..., valid].min(axis=-1)
-    run_high = minimum_filter1d(x, length, axis=-1)[..., valid].max(axis=-1)
-    return run_low, run_high
+
+def _window_extreme(x: np.ndarray, length: int, extreme) -> np.ndarray:
+    """``extreme`` (np.minimum or np.maximum) of every ``length``-sample window (valid part).
+
+    Windows double in length (``O(n log length)``); a window between two powers of two is
+    the union of two overlapping ones. Exact: minima and maxima do not round.
+    """
+    out, width = x, 1
+    while 2 * width <= length:
+        out = extreme(out[..., :-width], out[..., width:])  # windows of 2 * width samples
+        width *= 2
+    if width < length:
+        shift = length - width
+        out = extreme(out[..., : out.shape[-1] - shift], out[..., shift:])
+    return out
 
 
 def _window_std_and_peak(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
