@@ -49,6 +49,9 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
     if "features" in layout and "features" in factory:  # a feature table
         raise UsageError("--set features=... does not apply to feature tables: their columns "
                          "are the features.")
+    if layout.get("features") is False and model in ("lstm", "cnn"):
+        raise UsageError(f"--pipeline {model} reads raw epochs; a feature table needs a "
+                         "feature-based pipeline (lgbm, hgb or logreg).")
     pipeline = make_staging_pipeline(model, **layout, **factory)
     explicit = any(key == "verbose" or key.endswith("__verbose") for key in later)
     silenced = silence_neural(pipeline) if quiet and not explicit else {}
