@@ -166,6 +166,8 @@ def _bad_tables(tables, tmp_path):
     (["importances", "{raw_model}", "--feature-table", "{train}"],
      "reads raw epochs .*not feature tables"),
     (["fit", "--feature-table", "{tmp}/table.xlsx"], "must be .csv, .parquet or .pq"),
+    (["features", "--feature-table", "{train}", "-o", "{tmp}/f.csv"],
+     "a --feature-table already holds them"),
 ])
 def test_errors_name_the_problem(capsys, tables, table_model, raw_model, tmp_path, command,
                                  match):

@@ -85,6 +85,9 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     check_writable([args.out], force=args.force)
+    if getattr(args, "feature_table", None):
+        raise UsageError("features computes features from raw signals; a --feature-table "
+                         "already holds them (give --edf, --task4, --sleep-edf or --synthetic).")
     settings = {}
     for text in args.settings or []:
         key, value = parse_assignment(text, "--set")
