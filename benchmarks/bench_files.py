@@ -245,7 +245,7 @@ def part_files(args, folder: Path, model: Path) -> str:
         "of the same file (`import mne` and `read_raw_edf(preload=True)` in a process of its "
         f"own); times from outside the process, median of {args.repeats} run(s); peak RSS "
         "from the operating system. predict reads the file a chunk of epochs at a time "
-        f"(64 MB of samples per chunk), so its peak does not grow with the recording.{flat}"
+        f"(16 MB of samples per chunk), so its peak does not grow with the recording.{flat}"
         "\n\n" + table(frame, floatfmt=".2f")
     )
 

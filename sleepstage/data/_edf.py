@@ -270,6 +270,16 @@ def _grid_in_segments(
             np.concatenate(where).astype(np.int64))
 
 
+def _mixed_rates(fields: EdfHeader | None, picked: Mapping[str, str]) -> bool:
+    """Whether the picked channels may have different rates (True when unsure)."""
+    if fields is None:
+        return True
+    rates = {n for label, n in zip(fields.labels, fields.samples_per_record, strict=False)
+             if label.strip() in picked}
+    found = sum(label.strip() in picked for label in fields.labels)
+    return len(rates) != 1 or found != len(picked)
+
+
 def _read_span(raw, picked: Mapping[str, str], start: int, stop: int, path: Path) -> np.ndarray:
     """Samples ``start:stop`` of the picked channels, as MNE reads them."""
     with warnings.catch_warnings():
@@ -317,7 +327,8 @@ class _EdfPlan:
     span: int
     #: output samples of one epoch
     n_samples: int
-    #: input samples of margin around a part of a segment (absorbs edge effects)
+    #: input samples of margin around a part of a segment (absorbs edge effects: the
+    #: resampling filter's reach, 60 s when MNE upsamples slower channels)
     pad: int
     segments: list[_Segment]
     #: the whole-recording read of each segment; None where no epoch is kept
@@ -454,9 +465,11 @@ def _plan_edf(
         inside = segment_of == index
         onsets[inside] = segment.time + (starts[inside] - segment.sample) / sfreq
     # a part of a segment needs the margin of resample_poly's filter (10 * max(up, down)
-    # samples at the upsampled rate) and a polyphase period to align its start
-    fir_margin = -(-10 * max(up, down) // up) + down
-    pad = max(pad, -(-fir_margin // down) * down)
+    # samples at the upsampled rate) and a polyphase period to align its start; the 60-s
+    # margin only where MNE upsamples slower channels over each read window
+    fir_margin = -(-10 * max(up, down) // up) + down if (up, down) != (1, 1) else 0
+    fir_pad = -(-fir_margin // down) * down
+    pad = max(pad, fir_pad) if _mixed_rates(fields, picked) else fir_pad
 
     rid = psg_path.stem if recording_id is None else recording_id
     meas_date = raw.info["meas_date"]

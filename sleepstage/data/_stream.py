@@ -58,7 +58,7 @@ def iter_edf(
     chunk_epochs : int, default=120
         Largest number of epochs in one chunk (120 epochs of 30 s are one hour). Memory
         grows with ``chunk_epochs x channels x samples per epoch`` at the file's rate, plus
-        a 60-s margin on either side of each chunk.
+        a margin on either side of each chunk (see Notes).
     channels, epoch_length, resample, label_mapping, keep_wake_minutes, recording_id, \
 drop_unscored
         As in :func:`read_edf`.
@@ -86,13 +86,16 @@ drop_unscored
     Notes
     -----
     Each chunk is read through MNE without preloading the file (``preload=False`` and a
-    windowed ``get_data``), with a 60-s margin on either side (less at the edges of the
+    windowed ``get_data``), with a margin on either side (less at the edges of the
     recording and of the gaps of an EDF+D file) that absorbs the edge effects of
-    resampling. :meth:`EpochData.concatenate` of the chunks gives :func:`read_edf`'s epochs
-    bit for bit, also with ``resample``: every chunk's read starts a whole number of
-    polyphase periods (``down`` input samples of the ``up / down`` ratio) from the start
-    of the whole-recording read, so that its resampled samples fall on the same output grid
-    and see the same input, and epoch offsets are rounded the same way.
+    resampling: the reach of the resampling filter (a fraction of a second), or 60 s when
+    the picked channels have different rates in the file (MNE upsamples the slower ones
+    over each read window). :meth:`EpochData.concatenate` of the chunks gives
+    :func:`read_edf`'s epochs bit for bit, also with ``resample``: every chunk's read
+    starts a whole number of polyphase periods (``down`` input samples of the ``up / down``
+    ratio) from the start of the whole-recording read, so that its resampled samples fall
+    on the same output grid and see the same input, and epoch offsets are rounded the same
+    way.
 
     The exception is an EDF holding channels at different rates: MNE upsamples the slower
     picked channels with an FFT over each read window, whose result depends on the window.
