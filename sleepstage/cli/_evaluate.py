@@ -125,8 +125,9 @@ def run(args) -> int:
     }
     write_json(out, results, force=args.force)
     if args.plot:
+        sources = "; ".join(describe_sources(args))
         confusion(data.y, report.predictions, labels=report.labels,
-                  title=f"{name}, {report.cv}\ndata: {'; '.join(describe_sources(args))}",
+                  title=f"{name}, cross-validation: {report.cv}\ndata: {sources}",
                   path=png, force=args.force)
     print(f"Results written to {out}" + (f" and {png}" if args.plot else ""))
     return 0
