@@ -277,6 +277,15 @@ def part_sc4001(args, folder: Path) -> str | None:
     )
 
 
+def _warm_worker() -> None:
+    """Import what scoring needs, as a long-running cluster's workers already have."""
+    import importlib
+
+    for name in ("mne", "lightgbm", "skops.io", "sleepstage.cli._predict",
+                 "sleepstage.cli._stream", "sleepstage.features", "sleepstage.pipelines"):
+        importlib.import_module(name)
+
+
 def part_many(args, folder: Path, model: Path) -> str:
     """``--n-many`` recordings: serial, --n-jobs 2, a two-worker Dask LocalCluster."""
     import distributed
@@ -292,6 +301,8 @@ def part_many(args, folder: Path, model: Path) -> str:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         runs["Dask LocalCluster (2 workers)"] = ["--dask-scheduler", cluster.scheduler_address]
+        with distributed.Client(cluster) as client:  # the workers import the libraries first
+            client.run(_warm_worker)
         for name, extra in runs.items():
             out = folder / f"many-out-{len(outputs)}"
             result = sleepstage(*common, "-o", out, *extra, folder=folder)
@@ -309,7 +320,8 @@ def part_many(args, folder: Path, model: Path) -> str:
         f"{args.n_many} rodent recordings of {args.many_hours:g} h ({args.sfreq} Hz EDF, "
         "3 channels) scored by one `sleepstage predict --edf 'many/*.edf'` command end to "
         "end; the Dask row's peak is that of the client process (the two worker processes, "
-        "started before the command, are not included). Speed-up against the serial run; "
+        "started and having imported the package before the command, are not included). "
+        "Speed-up against the serial run; "
         "the hypnogram CSVs of every run are compared byte for byte with the serial run's."
         "\n\n" + table(frame, floatfmt=".2f")
     )
@@ -395,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
                 body = part_many(args, folder, model)
             print(f"part {part}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
             if body is not None:
+                load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                body += (f"\n\nLoad average of the machine when the part ended (1, 5, 15 min): "
+                         f"{load} (other work on the machine slows every row alike).")
                 publish(f"files_{part}" if part != "reads" else "files", TITLES[part], body,
                         write=not args.no_write)
     return 0
