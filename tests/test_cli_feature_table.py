@@ -183,6 +183,34 @@ def test_errors_name_the_problem(capsys, tables, table_model, raw_model, tmp_pat
     assert not (tmp_path / "m.joblib").exists()
 
 
+def test_a_lab_table_with_numeric_ids_and_unscored_epochs(capsys, tmp_path):
+    """A table made by hand: ids 1 and 2, any feature names, 10-s epochs, empty stages."""
+    rng = np.random.default_rng(0)
+    stages = np.tile(np.repeat(["WAKE", "NREM", "REM"], [40, 50, 10]), 6)
+    n = len(stages) // 2
+    frame = pd.DataFrame({
+        "recording": np.repeat([1, 2], n), "epoch": np.tile(np.arange(n), 2),
+        "onset": np.tile(np.arange(n) * 10.0, 2), "stage": stages.astype(object),
+        "Delta (uV^2)": rng.normal(size=2 * n) + 2.0 * (stages == "NREM"),
+        "EMG integral": rng.normal(size=2 * n) + 2.0 * (stages == "WAKE"),
+    })
+    frame.loc[[3, 4], "stage"] = None  # unscored: left out
+    frame.to_csv(tmp_path / "lab.csv", index=False)
+    status, _, err = run_main(capsys, "fit", "--feature-table", tmp_path / "lab.csv", *FAST,
+                              "--set", "smoothing=null", "--set", "context=false",
+                              "-o", tmp_path / "lab.joblib")
+    assert status == 0, err
+    model = load_model(tmp_path / "lab.joblib")
+    assert model.epoch_length == 10.0
+    assert model.input_features == ["Delta (uV^2)", "EMG integral"]
+    status, _, err = run_main(capsys, "predict", tmp_path / "lab.joblib", "--feature-table",
+                              tmp_path / "lab.csv", "-o", tmp_path / "out")
+    assert status == 0, err
+    first = pd.read_csv(tmp_path / "out" / "recording-1_hypnogram.csv")
+    assert len(first) == n - 2 and first.onset.tolist()[2:4] == [20.0, 50.0]
+    assert (tmp_path / "out" / "recording-2_hypnogram.csv").is_file()
+
+
 def _mouse_table_module():
     spec = importlib.util.spec_from_file_location(
         "mouse_table", REPO_ROOT / "benchmarks" / "mouse_table.py")
