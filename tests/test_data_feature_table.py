@@ -51,6 +51,7 @@ def test_reads_csv_and_parquet(tmp_path, name):
     np.testing.assert_array_equal(table.onsets, frame.onset)
     assert table.epoch_length == 4.0
     assert table.layout() == {"features": False, "epoch_length": 4.0}
+    assert table.n_features == 2 and getattr(table, "n_samples", None) is None
 
 
 def test_to_frame_round_trips(tmp_path):

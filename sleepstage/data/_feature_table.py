@@ -116,6 +116,11 @@ class FeatureTable(EpochData):
         """Number of feature columns."""
         return self.X.shape[1]
 
+    @property
+    def n_samples(self) -> int:
+        """Not defined: a feature table has no samples (an ``AttributeError`` says so)."""
+        raise AttributeError("A FeatureTable holds features, not samples: see n_features.")
+
     def layout(self) -> dict:
         """Keyword arguments of :func:`~sleepstage.pipelines.make_staging_pipeline`.
 
