@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pandas as pd
@@ -53,6 +54,18 @@ def test_convert_sleep_edf_hypnogram_to_text(capsys, tmp_path, sleep_edf_files):
     lines = (tmp_path / "SC4001.txt").read_text().splitlines()
     assert len(lines) == 2880 and set(lines) == {"WAKE", "NREM", "REM", "UNSCORED"}
     assert "2880 epochs of 30 s" in stdout
+
+
+def test_convert_sets_the_start_of_an_edf(capsys, tmp_path):
+    write_hypnogram(tmp_path / "s.txt", STAGES, epoch_length=4)
+    status, _, err = run_main(capsys, "convert", tmp_path / "s.txt", "-o", tmp_path / "s.edf",
+                              "--epoch-length", "4", "--start", "2024-03-01T19:30:00")
+    assert status == 0, err
+    read = read_hypnogram(tmp_path / "s.edf", epoch_length=4)
+    assert read.attrs["start"] == dt.datetime(2024, 3, 1, 19, 30)
+    status, _, err = run_main(capsys, "convert", tmp_path / "s.txt", "-o", tmp_path / "t.edf",
+                              "--epoch-length", "4", "--start", "evening")
+    assert status == 2 and "not an ISO date and time" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -68,6 +68,16 @@ def test_package_csv_keeps_its_other_columns_and_infers_the_epoch_length(tmp_pat
     pd.testing.assert_frame_equal(read_hypnogram(tmp_path / "q.csv"), table)
 
 
+def test_a_hypnogram_starting_late_keeps_its_onsets_through_edf(tmp_path):
+    onsets = 1800.0 + np.arange(len(STAGES)) * 30  # scoring starts 30 min into the recording
+    write_hypnogram(tmp_path / "late.csv", STAGES, epoch_length=30, onsets=onsets)
+    first = read_hypnogram(tmp_path / "late.csv")
+    write_hypnogram(tmp_path / "late.edf", first, epoch_length=30)
+    back = read_hypnogram(tmp_path / "late.edf", epoch_length=30)
+    assert back["stage"].tolist() == STAGES.tolist()
+    np.testing.assert_allclose(back["onset"], onsets)
+
+
 def test_package_csv_with_gaps_keeps_its_onsets_and_edf_marks_the_gap_unscored(tmp_path):
     onsets = np.array([0.0, 4.0, 8.0, 20.0, 24.0])  # two epochs missing (an EDF+D gap)
     stages = ["WAKE", "WAKE", "NREM", "NREM", "REM"]

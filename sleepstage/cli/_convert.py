@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+
 from ._args import add_subcommand
 
 #: Format names (as sleepstage.io.HYPNOGRAM_FORMATS, kept here so --help imports nothing).
@@ -38,7 +41,18 @@ def add_parser(subparsers, parents) -> None:
                         help=f"input format ({', '.join(_FORMATS)}; default: from the content)")
     parser.add_argument("--to", dest="to_format", choices=_FORMATS, metavar="FMT",
                         help=f"output format ({', '.join(_FORMATS)}; default: from the suffix)")
+    parser.add_argument("--start", type=_iso_time, metavar="ISO_TIME",
+                        help="start of the recording, e.g. 2024-03-01T19:00:00, written to an "
+                             "EDF+ header (default: the input EDF+ header's, else unknown)")
     parser.set_defaults(run=run)
+
+
+def _iso_time(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date and time (e.g. 2024-03-01T19:00:00): {text!r}") from None
 
 
 def run(args) -> int:
@@ -50,7 +64,7 @@ def run(args) -> int:
                            epoch_length=args.epoch_length)
     epoch_length = table.attrs["epoch_length"]
     write_hypnogram(args.out, table, epoch_length=epoch_length, format=to_format,
-                    force=args.force)
+                    start=args.start, force=args.force)
     counts = table["stage"].value_counts()
     print(f"{args.hypnogram} ({table.attrs['format']}) -> {args.out} ({to_format}): "
           f"{len(table)} epochs of {epoch_length:g} s ("

@@ -15,7 +15,8 @@ Formats (names as given to ``format=`` and ``sleepstage convert --from/--to``):
     EDF+ annotations (Sleep-EDF's ``*-Hypnogram.edf``, the ``.edf`` of ``sleepstage predict
     --annotations``), read with :func:`mne.read_annotations`. Each annotation lasting several
     epochs becomes that many epochs; annotations of zero duration (events) are skipped;
-    epochs no annotation covers are unscored. Texts are those of Sleep-EDF (R&K, stages 1-4
+    epochs between annotations that none covers are unscored; epoch 0 is the first annotated
+    one, its onset that of the annotation. Texts are those of Sleep-EDF (R&K, stages 1-4
     merged into NREM by :data:`~sleepstage.data.RK_TO_3CLASS`) and those the package writes
     (``Sleep stage N``, ``Sleep stage N1`` ...); ``Sleep stage ?`` marks unscored epochs.
 ``"text"``
@@ -343,9 +344,7 @@ def _read_edf(path: Path, epoch_length: float, mapping: Mapping | None):
                 f"{path.name}. Known values are {', '.join(repr(k) for k in mapping)}."
             )
     stages = _translate(texts, mapping, path, first_line=1, what="annotation")
-    t0 = float(onset.min()) % epoch_length
-    if min(t0, epoch_length - t0) <= _ALIGN_TOL:
-        t0 = 0.0
+    t0 = float(onset.min())  # epoch 0 is the first scored one; onsets stay true times
     start = (onset - t0) / epoch_length
     count = duration / epoch_length
     bad = np.flatnonzero((np.abs(start - np.round(start)) * epoch_length > _ALIGN_TOL)
