@@ -78,8 +78,8 @@ def _clock_axis(axis, start) -> str:
     formatter.zero_formats = ["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"]
     axis.set_major_locator(locator)
     axis.set_major_formatter(formatter)
-    zone = f" {start.tzname()}" if tz is not None and start.tzname() else ""
-    return f"clock time{zone} (start {start:%Y-%m-%d %H:%M})"
+    # EDF headers hold local clock time (MNE tags it UTC): shown as is, without a zone name
+    return f"clock time (recording started {start:%Y-%m-%d %H:%M})"
 
 
 def _color(stage, index: int) -> str:
@@ -275,9 +275,11 @@ def hypnogram(
     if flags is not None:  # a track of its own below the stages
         bottom = -1.5
         ax_h.axhline(-0.5, color="0.75", linewidth=0.6)
-        ax_h.fill_between(t, -1.35, -0.65, where=np.append(flags, False), step="post",
-                          color="0.3", linewidth=0,
-                          label=f"artefact ({int(flags.sum())} epochs)")
+        # a tick per flagged epoch, so that a single epoch of a long recording stays visible
+        centres = (t[:-1] + t[1:])[flags] / 2
+        ax_h.plot(centres, np.full(centres.size, -1.0), linestyle="none", marker="|",
+                  markersize=9, markeredgewidth=1.0, color="0.25",
+                  label=f"artefact ({int(flags.sum())} epochs)")
         ticks, tick_labels = [*ticks, -1.0], [*tick_labels, "artefact"]
     if series or flags is not None:
         ax_h.set_yticks(ticks, tick_labels)
@@ -335,7 +337,8 @@ def confusion(
     y_true, y_pred : array-like of shape (n_epochs,)
         Scored and predicted stages.
     labels : sequence, optional
-        Stages to show, in order; defaults to the labels present, in the order above.
+        Stages to show (epochs scored or predicted as anything else are left out); defaults
+        to the labels present. Shown in the order above whatever their order here.
     normalize : {"true", "pred", "all"} or None
         As in :func:`sklearn.metrics.confusion_matrix`: "true" shows per-stage recall
         (each row sums to 1), "pred" per-stage precision, "all" shares of all epochs, None
@@ -369,8 +372,8 @@ def confusion(
     if y_true.size == 0:
         raise ValueError("Nothing to plot: zero epochs.")
     if labels is None:
-        labels = _stage_order(np.concatenate([y_true, y_pred]), _TABLE_ORDER)
-    labels = list(labels)
+        labels = np.concatenate([y_true, y_pred])
+    labels = _stage_order(list(labels), _TABLE_ORDER)
     counts = confusion_matrix(y_true, y_pred, labels=labels)
     if normalize is None:
         values = counts.astype(float)
@@ -413,9 +416,10 @@ def _window_label(window: str) -> str:
 
     if window == "epoch":
         return "epoch itself"
-    lag = re.fullmatch(r"lag_([mp])(\d+)", window)
+    lag = re.fullmatch(r"lag_([mp])(\d+(?:\.\d+)?)(s?)", window)
     if lag:
-        return f"epoch {'-' if lag[1] == 'm' else '+'}{lag[2]}"
+        sign = "-" if lag[1] == "m" else "+"
+        return f"lag {sign}{lag[2]} s" if lag[3] else f"epoch {sign}{lag[2]}"
     stat = re.fullmatch(r"(\w+?)_([cp])(\d+(?:\.\d+)?)(s?)", window)
     if stat:
         span = f"{stat[3]} s" if stat[4] else f"{stat[3]} ep"
@@ -424,9 +428,12 @@ def _window_label(window: str) -> str:
 
 
 def _bars(ax, names, values, errors, xlabel: str, title: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.barh(np.arange(len(names)), values, xerr=errors, color="tab:blue", alpha=0.85,
             error_kw={"elinewidth": 0.8, "capsize": 2})
     ax.set_yticks(np.arange(len(names)), names)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # readable in narrow panels
     ax.set_xlabel(xlabel)
     ax.axvline(0, color="0.5", linewidth=0.6)
     ax.set_title(title)
@@ -593,9 +600,9 @@ def stage_spectra(
     freqs, psd = welch(data.X[:, index, :], fs=data.sfreq, nperseg=int(nperseg), axis=-1)
     log_psd = np.log10(np.maximum(psd, np.finfo(np.float32).tiny))
     keep = freqs <= (data.sfreq / 2 if fmax is None else check_positive("fmax", fmax))
-    stages = _stage_order(data.y)
+    stages = _stage_order(data.y, _TABLE_ORDER)
 
-    fig = Figure(figsize=(3.6 * len(channels), 3.2), layout="constrained")
+    fig = Figure(figsize=(3.6 * len(channels) + 1.2, 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(channels), sharex=True))
     y = np.asarray(data.y)
     for ax, ch, k in zip(axes, channels, range(len(channels)), strict=True):
@@ -607,7 +614,8 @@ def stage_spectra(
         ax.set_title(ch)
         ax.set_xlabel("frequency (Hz)")
     axes[0].set_ylabel("mean log10 PSD")
-    axes[-1].legend(fontsize="small", frameon=False)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small",
+                    frameon=False, borderaxespad=0.0)  # beside the panels, not over a curve
     if title:
         fig.suptitle(title)
     return _finish(fig, path, force)
