@@ -66,16 +66,18 @@ def test_hypnogram_clock_time_artefacts_and_title(stages, tmp_path):
                            path=tmp_path / "h.png")
     ax_h, ax_p = fig.axes
     fig.canvas.draw()
-    assert ax_p.get_xlabel() == "clock time (start 2024-03-01 22:30)"
+    assert ax_p.get_xlabel() == "clock time (recording started 2024-03-01 22:30)"
     ticks = [t.get_text() for t in ax_p.get_xticklabels() if t.get_text()]
     assert "23:00" in ticks and "00:00" in ticks  # 22:30 + 2.5 h crosses midnight
     assert ax_h.get_xlim()[0] == pytest.approx(mdates.date2num(start))
     assert "artefact" in _yticks(ax_h)
+    (ticks,) = [line for line in ax_h.get_lines() if line.get_label().startswith("artefact")]
+    assert len(ticks.get_xdata()) == 4 and set(ticks.get_ydata()) == {_yticks(ax_h)["artefact"]}
     legend = [t.get_text() for t in ax_h.get_legend().get_texts()]
     assert legend == ["scored", "predicted", "disagreement", "artefact (4 epochs)"]
     assert fig.get_suptitle() == "m1 · model x.joblib · data: edf"
     utc = report.hypnogram(true, epoch_length=30, start=start.replace(tzinfo=dt.timezone.utc))
-    assert utc.axes[0].get_xlabel() == "clock time UTC (start 2024-03-01 22:30)"
+    assert utc.axes[0].get_xlabel() == "clock time (recording started 2024-03-01 22:30)"
     with pytest.raises(ValueError, match="artefacts must hold one bool per epoch"):
         report.hypnogram(true, artefacts=flags[:-1])
     with pytest.raises(TypeError, match="start must be a datetime"):
@@ -142,6 +144,9 @@ def test_confusion_matrix_values(tmp_path):
     np.testing.assert_array_equal(counts.axes[0].images[0].get_array(),
                                   [[1, 1, 0], [0, 2, 0], [0, 1, 1]])
     assert counts.axes[1].get_ylabel() == "epochs"
+    sorted_classes = report.confusion(y_true, y_pred, labels=["NREM", "REM", "WAKE"])  # classes_
+    assert [t.get_text() for t in sorted_classes.axes[0].get_yticklabels()] == \
+        ["WAKE (n=2)", "NREM (n=2)", "REM (n=2)"]
     assert [t.get_text() for t in counts.axes[0].texts][:2] == ["1", "1"]
     with pytest.raises(ValueError, match="normalize"):
         report.confusion(y_true, y_pred, normalize="rows")
@@ -174,17 +179,18 @@ def test_importances_by_family_counts_context_in_the_base_family_and_shows_windo
     from sleepstage.inspection import feature_families
 
     names = ["eeg1_delta_relpower", "emg_rms_log", "eeg1_delta_relpower__mean_c15",
-             "emg_rms_log__lag_m1", "eeg1_delta_relpower__std_p60s"]
+             "emg_rms_log__lag_m1", "eeg1_delta_relpower__std_p60s", "emg_rms_log__lag_p4s"]
     table = feature_families(names, ch_names=["eeg1", "emg"], ch_types=["eeg", "emg"])
-    table["importance"] = [1.0, 2.0, 4.0, 8.0, 16.0]
+    table["importance"] = [1.0, 2.0, 4.0, 8.0, 16.0, 0.5]
     table.attrs["kind"] = "gain"
     fig = report.importances(table, by="family", title="model x: gain")
     families, windows = fig.axes
     bars = {t.get_text(): p.get_width() for t, p in zip(families.get_yticklabels(),
                                                          families.patches, strict=True)}
-    assert bars == {"band power": 21.0, "emg": 10.0}
+    assert bars == {"band power": 21.0, "emg": 10.5}
     labels = [t.get_text() for t in windows.get_yticklabels()]
-    assert labels == ["epoch itself", "mean, centred 15 ep", "epoch -1", "std, past 60 s"]
+    assert labels == ["lag +4 s", "epoch itself", "mean, centred 15 ep", "epoch -1",
+                      "std, past 60 s"]
     assert families.get_xlabel() == windows.get_xlabel() == "total gain"
     assert fig.get_suptitle() == "model x: gain"
     target = Figure().subplots(1, 2)
