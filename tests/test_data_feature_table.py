@@ -198,3 +198,28 @@ def test_a_table_of_extracted_features_predicts_as_the_raw_pipeline(tmp_path):
                           table.y, table.groups, exclude_artefacts=False)
     np.testing.assert_array_equal(predict_with_groups(tab, table.X, table.groups),
                                   predict_with_groups(raw, data.X, data.groups))
+
+
+def test_python_fits_and_cross_validation_train_on_every_epoch_of_a_table(tmp_path):
+    """No raw signal, no artefact judgement: the defaults work on a table (has_signal)."""
+    from sleepstage.parallel import fit_pipeline, grid_search
+    from sleepstage.pipelines import cross_validate_recordings
+
+    rng = np.random.default_rng(1)
+    epochs = np.tile(np.arange(24), 3)
+    stages = np.tile(np.repeat(["WAKE", "NREM", "REM"], 8), 3)
+    frame = pd.DataFrame({"recording": np.repeat(["m1", "m2", "m3"], 24), "epoch": epochs,
+                          "onset": epochs * 4.0, "stage": stages,
+                          "log_delta": rng.normal(size=72) + (stages == "NREM"),
+                          "log_emg": rng.normal(size=72) + (stages == "WAKE")})
+    table = read_feature_table(_write(frame, tmp_path))
+    assert table.has_signal is False and EpochData.has_signal is True
+    settings = dict(scaler=False, smoothing=None, n_estimators=5, min_child_samples=2,
+                    n_jobs=1)
+    pipeline = make_staging_pipeline(**table.layout(), **settings)
+    assert fit_pipeline(pipeline, table).predict(table.X).shape == (table.n_epochs,)
+    report = cross_validate_recordings(pipeline, table, cv="recording")
+    assert len(report.folds) == 3
+    search = grid_search(pipeline, table, {"classifier__n_estimators": [3, 5]},
+                         cv="recording")
+    assert search.best_params_

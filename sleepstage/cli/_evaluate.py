@@ -9,7 +9,7 @@ from .._version import __version__
 from ._args import add_subcommand
 from ._data_args import describe_sources
 from ._fit import add_pipeline_arguments
-from ._loading import is_feature_table, load_data
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._predict import add_trust_argument
 
@@ -110,8 +110,7 @@ def run(args) -> int:
         name = args.pipeline
     cv = default_cv(args, data)
     report = cross_validate_recordings(pipeline, data, cv=cv, n_jobs=resolve_n_jobs(args, 1),
-                                       return_predictions=args.plot,
-                                       exclude_artefacts=not is_feature_table(data))
+                                       return_predictions=args.plot)
     print(report)
     results = {
         "sleepstage_version": __version__,

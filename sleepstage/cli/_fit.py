@@ -94,8 +94,7 @@ def run(args) -> int:
     n_jobs = resolve_n_jobs(args, -1)
     start = time.perf_counter()
     with local_threads(args):
-        # a feature table has no raw signal in which to flag artefacts
-        fit_pipeline(pipeline, data, n_jobs=n_jobs, exclude_artefacts=not is_feature_table(data))
+        fit_pipeline(pipeline, data, n_jobs=n_jobs)  # a feature table: artefacts not judged
     seconds = time.perf_counter() - start
     # save_model refuses an incomplete or unfitted pipeline before it writes anything, so a
     # failed fit never leaves a model file behind.

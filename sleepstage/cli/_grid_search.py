@@ -22,7 +22,7 @@ from ._args import add_subcommand
 from ._data_args import describe_sources
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
-from ._loading import is_feature_table, load_data
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def run(args) -> int:
     with contextlib.redirect_stdout(sys.stderr), joblib.parallel_config(
             verbose=0 if args.quiet or in_process else 11):
         search = grid_search(base, data, grids, cv=cv, n_jobs=n_jobs, scoring=list(METRICS),
-                             refit=METRICS[0], exclude_artefacts=not is_feature_table(data),
+                             refit=METRICS[0],
                              verbose=3 if in_process and not args.quiet else 0)
     search_seconds = time.perf_counter() - start
     table = cv_results_table(search)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -88,6 +89,9 @@ class EpochData:
     epoch_length: float
     onsets: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    #: Whether ``X`` holds raw samples (False for a feature table): artefact detection,
+    #: which judges samples, runs only on raw signal.
+    has_signal: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)

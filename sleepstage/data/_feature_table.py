@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -47,10 +48,11 @@ class FeatureTable(EpochData):
     labels and ids from an ``EpochData`` reads them here (``y``, ``groups``, ``onsets``,
     ``recordings``, ``select``, ``n_epochs``), and :meth:`layout` gives the pipeline for a
     feature matrix: ``make_staging_pipeline(**table.layout())`` starts at the scaler.
-    Artefacts cannot be flagged without raw signal: fit with ``exclude_artefacts=False``
-    (:func:`~sleepstage.pipelines.fit_with_groups`,
+    Artefacts cannot be flagged without raw signal (``has_signal`` is False):
     :func:`~sleepstage.pipelines.cross_validate_recordings`,
-    :func:`~sleepstage.parallel.grid_search`).
+    :func:`~sleepstage.parallel.fit_pipeline` and :func:`~sleepstage.parallel.grid_search`
+    train on every epoch of a table; :func:`~sleepstage.pipelines.fit_with_groups`, given
+    the table's ``X`` without a raw layout, does too.
 
     Parameters
     ----------
@@ -83,6 +85,7 @@ class FeatureTable(EpochData):
     ch_names: Sequence[str] = field(default=(), kw_only=True)
     ch_types: Sequence[str] = field(default=(), kw_only=True)
     feature_names: Sequence[str] = field(default=(), kw_only=True)
+    has_signal: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)

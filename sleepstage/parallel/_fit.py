@@ -43,7 +43,8 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
         for the fit and is left as it is.
     exclude_artefacts : bool
         Leave the epochs flagged by :func:`~sleepstage.features.detect_artefacts` out of
-        the fit, as ``fit_with_groups`` does.
+        the fit, as ``fit_with_groups`` does. Ignored for data without raw signal (a
+        :class:`~sleepstage.data.FeatureTable`): every epoch is learnt from.
     verbose : int, default=0
         0 is silent; 1 shows the progress of the feature extraction over the recordings and
         says when the remaining steps are fitted and how long it took.
@@ -71,6 +72,7 @@ def fit_pipeline(pipeline, data: EpochData, *, n_jobs: int | None = None,
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Fitting needs labelled data, but data.y is None.")
+    exclude_artefacts = exclude_artefacts and data.has_signal  # a feature table: no samples
     steps = getattr(pipeline, "steps", None) or []
     first = steps[0][1] if steps else None
     if len(steps) < 2 or not isinstance(first, EpochFeatures):

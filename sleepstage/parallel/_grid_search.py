@@ -118,7 +118,8 @@ def grid_search(
         per recording, also with ``cv="blocks:K"``) from every training fold and
         from the refit, as :func:`~sleepstage.pipelines.cross_validate_recordings` and
         :func:`~sleepstage.pipelines.fit_with_groups` do; held-out epochs are all
-        predicted and scored.
+        predicted and scored. Ignored for data without raw signal (a
+        :class:`~sleepstage.data.FeatureTable`).
 
     Returns
     -------
@@ -141,6 +142,7 @@ def grid_search(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Grid search needs labelled data, but data.y is None.")
+    exclude_artefacts = exclude_artefacts and data.has_signal  # a feature table: no samples
     grids = _resolve_grid(pipeline, param_grid)
     scorer = StagingScorer(scoring if isinstance(scoring, str) else list(scoring))
     metrics = scorer._names()

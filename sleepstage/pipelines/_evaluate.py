@@ -262,7 +262,8 @@ def cross_validate_recordings(
         held-out epochs are all predicted and scored. The flags are judged once, per
         recording (true ids, also with ``"blocks:K"``), exactly as ``fit_with_groups`` and
         ``sleepstage predict`` judge them on the same recordings, so every command reports
-        the same flagged epochs.
+        the same flagged epochs. Ignored for data without raw signal (a
+        :class:`~sleepstage.data.FeatureTable`).
     verbose : int, default=0
         0 is silent; 1 shows progress over the folds, with each fold's balanced accuracy:
         a progress bar on a terminal, log lines otherwise
@@ -293,6 +294,7 @@ def cross_validate_recordings(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Cross-validation needs labelled data, but data.y is None.")
+    exclude_artefacts = exclude_artefacts and data.has_signal  # a feature table: no samples
     splits, groups, routing_groups = recording_folds(data, cv)
     X, y = data.X, np.asarray(data.y)
     labels = list(np.unique(y))
