@@ -42,7 +42,7 @@ def add_parser(subparsers, parents) -> None:
                     "and, for scored data, scored. Recordings are matched to "
                     "the model: channels by name (see --rename), resampled to the model's "
                     "rate, cut into the model's epoch length. An EDF file is read a chunk of "
-                    "epochs at a time, so memory does not grow with its length (a neural "
+                    "epochs at a time, so its samples are never all in memory (a neural "
                     "model reads it whole). Recordings are scored one at a "
                     "time (or several at once with --n-jobs / --dask-scheduler) and each "
                     "one's outputs are written as soon as it is done; a recording that fails "
