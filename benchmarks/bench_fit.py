@@ -1,0 +1,199 @@
+"""Fit time and scores of the default pipeline: LightGBM preset "fast" against "2026-11".
+
+``make_staging_pipeline()`` (preset "fast": 100 trees at learning rate 0.15, 63-bin
+histograms, half of the columns and of the epochs per tree) is compared with
+``make_staging_pipeline(preset="2026-11")`` (the earlier settings: 150 trees at 0.1, 255
+bins, 80 % of the columns and epochs), in the same process:
+
+- **time**: both fitted with ``fit_with_groups`` on 3 synthetic animals x 24 h (64 800
+  epochs of 3 x 512 float32 samples), old and new interleaved ``--repeat`` times; the
+  classifier step (LightGBM + HMM with its cross-fitted transition weight and temperature)
+  is also timed on its own input. Target: new / old <= 0.5.
+- **scores**: the same comparison as the ablation and the real-mouse scripts: synthetic mice
+  leave-one-animal-out, SC4001 in 5 contiguous blocks (with groups), the real mouse
+  Baseline -> Recovery and the reverse. Target: balanced accuracy within 0.005.
+
+Usage::
+
+    python benchmarks/bench_fit.py [--hours 24] [--repeat 2] [--only time|scores] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from _common import wait_passively
+from _report import table, write_section
+from sklearn.base import clone
+
+PRESETS = ("2026-11", "fast")  # old, new
+TARGET_RATIO = 0.5
+TARGET_SCORE_DELTA = 0.005
+
+
+def timed(func) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one call; CPU time counts every thread."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def time_fits(hours: float, repeat: int) -> str:
+    """Fit old and new presets interleaved on 3 synthetic animals; markdown section body."""
+    from sleepstage.data import make_synthetic
+    from sleepstage.pipelines import fit_with_groups, make_staging_pipeline
+
+    train = make_synthetic(n_recordings=3, hours=hours, random_state=0)
+    X, y, groups = train.flat(), np.asarray(train.y), train.groups
+    load_before = os.getloadavg()[0]
+    # the steps before the classifier do not depend on the preset: time them once
+    steps = make_staging_pipeline().steps
+    current, rows = X, []
+    for name, step in steps[:-1]:
+        kwargs = {"groups": groups} if name in ("scaler", "context") else {}
+        wall, cpu = time.perf_counter(), time.process_time()
+        current = clone(step).fit_transform(current, y, **kwargs)
+        rows.append({"task": f"  fit step: {name} (either preset)",
+                     "wall s": time.perf_counter() - wall,
+                     "CPU s": time.process_time() - cpu})
+    full: dict[str, list[tuple[float, float]]] = {p: [] for p in PRESETS}
+    clf: dict[str, list[tuple[float, float]]] = {p: [] for p in PRESETS}
+    for run in range(repeat):
+        for preset in PRESETS:
+            pipeline = make_staging_pipeline(preset=preset)
+            full[preset].append(timed(lambda p=pipeline: fit_with_groups(p, X, y, groups)))
+            hmm = clone(pipeline.steps[-1][1])
+            clf[preset].append(timed(lambda h=hmm: h.fit(current, y, groups=groups)))
+            print(f"run {run}: {preset}: fit {full[preset][-1][0]:.1f} s, classifier step "
+                  f"{clf[preset][-1][0]:.1f} s", file=sys.stderr, flush=True)
+    load_after = os.getloadavg()[0]
+    n_columns = current.shape[1]
+    for label, runs in (("fit default pipeline", full), ("  fit step: classifier", clf)):
+        for preset in PRESETS:
+            walls = [w for w, _ in runs[preset]]
+            rows.append({"task": f"{label}, preset {preset!r}", "wall s": min(walls),
+                         "CPU s": min(c for _, c in runs[preset]),
+                         "runs (wall s)": " ".join(f"{w:.1f}" for w in walls)})
+        ratios = [n[0] / o[0] for o, n in zip(runs[PRESETS[0]], runs[PRESETS[1]], strict=True)]
+        cpu_ratio = (min(c for _, c in runs[PRESETS[1]])
+                     / min(c for _, c in runs[PRESETS[0]]))
+        rows.append({"task": f"{label}: ratio new / old",
+                     "wall s": min(w for w, _ in runs[PRESETS[1]])
+                     / min(w for w, _ in runs[PRESETS[0]]),
+                     "CPU s": cpu_ratio,
+                     "runs (wall s)": "per run: " + " ".join(f"{r:.2f}" for r in ratios)})
+    frame = pd.DataFrame(rows).fillna("")
+    ratio = next(r["wall s"] for r in rows
+                 if r["task"] == "fit default pipeline: ratio new / old")
+    return (
+        f"`make_staging_pipeline()` (LightGBM preset \"fast\") against "
+        f"`make_staging_pipeline(preset=\"2026-11\")`, each fitted with `fit_with_groups` on "
+        f"{train.n_epochs} synthetic epochs (3 animals x {hours:g} h; the classifier sees "
+        f"{n_columns} columns), old and new interleaved {repeat} times in one process "
+        f"(best of the runs; the ratio row divides the best times, per run in the last "
+        f"column). The classifier step is LightGBM plus the HMM, which fits LightGBM "
+        f"3 times (2 cross-fitting folds and the final model). CPU seconds are the "
+        f"process CPU time of all threads. Load average {load_before:.1f} before, "
+        f"{load_after:.1f} after (2-core machine shared with other jobs); "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}.\n\n"
+        f"Target: fit new / old <= {TARGET_RATIO}: {ratio:.2f} -> "
+        f"{'met' if ratio <= TARGET_RATIO else 'NOT met'}\n\n"
+        f"{table(frame, floatfmt='.2f')}\n"
+    )
+
+
+def _score_row(data: str, preset: str, s: dict, seconds: float) -> dict:
+    true_rate, pred_rate = s["transitions_per_hour_true"], s["transitions_per_hour_pred"]
+    row = {"data": data, "preset": preset, "balanced acc": s["balanced_accuracy"],
+           "kappa": s["kappa"]}
+    for stage, error in s["percent_time_error"].items():
+        row[f"% {stage} err"] = error
+    row.update({"trans/h true": true_rate, "trans/h pred": pred_rate,
+                "ECE": s.get("expected_calibration_error", float("nan")),
+                "seconds": seconds})
+    return row
+
+
+def compare_scores(hours: float) -> str:
+    """Score both presets on the three data sets; markdown section body."""
+    from _mouse import EPOCH_LENGTH, load_mouse, mouse_path
+    from real_mouse import score as score_mouse
+
+    from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
+    from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
+
+    sets = [(f"synthetic 3 x {hours:g} h, leave-one-animal-out",
+             make_synthetic(n_recordings=3, hours=hours, random_state=0), "recording")]
+    if (get_data_dir() / "physionet-sleep-data" / "SC4001E0-PSG.edf").exists():
+        sets.append(("SC4001, 5 blocks with groups", load_sleep_edf(path=get_data_dir()),
+                     "blocks:5"))
+    rows = []
+    for name, data, cv in sets:
+        for preset in PRESETS:
+            start = time.perf_counter()
+            report = cross_validate_recordings(
+                make_staging_pipeline(preset=preset, **data.layout()), data, cv=cv)
+            rows.append(_score_row(name, preset, report.overall, time.perf_counter() - start))
+            print(rows[-1], file=sys.stderr, flush=True)
+    if mouse_path().exists():
+        mouse = load_mouse()
+        for train, test in (("Baseline", "Recovery"), ("Recovery", "Baseline")):
+            for preset in PRESETS:
+                start = time.perf_counter()
+                pipeline = make_staging_pipeline(preset=preset, features=False,
+                                                 epoch_length=EPOCH_LENGTH)
+                s = score_mouse(pipeline, mouse[train], mouse[test])
+                rows.append(_score_row(f"real mouse, {train} -> {test}", preset, s,
+                                       time.perf_counter() - start))
+                print(rows[-1], file=sys.stderr, flush=True)
+    frame = pd.DataFrame(rows)
+    deltas = []
+    for name in frame["data"].unique():
+        part = frame[frame["data"] == name].set_index("preset")
+        deltas.append({"data": name, **{
+            f"{key} new - old": part.loc[PRESETS[1], key] - part.loc[PRESETS[0], key]
+            for key in ("balanced acc", "kappa", "trans/h pred", "ECE")}})
+    delta = pd.DataFrame(deltas)
+    worst = float(delta["balanced acc new - old"].abs().max())
+    return (
+        "The default pipeline with each LightGBM preset, on the splits of "
+        "`benchmarks/ablation.py` (synthetic, SC4001) and `benchmarks/real_mouse.py` (real "
+        "mouse; its scores cover the scored epochs of the held-out condition). `% STAGE err` "
+        "is predicted minus true % time in points; ECE is the top-label expected calibration "
+        "error (15 bins). Seconds: whole evaluation, wall clock (shared machine).\n\n"
+        f"Target: |balanced accuracy new - old| <= {TARGET_SCORE_DELTA} on every data set: "
+        f"largest {worst:.4f} -> {'met' if worst <= TARGET_SCORE_DELTA else 'NOT met'}\n\n"
+        f"{table(frame, floatfmt='.3f')}\n\n{table(delta, floatfmt='+.4f')}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="hours per recording")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved timed fits")
+    parser.add_argument("--only", choices=["time", "scores"], help="run one part")
+    parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
+    args = parser.parse_args(argv)
+    wait_passively()
+    if args.only in (None, "time"):
+        body = time_fits(args.hours, args.repeat)
+        print(body)
+        if not args.no_write:
+            write_section("fit", "Fitting the default pipeline: LightGBM preset \"fast\" "
+                          "against \"2026-11\"", body)
+    if args.only in (None, "scores"):
+        body = compare_scores(args.hours)
+        print(body)
+        if not args.no_write:
+            write_section("fit_scores", "Scores of the LightGBM presets \"fast\" and "
+                          "\"2026-11\"", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
