@@ -245,7 +245,7 @@ def part_files(args, folder: Path, model: Path) -> str:
         "of the same file (`import mne` and `read_raw_edf(preload=True)` in a process of its "
         f"own); times from outside the process, median of {args.repeats} run(s); peak RSS "
         "from the operating system. predict reads the file a chunk of epochs at a time "
-        "(16 MB of samples per chunk): the samples in memory do not grow with the recording, "
+        "(8 MB of samples per chunk): the samples in memory do not grow with the recording, "
         "what grows is held by the per-recording steps (the feature rows, the temporal "
         f"context's columns and its float64 working arrays).{flat}"
         "\n\n" + table(frame, floatfmt=".2f")
