@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from .._internal.warnings import warn_once_per_message
 from .._version import __version__
 from . import (
+    _adapt,
     _convert,
     _demo,
     _evaluate,
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _global_options(suppress=True)
     data = argparse.ArgumentParser(add_help=False)
     add_data_arguments(data)
-    for module in (_fit, _predict, _evaluate, _grid_search, _importances, _features):
+    for module in (_fit, _predict, _adapt, _evaluate, _grid_search, _importances, _features):
         module.add_parser(subparsers, [common, data])
     _demo.add_parser(subparsers, [common])
     _report.add_parser(subparsers, [common, data])

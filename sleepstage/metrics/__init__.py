@@ -11,6 +11,7 @@ from ._architecture import (
     transitions_per_hour,
 )
 from ._calibration import ECE_BINS, errors_in_least_confident, expected_calibration_error
+from ._review import review_epochs
 from ._scorer import SCORING, StagingScorer
 from ._scores import staging_scores
 
@@ -22,6 +23,7 @@ __all__ = [
     "errors_in_least_confident",
     "expected_calibration_error",
     "merge_short_bouts",
+    "review_epochs",
     "sleep_architecture",
     "stage_bouts",
     "staging_scores",

@@ -469,6 +469,48 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         scaled = np.log(np.maximum(posterior, np.finfo(np.float64).tiny)) / self.temperature_
         return softmax(scaled, axis=1)
 
+    def decode(self, proba, groups=None, *, posteriors: bool = False) -> np.ndarray:
+        """Decode given classifier probabilities instead of computing them from ``X``.
+
+        :meth:`predict` and :meth:`predict_proba` are ``decode`` applied to
+        ``estimator_.predict_proba(X)``; this entry point lets a caller correct those
+        probabilities first (e.g. :func:`sleepstage.pipelines.adapt`).
+
+        Parameters
+        ----------
+        proba : array-like of shape (n_epochs, n_classes)
+            Per-epoch probabilities of the classifier, columns following ``classes_``.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+        posteriors : bool, default=False
+            False: the Viterbi path (labels, as :meth:`predict`); True: the tempered
+            forward-backward posteriors (as :meth:`predict_proba`).
+
+        Returns
+        -------
+        numpy.ndarray
+            Labels of shape (n_epochs,), or posteriors of shape (n_epochs, n_classes).
+        """
+        check_is_fitted(self, "transmat_")
+        proba = np.asarray(proba, dtype=np.float64)
+        if proba.ndim != 2 or proba.shape[1] != len(self.classes_):
+            raise ValueError(f"proba has shape {proba.shape}, expected (n_epochs, "
+                             f"{len(self.classes_)}).")
+        if not np.all(np.isfinite(proba)):
+            raise ValueError("proba holds NaN or infinite values.")
+        lik = self._scaled_likelihood(proba)
+        first = recording_segments(groups, proba.shape[0]).first_epochs()
+        if not posteriors:
+            with np.errstate(divide="ignore"):
+                path = _viterbi(np.log(self.startprob_), np.log(self._weighted_transmat()),
+                                np.log(lik), first)
+            return self.classes_[path]
+        posterior = _posteriors(self.startprob_, self._weighted_transmat(), lik, first)
+        if self.temperature_ == 1.0:
+            return posterior
+        scaled = np.log(np.maximum(posterior, np.finfo(np.float64).tiny)) / self.temperature_
+        return softmax(scaled, axis=1)
+
     def score(self, X, y, sample_weight=None, groups=None) -> float:
         """Accuracy of :meth:`predict` (decoded with ``groups``).
 

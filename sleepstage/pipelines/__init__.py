@@ -1,5 +1,6 @@
 """Ready-made pipelines and honest, recording-wise evaluation."""
 
+from ._adapt import MIN_STAGE_LABELS, AdaptedStager, adapt
 from ._evaluate import CVReport, cross_validate_recordings
 from ._factory import (
     DEFAULT_CONTEXT,
@@ -15,10 +16,13 @@ from ._streaming import split_per_epoch
 
 __all__ = [
     "DEFAULT_CONTEXT",
+    "MIN_STAGE_LABELS",
     "MODELS",
+    "AdaptedStager",
     "BlockSplit",
     "CVReport",
     "RecordingSplit",
+    "adapt",
     "block_groups",
     "cross_validate_recordings",
     "fit_kept_epochs",

@@ -1,0 +1,93 @@
+"""``predict --review N`` / ``--review-minutes M``: the epochs a person should check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._data_args import positive_float
+
+#: File name suffix of the review list (``<id>_review.csv``).
+REVIEW_SUFFIX = "_review.csv"
+#: Columns of the review list.
+REVIEW_COLUMNS = ("epoch", "onset", "stage", "confidence")
+#: Length (minutes) of one stretch of ``--review-minutes``.
+STRETCH_MINUTES = 1.0
+
+
+def _count(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of epochs, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of epochs >= 1, got {value}")
+    return value
+
+
+def add_review_arguments(parser) -> None:
+    """``--review N`` and ``--review-minutes M`` (one or the other)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--review", type=_count, metavar="N",
+                       help="also write <id>_review.csv: the N least confident epochs of each "
+                            "recording (columns epoch, onset, stage, confidence; lowest "
+                            "confidence first), marked on the --plot hypnogram; give it, with "
+                            "the stages corrected, to 'sleepstage adapt --labels'")
+    group.add_argument("--review-minutes", type=positive_float, metavar="M",
+                       help="like --review, but whole 1-min stretches of lowest mean "
+                            "confidence, M minutes in all per recording (extra column "
+                            "stretch: 1 for the least confident stretch)")
+
+
+def review_requested(args) -> bool:
+    return (getattr(args, "review", None) is not None
+            or getattr(args, "review_minutes", None) is not None)
+
+
+def add_review_outputs(outputs: dict, args) -> dict:
+    """Append ``<id>_review.csv`` to each recording's outputs when a review is asked for."""
+    if not review_requested(args):
+        return outputs
+    return {rec: [*paths, _review_path(paths[0])] for rec, paths in outputs.items()}
+
+
+def _review_path(hypnogram_csv: Path) -> Path:
+    stem = hypnogram_csv.name.removesuffix("_hypnogram.csv")
+    return hypnogram_csv.with_name(stem + REVIEW_SUFFIX)
+
+
+def is_review_path(path: Path) -> bool:
+    return Path(path).name.endswith(REVIEW_SUFFIX)
+
+
+def review_settings(args) -> dict | None:
+    """``{"n": N}`` or ``{"minutes": M}`` from the command line, or None."""
+    if getattr(args, "review", None) is not None:
+        return {"n": args.review}
+    if getattr(args, "review_minutes", None) is not None:
+        return {"minutes": args.review_minutes}
+    return None
+
+
+def review_table(table, epoch_length: float, settings: dict):
+    """The review list of one recording from its hypnogram table (see ``hypnogram_table``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``epoch``, ``onset``, ``stage``, ``confidence`` (and ``stretch`` with
+        minutes), one row per epoch to review, lowest confidence (or stretch) first.
+    """
+    import numpy as np
+
+    from ..metrics import review_epochs
+
+    confidence = table["confidence"].to_numpy(dtype=float)
+    rows = review_epochs(confidence, settings.get("n"), minutes=settings.get("minutes"),
+                         epoch_length=epoch_length, stretch_minutes=STRETCH_MINUTES)
+    out = table.iloc[rows][list(REVIEW_COLUMNS)].reset_index(drop=True)
+    if "minutes" in settings and len(rows):
+        size = min(max(1, round(STRETCH_MINUTES * 60 / epoch_length)), len(table))
+        out["stretch"] = np.arange(len(rows)) // size + 1
+    return out
