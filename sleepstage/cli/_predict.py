@@ -277,13 +277,13 @@ def _write(result: _Scored, paths: list, force: bool, review: dict | None = None
     with atomic_outputs(paths, force=force) as temps:
         csv, *others = temps
         write_table(result.table, csv, force=True)
-        for path in others:
+        for final, path in zip(paths[1:], others, strict=True):
             if path.suffix == ".edf":
                 starts, durations, stages = _bouts(pred, result.onsets, result.epoch_length)
                 texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
                 write_edf_annotations(path, starts, durations, texts, start=result.start,
                                       force=True)
-            elif is_review_path(path):
+            elif is_review_path(final):  # temporary files have other names
                 write_table(review, path, force=True)
             else:
                 hypnogram(scored, pred, result.proba, classes=result.classes,
