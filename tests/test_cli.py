@@ -240,7 +240,7 @@ def test_features_table(capsys, tmp_path, suffix):
     assert any("__mean_c60s" in c for c in pd.read_csv(tmp_path / "ctx.csv").columns)
 
 
-@pytest.mark.parametrize("command", ["fit", "predict", "evaluate", "grid-search",
+@pytest.mark.parametrize("command", ["fit", "predict", "adapt", "evaluate", "grid-search",
                                      "importances", "features", "demo", "convert",
                                      "report"])
 def test_every_subcommand_help_shows_an_example(capsys, command):
