@@ -99,7 +99,7 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
     from ..features import ArtefactDetector, ArtefactStatistics
     from ..pipelines import split_per_epoch
     from ._args import DataError
-    from ._loading import _adapt, _edf_reading, _quiet_mne, _request
+    from ._loading import _adapt, _edf_header, _edf_reading, _quiet_mne, _request
     from ._provenance import edge_step, epoch_edges, median_edges
 
     split = split_per_epoch(model.pipeline)
@@ -111,12 +111,9 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
     psg, options, meas_date = _edf_reading(entry, request)
     source = f"EDF {psg.name}"
     if chunk_epochs is None:
-        import mne
-
-        header = mne.io.read_raw_edf(psg, preload=False, verbose="error")
-        n_channels = len(request.channels() or header.ch_names)
-        chunk_epochs = chunk_epochs_for(header.info["sfreq"], n_channels,
-                                        options["epoch_length"])
+        header_names, header_sfreq, _ = _edf_header(psg)
+        n_channels = len(options["channels"] or header_names)
+        chunk_epochs = chunk_epochs_for(header_sfreq, n_channels, options["epoch_length"])
     try:
         chunks = iter_edf(psg, chunk_epochs=chunk_epochs, **options)
         n_epochs = chunks.n_epochs
