@@ -72,7 +72,7 @@ def test_adapt_returns_a_new_pipeline_and_leaves_the_input_alone(mice):
     proba = model.predict_proba(X)
     labels = {5: "REM", 6: "REM", 100: "WAKE"}
     with pytest.warns(UserWarning, match="Fewer than 2 stages have 5 or more"):
-        adapted = adapt(model, X, labels)
+        adapted = adapt(model, X, labels, recording_model=False)  # quicker
     assert adapted is not model and adapted[-1] is not model[-1]
     assert isinstance(adapted[-1], AdaptedStager)
     np.testing.assert_array_equal(model.predict(X), pred)
@@ -87,6 +87,7 @@ def test_adapt_returns_a_new_pipeline_and_leaves_the_input_alone(mice):
     assert list(adapted.classes_) == list(model.classes_)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Stage.*fewer than:UserWarning")
 def test_adapted_pipeline_records_what_it_did_and_pickles(mice):
     model, [(X, y), _] = mice
@@ -96,6 +97,9 @@ def test_adapted_pipeline_records_what_it_did_and_pickles(mice):
     assert record["n_labels"] == 60
     assert sum(record["labels_per_stage"].values()) == 60
     assert "labelled epochs held" in record["method"]
+    assert set(record["recording_model_check"]) == {
+        "held_out_loss_without", "held_out_loss_with", "held_out_balanced_accuracy_without",
+        "held_out_balanced_accuracy_with"}
     assert set(record["bias"]) == {str(c) for c in model.classes_}
     again = pickle.loads(pickle.dumps(adapted))
     np.testing.assert_array_equal(again.predict(X), adapted.predict(X))
