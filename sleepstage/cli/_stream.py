@@ -128,8 +128,8 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
             rows = step.transform(part.X)
             if features is None:  # one array for the whole recording, filled chunk by chunk
                 features = np.empty((n_epochs, *rows.shape[1:]), dtype=rows.dtype)
-                detector = ArtefactDetector(**part.layout()).fit(part.X[:1])
-                layout = part
+                layout = part.layout()  # sfreq, ch_names, ch_types, epoch_length
+                detector = ArtefactDetector(**layout).fit(part.X[:1])
             features[first:stop] = rows
             statistics.append(detector.epoch_statistics(part.X))
             if want_edges:
@@ -145,12 +145,12 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
     groups = np.full(n_epochs, rid)
     flags = detector.detect_statistics(ArtefactStatistics.concatenate(statistics), groups)
     logger.info("loaded %d epochs from 1 recording in chunks of %d: %d channels %s at %g Hz, "
-                "%g-s epochs", n_epochs, chunk_epochs, len(layout.ch_names),
-                list(layout.ch_names), layout.sfreq, layout.epoch_length)
+                "%g-s epochs", n_epochs, chunk_epochs, len(layout["ch_names"]),
+                list(layout["ch_names"]), layout["sfreq"], layout["epoch_length"])
     streamed = StreamedRecording(
         features=features, rest=rest, flags=flags,
         edges=median_edges(np.concatenate(edges)) if want_edges else None,
         y=None if ys[0] is None else np.concatenate(ys), groups=groups,
-        onsets=np.concatenate(onsets), ch_names=tuple(layout.ch_names), sfreq=layout.sfreq,
-        epoch_length=layout.epoch_length)
+        onsets=np.concatenate(onsets), ch_names=tuple(layout["ch_names"]),
+        sfreq=layout["sfreq"], epoch_length=layout["epoch_length"])
     return streamed, meas_date
