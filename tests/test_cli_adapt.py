@@ -67,6 +67,16 @@ def test_adapt_end_to_end(capsys, reviewed):
     assert status == 1 and "--force" in err
 
 
+def test_adapt_without_the_stage_correction(capsys, reviewed):
+    model, folder, labels = reviewed
+    out_model = folder / "nobias.joblib"
+    status, _, err = run_main(capsys, "adapt", model, *NEW, "--labels", labels, "-o",
+                              out_model, "--no-bias", "-q")
+    assert status == 0, err
+    record = load_model(out_model).metadata["adaptation"]
+    assert set(record["bias"].values()) == {0.0} and "score bias" not in record["method"]
+
+
 def _labels(folder, rows, name="bad.csv") -> str:
     path = folder / name
     pd.DataFrame(rows).to_csv(path, index=False)

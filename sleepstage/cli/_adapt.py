@@ -42,6 +42,10 @@ def add_parser(subparsers, parents) -> None:
     parser.add_argument("-o", "--out", required=True, metavar="FILE",
                         help="adapted model file to write (refused if it exists, unless "
                              "--force)")
+    parser.add_argument("--no-bias", action="store_true",
+                        help="do not correct the score of each stage (keeps the stage amounts "
+                             "closer to the original model's when the labelled epochs are "
+                             "not the least confident ones)")
     add_trust_argument(parser)
     parser.set_defaults(run=run)
 
@@ -139,7 +143,7 @@ def run(args) -> int:
     labels = read_labels(args.labels, recordings, lengths, starts, classes)
     lookup = {str(c): c for c in model.pipeline.classes_}
     labels = {i: lookup[s] for i, s in labels.items()}
-    adapted = adapt(model.pipeline, data.X, labels, groups)
+    adapted = adapt(model.pipeline, data.X, labels, groups, bias=not args.no_bias)
     adaptation = dict(adapted[-1].adaptation_) if hasattr(adapted, "steps") else dict(
         adapted.adaptation_)
     adaptation.update({"labels_file": str(Path(args.labels).resolve()),
