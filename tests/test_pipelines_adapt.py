@@ -215,3 +215,13 @@ def test_review_bad_arguments(kwargs, message):
         review_epochs(np.ones(10), **kwargs)
     with pytest.raises(ValueError, match="NaN at epoch"):
         review_epochs([0.5, np.nan], n=1)
+
+
+def test_hmm_decode_of_the_classifier_probabilities_is_predict(mice):
+    model, [(X, _), _] = mice
+    hmm, Xt = model[-1], model[:-1].transform(X)
+    proba = hmm.estimator_.predict_proba(Xt)
+    np.testing.assert_array_equal(hmm.decode(proba), hmm.predict(Xt))
+    np.testing.assert_allclose(hmm.decode(proba, posteriors=True), hmm.predict_proba(Xt))
+    with pytest.raises(ValueError, match="proba has shape"):
+        hmm.decode(proba[:, :2])
