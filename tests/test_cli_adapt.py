@@ -118,3 +118,23 @@ def test_missing_labels_file(capsys, reviewed):
     status, _, err = run_main(capsys, "adapt", model, *NEW, "--labels", folder / "none.csv",
                               "-o", folder / "never.joblib")
     assert status == 1 and "none.csv does not exist" in err
+
+
+@pytest.mark.slow
+def test_adapt_a_feature_table_model(capsys, tmp_path):
+    """A model fitted on feature tables adapts to another table (the input features kept)."""
+    train, new = tmp_path / "train.csv", tmp_path / "new.csv"
+    assert main(["features", "--synthetic", "2", "--hours", "0.5", "-o", str(train),
+                 "--n-jobs", "1", "-q"]) == 0
+    assert main(["features", *NEW, "-o", str(new), "--n-jobs", "1", "-q"]) == 0
+    model = tmp_path / "table.joblib"
+    assert main(["fit", "--feature-table", str(train), *FAST, "-o", str(model), "-q"]) == 0
+    table = pd.read_csv(new)
+    labels = _labels(tmp_path, {"recording": table["recording"][:8],
+                                "epoch": table["epoch"][:8], "stage": table["stage"][:8]})
+    status, _, err = run_main(capsys, "adapt", model, "--feature-table", new, "--labels",
+                              labels, "-o", tmp_path / "adapted.joblib", "-q")
+    assert status == 0, err
+    adapted = load_model(tmp_path / "adapted.joblib")
+    assert adapted.input_features == load_model(model).input_features
+    assert adapted.metadata["adaptation"]["n_labels"] == 8

@@ -151,7 +151,9 @@ def run(args) -> int:
                        "recordings": recordings})
     metadata = {k: v for k, v in model.metadata.items() if k not in _FRESH_KEYS}
     metadata["adaptation"] = adaptation
-    save_model(adapted, args.out, metadata=metadata, force=args.force)
+    # data: the layout (or a feature table's columns) the model reads; the training-data
+    # summary stays the original one (from metadata)
+    save_model(adapted, args.out, metadata=metadata, data=data, force=args.force)
     counts = ", ".join(f"{k} {v}" for k, v in adaptation["labels_per_stage"].items())
     print(f"Adapted {args.model} to {len(recordings)} recording(s) with {len(labels)} "
           f"labelled epochs ({counts}): {', '.join(adaptation['method'])}.")
