@@ -7,9 +7,14 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
-from .._internal.groups import Segments
+from .._internal.groups import Segments, recording_segments
 from .._internal.validation import check_option, check_positive
 from ._recording import RecordingTransformer
 
@@ -18,6 +23,10 @@ __all__ = ["TemporalContext"]
 logger = logging.getLogger(__name__)
 
 _STATS = ("mean", "std")
+#: Input columns centred and accumulated at a time (bounds the float64 temporaries).
+_COLUMNS = 8
+#: Output rows computed at a time by ``transform`` (bounds the float64 temporaries).
+_ROWS = 8192
 
 
 class TemporalContext(RecordingTransformer):
@@ -179,63 +188,133 @@ class TemporalContext(RecordingTransformer):
         return suffixes
 
     # -- computation --------------------------------------------------------------------------
-    def _context(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+    def _prepare(self, X: np.ndarray, segments: Segments) -> dict:
+        """What every row block needs: cumulative sums and per-recording means and RMS.
+
+        Each recording is centred on its mean and scaled to unit RMS before the sums are
+        accumulated (small cumulative sums keep precision, and a recording with huge values
+        cannot leave rounding errors in the sums of the recordings after it). The centred
+        values are computed a few columns at a time, so the temporaries stay small.
+        """
         n, n_feat = X.shape
+        state: dict = {"sums": None, "squares": None, "means": None, "rms": None}
+        if not (self.windows_ or self.past_windows_) or n == 0:
+            return state
+        lengths = segments.lengths
+        means = np.add.reduceat(X, segments.starts, axis=0, dtype=np.float64)
+        means /= lengths[:, None]
+        rms = np.empty_like(means)
+        sums = np.zeros((n + 1, n_feat))
+        squares = np.zeros((n + 1, n_feat)) if "std" in self.stats_ else None
+        for first in range(0, n_feat, _COLUMNS):
+            cols = slice(first, first + _COLUMNS)
+            centred = X[:, cols] - np.repeat(means[:, cols], lengths, axis=0)
+            scale = np.sqrt(np.add.reduceat(np.square(centred), segments.starts, axis=0)
+                            / lengths[:, None])
+            scale = np.where(scale > 0, scale, 1.0)
+            rms[:, cols] = scale
+            centred /= np.repeat(scale, lengths, axis=0)
+            np.cumsum(centred, axis=0, out=sums[1:, cols])
+            if squares is not None:
+                np.cumsum(np.square(centred), axis=0, out=squares[1:, cols])
+            del centred
+        state.update(sums=sums, squares=squares, means=means, rms=rms)
+        return state
+
+    def _rows(self, X: np.ndarray, segments: Segments, state: dict, start: int,
+              stop: int) -> np.ndarray:
+        """Output rows ``start:stop``, from the whole recording's ``state``."""
+        n_feat = X.shape[1]
         n_blocks = 1 + len(self._suffixes())
-        out = np.empty((n, n_feat * n_blocks), dtype=X.dtype)
-        out[:, :n_feat] = X
-        if n_blocks == 1 or n == 0:
+        out = np.empty((stop - start, n_feat * n_blocks), dtype=X.dtype)
+        out[:, :n_feat] = X[start:stop]
+        if n_blocks == 1 or stop <= start:
             return out
-        seg_lo, seg_hi = segments.epoch_bounds()
-        index = np.arange(n)
-        need_std = "std" in self.stats_
-        sums = squares = None
-        if self.windows_ or self.past_windows_:
-            # centre each recording before accumulating: small cumulative sums keep precision
-            # and scale it to unit RMS, so that a recording with huge values cannot leave
-            # rounding errors in the sums of the recordings after it
-            lengths = segments.lengths
-            means = np.add.reduceat(X, segments.starts, axis=0, dtype=np.float64)
-            means /= lengths[:, None]
-            centred = X - np.repeat(means, lengths, axis=0)
-            rms = np.sqrt(np.add.reduceat(np.square(centred), segments.starts, axis=0)
-                          / lengths[:, None])
-            rms = np.repeat(np.where(rms > 0, rms, 1.0), lengths, axis=0)
-            centred /= rms
-            sums = np.zeros((n + 1, n_feat))
-            np.cumsum(centred, axis=0, out=sums[1:])
-            if need_std:
-                squares = np.zeros((n + 1, n_feat))
-                np.cumsum(np.square(centred), axis=0, out=squares[1:])
-            offset = np.repeat(means, lengths, axis=0)
+        index = np.arange(start, stop)
+        recording = np.searchsorted(segments.stops, index, side="right")
+        seg_lo, seg_hi = segments.starts[recording], segments.stops[recording]
+        sums, squares = state["sums"], state["squares"]
+        if sums is not None:
+            rms, offset = state["rms"][recording], state["means"][recording]
 
-        col = n_feat
-
-        def window_stats(lo: np.ndarray, hi: np.ndarray) -> dict[str, np.ndarray]:
+        def window_stat(stat: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
             count = (hi - lo)[:, None].astype(np.float64)
             mean_c = (sums[hi] - sums[lo]) / count
-            result = {"mean": mean_c * rms + offset}
-            if need_std:
-                var = (squares[hi] - squares[lo]) / count - np.square(mean_c)
-                result["std"] = np.sqrt(np.maximum(var, 0.0)) * rms
-            return result
+            if stat == "mean":
+                return mean_c * rms + offset
+            var = (squares[hi] - squares[lo]) / count - np.square(mean_c)
+            return np.sqrt(np.maximum(var, 0.0)) * rms
 
         centred_ranges = [
             (np.maximum(index - w // 2, seg_lo), np.minimum(index + w // 2 + 1, seg_hi))
             for w in self.windows_
         ]
         past_ranges = [(np.maximum(index - w + 1, seg_lo), index + 1) for w in self.past_windows_]
+        col = n_feat
         for ranges in (centred_ranges, past_ranges):
-            computed = [window_stats(lo, hi) for lo, hi in ranges]
             for stat in self.stats_:  # order: statistic, then window (as in _suffixes)
-                for values in computed:
-                    out[:, col:col + n_feat] = values[stat]
+                for lo, hi in ranges:
+                    out[:, col:col + n_feat] = window_stat(stat, lo, hi)
                     col += n_feat
         for lag in self.lags_:
             out[:, col:col + n_feat] = X[np.maximum(index - lag, seg_lo)]
             out[:, col + n_feat:col + 2 * n_feat] = X[np.minimum(index + lag, seg_hi - 1)]
             col += 2 * n_feat
         return out
+
+    def _iter_rows(self, X: np.ndarray, segments: Segments, rows: int):
+        state = self._prepare(X, segments)
+        n = X.shape[0]
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            yield slice(start, stop), self._rows(X, segments, state, start, stop)
+
+    def _context(self, X: np.ndarray, segments: Segments) -> np.ndarray:
+        n, n_feat = X.shape
+        out = np.empty((n, n_feat * (1 + len(self._suffixes()))), dtype=X.dtype)
+        for rows, block in self._iter_rows(X, segments, _ROWS):
+            out[rows] = block
+        return out
+
+    def iter_transform(self, X, groups=None, *, rows: int = _ROWS):
+        """:meth:`transform` a block of rows at a time, in memory bounded by the block.
+
+        Only the cumulative sums of the input (float64, ``n_epochs x n_features``) and each
+        recording's mean and RMS are kept for the whole input; each block is computed from
+        them with the same arithmetic as :meth:`transform`, so the blocks put together equal
+        its output bit for bit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_features)
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+        rows : int, default=8192
+            Epochs per block (the last block may be shorter).
+
+        Returns
+        -------
+        iterator of (slice, numpy.ndarray)
+            ``(rows, block)``: the epochs of a block and their output rows, of shape
+            ``(n_rows, n_features_out)`` and the float dtype of ``X``. ``X`` and ``groups``
+            are checked when this is called, the blocks computed as they are taken.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.arange(10.0)[:, None]
+        >>> ctx = TemporalContext(windows=(3,), past_windows=()).fit(X)
+        >>> blocks = [block for _, block in ctx.iter_transform(X, rows=4)]
+        >>> [len(block) for block in blocks]
+        [4, 4, 2]
+        >>> bool((np.vstack(blocks) == ctx.transform(X)).all())
+        True
+        """
+        if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+            raise ValueError(f"rows must be a positive whole number of epochs, but got {rows!r}.")
+        check_is_fitted(self, self._fitted_attribute)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        return self._iter_rows(X, recording_segments(groups, X.shape[0]), int(rows))
 
     # -- RecordingTransformer hooks --------------------------------------------------------
     def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:
