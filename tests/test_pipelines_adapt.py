@@ -225,3 +225,13 @@ def test_hmm_decode_of_the_classifier_probabilities_is_predict(mice):
     np.testing.assert_allclose(hmm.decode(proba, posteriors=True), hmm.predict_proba(Xt))
     with pytest.raises(ValueError, match="proba has shape"):
         hmm.decode(proba[:, :2])
+
+
+def test_adapted_predict_and_proba_is_predict_and_predict_proba(mice):
+    model, [(X, y), _] = mice
+    adapted = adapt(model, X, {3: y[3], 50: y[50]}, recording_model=False, bias=False)
+    stager, Xt = adapted[-1], adapted[:-1].transform(X)
+    pred, proba = stager.predict_and_proba(Xt)
+    np.testing.assert_array_equal(pred, stager.predict(Xt))
+    np.testing.assert_array_equal(proba, stager.predict_proba(Xt))
+    assert isinstance(stager, AdaptedStager) and pred[3] == y[3]

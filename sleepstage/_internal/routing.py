@@ -36,7 +36,9 @@ def predict_and_proba(estimator, X, groups=None):
 
     ``predict`` is the prediction itself (for an HMM the Viterbi path, which need not be the
     argmax of the posteriors); the probabilities are None when the final step has no
-    ``predict_proba``. ``groups`` is routed as by :func:`predict_with_groups`.
+    ``predict_proba``. A final step with a ``predict_and_proba(X, groups=None)`` method (an
+    :class:`~sleepstage.models.HMMSmoother`) gives both from one run of its classifier.
+    ``groups`` is routed as by :func:`predict_with_groups`.
     """
     from sklearn.pipeline import Pipeline
 
@@ -44,6 +46,11 @@ def predict_and_proba(estimator, X, groups=None):
     if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
         Xt = predict_with_groups(estimator[:-1], X, groups, method="transform")
         final = estimator[-1]
+    both = getattr(final, "predict_and_proba", None)
+    if callable(both):  # e.g. an HMM: the classifier runs once, decoded twice
+        if groups is not None and consumes_groups(final, "predict"):
+            return both(Xt, groups=groups)
+        return both(Xt)
     pred = predict_with_groups(final, Xt, groups)
     if not hasattr(final, "predict_proba"):
         return pred, None

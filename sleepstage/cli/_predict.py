@@ -201,13 +201,14 @@ def _score(model, data, start) -> _Scored:
 
     from .._internal.routing import predict_and_proba
     from ..features import detect_artefacts
+    from ..pipelines import predict_rows
     from ._provenance import warn_if_unlike_training
     from ._stream import StreamedRecording
 
     pipeline = model.pipeline
     if isinstance(data, StreamedRecording):  # read in chunks: features and flags are ready
         warn_if_unlike_training(model.metadata, data, edges=data.edges)
-        pred, proba = predict_and_proba(data.rest, data.features, data.groups)
+        pred, proba = predict_rows(data.rest, data.features, data.groups)  # context in blocks
         flags = data.flags
     else:
         warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope

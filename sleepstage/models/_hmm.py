@@ -41,6 +41,9 @@ from .._internal.validation import check_option, check_positive
 
 __all__ = ["TRANSITION_WEIGHTS", "HMMSmoother"]
 
+#: Rows of the classifier's input scored at a time (bounds its copies of a long recording).
+_PROBA_ROWS = 8192
+
 #: Candidate transition weights of ``HMMSmoother(transition_weight="auto")``, from the plain
 #: HMM (1) down to almost no smoothing.
 TRANSITION_WEIGHTS: tuple[float, ...] = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08, 0.05,
@@ -411,7 +414,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _likelihood(self, X, groups) -> tuple[np.ndarray, np.ndarray]:
         """Scaled likelihoods (max 1 per epoch) and the first-epoch mask."""
         check_is_fitted(self, "transmat_")
-        proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        proba = self._classifier_proba(X)
         n_classes = len(self.classes_)
         if proba.ndim != 2 or proba.shape[1] != n_classes:
             raise ValueError(f"predict_proba of the classifier returned shape {proba.shape}, "
@@ -420,6 +423,35 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("predict_proba of the classifier returned NaN or infinite values.")
         first = recording_segments(groups, proba.shape[0]).first_epochs()
         return self._scaled_likelihood(proba), first
+
+    def _classifier_proba(self, X) -> np.ndarray:
+        """``estimator_.predict_proba(X)`` as float64, computed ``_PROBA_ROWS`` rows at a time.
+
+        The classifier's copies of its input (LightGBM converts it) then stay bounded by the
+        block on a long recording; each row's probabilities do not depend on the others.
+        """
+        n = _num_samples_or_none(X)
+        if n is None or n <= _PROBA_ROWS:
+            return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        blocks = [np.asarray(self.estimator_.predict_proba(
+            _safe_indexing(X, slice(start, min(start + _PROBA_ROWS, n)))), dtype=np.float64)
+            for start in range(0, n, _PROBA_ROWS)]
+        return np.concatenate(blocks)
+
+    def _path(self, lik: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """Viterbi labels from scaled likelihoods."""
+        with np.errstate(divide="ignore"):
+            path = _viterbi(np.log(self.startprob_), np.log(self._weighted_transmat()),
+                            np.log(lik), first)
+        return self.classes_[path]
+
+    def _tempered_posteriors(self, lik: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """Forward-backward posteriors from scaled likelihoods, tempered by ``temperature_``."""
+        posterior = _posteriors(self.startprob_, self._weighted_transmat(), lik, first)
+        if self.temperature_ == 1.0:
+            return posterior
+        scaled = np.log(np.maximum(posterior, np.finfo(np.float64).tiny)) / self.temperature_
+        return softmax(scaled, axis=1)
 
     def _scaled_likelihood(self, proba: np.ndarray) -> np.ndarray:
         """Posteriors divided by the priors, floored and scaled to a maximum of 1 per epoch."""
@@ -442,10 +474,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Labels from ``classes_``.
         """
         lik, first = self._likelihood(X, groups)
-        with np.errstate(divide="ignore"):
-            path = _viterbi(np.log(self.startprob_), np.log(self._weighted_transmat()),
-                            np.log(lik), first)
-        return self.classes_[path]
+        return self._path(lik, first)
 
     def predict_proba(self, X, groups=None) -> np.ndarray:
         """Posterior stage probabilities of each epoch given its whole recording.
@@ -463,11 +492,26 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ``temperature_``); rows sum to 1, columns follow ``classes_``.
         """
         lik, first = self._likelihood(X, groups)
-        posterior = _posteriors(self.startprob_, self._weighted_transmat(), lik, first)
-        if self.temperature_ == 1.0:
-            return posterior
-        scaled = np.log(np.maximum(posterior, np.finfo(np.float64).tiny)) / self.temperature_
-        return softmax(scaled, axis=1)
+        return self._tempered_posteriors(lik, first)
+
+    def predict_and_proba(self, X, groups=None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`predict_proba` with the classifier run once.
+
+        Parameters
+        ----------
+        X : array-like
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        labels : numpy.ndarray of shape (n_epochs,)
+            As :meth:`predict`.
+        proba : numpy.ndarray of shape (n_epochs, n_classes)
+            As :meth:`predict_proba`.
+        """
+        lik, first = self._likelihood(X, groups)
+        return self._path(lik, first), self._tempered_posteriors(lik, first)
 
     def decode(self, proba, groups=None, *, posteriors: bool = False) -> np.ndarray:
         """Decode given classifier probabilities instead of computing them from ``X``.
@@ -500,16 +544,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError("proba holds NaN or infinite values.")
         lik = self._scaled_likelihood(proba)
         first = recording_segments(groups, proba.shape[0]).first_epochs()
-        if not posteriors:
-            with np.errstate(divide="ignore"):
-                path = _viterbi(np.log(self.startprob_), np.log(self._weighted_transmat()),
-                                np.log(lik), first)
-            return self.classes_[path]
-        posterior = _posteriors(self.startprob_, self._weighted_transmat(), lik, first)
-        if self.temperature_ == 1.0:
-            return posterior
-        scaled = np.log(np.maximum(posterior, np.finfo(np.float64).tiny)) / self.temperature_
-        return softmax(scaled, axis=1)
+        return self._tempered_posteriors(lik, first) if posteriors else self._path(lik, first)
 
     def score(self, X, y, sample_weight=None, groups=None) -> float:
         """Accuracy of :meth:`predict` (decoded with ``groups``).

@@ -12,7 +12,7 @@ from ._factory import (
 )
 from ._fitting import fit_kept_epochs, fit_with_groups, predict_with_groups, training_epochs
 from ._splits import BlockSplit, RecordingSplit, block_groups, recording_folds, resolve_cv
-from ._streaming import split_per_epoch
+from ._streaming import predict_rows, split_per_epoch
 
 __all__ = [
     "DEFAULT_CONTEXT",
@@ -30,6 +30,7 @@ __all__ = [
     "make_classifier",
     "make_pipeline",
     "make_staging_pipeline",
+    "predict_rows",
     "predict_with_groups",
     "recording_folds",
     "resolve_cv",

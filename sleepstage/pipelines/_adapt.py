@@ -411,6 +411,30 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             proba[rows] = np.eye(len(self.classes_))[codes]
         return proba
 
+    def predict_and_proba(self, X, groups=None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`predict_proba` with the scores corrected once.
+
+        Parameters
+        ----------
+        X : array-like
+        groups : array-like of shape (n_epochs,), optional
+
+        Returns
+        -------
+        labels : numpy.ndarray of shape (n_epochs,)
+        proba : numpy.ndarray of shape (n_epochs, n_classes)
+        """
+        proba, rows, codes = self._corrected(X, groups)
+        if isinstance(self.estimator, HMMSmoother):
+            pred = self.estimator.decode(proba, groups)
+            proba = self.estimator.decode(proba, groups, posteriors=True)
+            proba[rows] = np.eye(len(self.classes_))[codes]
+        else:
+            pred = self.classes_[proba.argmax(axis=1)]
+        pred = np.asarray(pred, dtype=self.classes_.dtype)
+        pred[rows] = self.classes_[codes]
+        return pred, proba
+
     def score(self, X, y, sample_weight=None, groups=None) -> float:
         """Accuracy of :meth:`predict`."""
         return float(accuracy_score(y, self.predict(X, groups=groups),
