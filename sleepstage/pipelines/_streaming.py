@@ -9,8 +9,10 @@ from .._internal.routing import consumes_groups, predict_and_proba, predict_with
 
 __all__ = ["CONTEXT_ROWS", "predict_rows", "split_per_epoch"]
 
-#: Epochs of context rows scored at a time by :func:`predict_rows`.
-CONTEXT_ROWS = 8192
+#: Epochs of context rows scored at a time by :func:`predict_rows`: 2048 rows of the default
+#: context (~400 columns) and LightGBM's float64 copy of them hold ~10 MB; 8192 rows held
+#: 33 MB more at the peak of a 48-h recording and were no faster (1.2 s against 1.3 s).
+CONTEXT_ROWS = 2048
 
 
 def split_per_epoch(pipeline) -> tuple[Any, Any] | None:
@@ -88,7 +90,7 @@ def predict_rows(rest, rows, groups=None, *, block: int = CONTEXT_ROWS):
         Its input, epochs of each recording contiguous and in time order.
     groups : array-like of shape (n_epochs,), optional
         Recording id of each epoch; None means one recording.
-    block : int, default=CONTEXT_ROWS
+    block : int, default=2048
         Epochs per block of context rows.
 
     Returns
