@@ -7,8 +7,9 @@ step (:func:`~sleepstage.pipelines.split_per_epoch`), the artefact detector's pe
 statistics (:meth:`~sleepstage.features.ArtefactDetector.epoch_statistics`) and the
 spectral edges :func:`~sleepstage.cli._provenance.warn_if_unlike_training` compares with
 training. The per-recording steps (scaler, context, classifier and HMM) and the artefact
-decision then run on the whole recording's rows, as they do on a recording read at once:
-the outputs are the same.
+decision then run on the whole recording's rows, as they do on a recording read at once
+(the context's output a block of rows at a time, see
+:func:`~sleepstage.pipelines.predict_rows`): the outputs are the same.
 """
 
 from __future__ import annotations
