@@ -128,3 +128,30 @@ def test_labels_are_required():
 def test_bad_parameters(name, value):
     with pytest.raises(ValueError, match=f"'{name}' parameter"):
         RecordingScaler(**{name: value}).fit(np.ones((10, 2)), np.arange(10) % 2)
+
+
+def test_normalising_in_blocks_equals_the_whole_matrix(monkeypatch):
+    """Statistics per column block and first-pass stages per row block: same output."""
+    from sleepstage.features import _scaler
+
+    rng = np.random.default_rng(3)
+    X, y, groups = [], [], []
+    for r, (gain, offset, n) in enumerate([(1.0, 0.0, 900), (2.0, 5.0, 700), (0.5, -3.0, 50)]):
+        labels = _hypnogram(rng, n, (0.5, 0.4, 0.1))
+        X.append(_recording(rng, labels, gain, offset)[0])
+        y.append(labels)
+        groups.append(np.full(n, r))
+    X = np.hstack([np.vstack(X)] * 3).astype(np.float32)  # 12 columns: blocks of 8 and 4
+    y, groups = np.concatenate(y), np.concatenate(groups)
+    scaler = RecordingScaler(min_epochs=100).fit(X, y, groups=groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the 50-epoch recording is short
+        monkeypatch.setattr(_scaler, "_COLUMN_BLOCK", 10**6)
+        monkeypatch.setattr(_scaler, "_ROW_BLOCK", 10**9)
+        whole = scaler.transform(X, groups=groups)
+        monkeypatch.setattr(_scaler, "_COLUMN_BLOCK", 5)
+        monkeypatch.setattr(_scaler, "_ROW_BLOCK", 7)
+        blocks = scaler.transform(X, groups=groups)
+    assert blocks.dtype == whole.dtype == np.float32
+    np.testing.assert_array_equal(blocks, whole)
+    np.testing.assert_array_equal(blocks[groups == 2], X[groups == 2])  # short: unchanged

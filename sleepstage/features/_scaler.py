@@ -19,6 +19,12 @@ logger = logging.getLogger(__name__)
 
 #: Spreads below this (relative to float64 resolution) count as zero and are replaced by 1.
 _TINY = 10 * np.finfo(np.float64).eps
+#: Columns whose float64 statistics are computed at a time, and rows the first-pass
+#: classifier scores at a time, when a recording is normalised: the temporaries stay
+#: bounded whatever the recording's length (every statistic is per column and every
+#: prediction per row, so the result is the same as on the whole matrix).
+_COLUMN_BLOCK = 8
+_ROW_BLOCK = 8192
 
 #: A stage needs this many epochs in a recording before its statistics there are used.
 MIN_STAGE_EPOCHS: int = 20
@@ -213,9 +219,13 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         return out
 
     # -- reference="stage" --------------------------------------------------------------------
-    def _offset_and_gain(self, x: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
-        """Offset and gain of one recording (raw features) given the stage of each epoch."""
+    def _offset_and_gain(self, x: np.ndarray, codes: np.ndarray,
+                         columns: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """Offset and gain of one recording (raw features) given the stage of each epoch.
+
+        ``x`` holds the recording's ``columns`` of the features (all by default); the
+        statistics of each column are computed from that column alone.
+        """
         n_features = x.shape[1]
         present = [c for c in range(len(self.classes_))
                    if np.count_nonzero(codes == c) >= MIN_STAGE_EPOCHS]
@@ -226,11 +236,11 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
             weights = self.stage_weights_[present][:, None]
             spreads = np.stack([_mad(x[codes == c]) for c in present])
             gain = ((weights * spreads).sum(axis=0)
-                    / (weights * self.stage_spreads_[present]).sum(axis=0))
+                    / (weights * self.stage_spreads_[present][:, columns]).sum(axis=0))
             gain = np.where((gain > _TINY) & np.isfinite(gain), gain, 1.0)
         weights = self.stage_weights_[present]
-        offsets = np.stack([np.median(x[codes == c], axis=0) - gain * self.stage_medians_[c]
-                            for c in present])
+        offsets = np.stack([np.median(x[codes == c], axis=0)
+                            - gain * self.stage_medians_[c][columns] for c in present])
         offset = (weights[:, None] * offsets).sum(axis=0) / weights.sum()
         return offset, gain
 
@@ -292,26 +302,44 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                               n_jobs=1, verbose=-1)
 
     def _normalise_by_stage(self, X: np.ndarray, segments: Segments) -> np.ndarray:
-        """Estimate each recording's offset and gain from first-pass stages; normalise."""
-        out = X.astype(np.float64)
+        """Estimate each recording's offset and gain from first-pass stages; normalise.
+
+        The float64 statistics are computed a few columns at a time and the first-pass
+        stages a block of rows at a time (:data:`_COLUMN_BLOCK`, :data:`_ROW_BLOCK`), so
+        that memory beyond the output stays bounded for a recording of any length.
+        """
+        out = np.array(X, dtype=np.result_type(X.dtype, np.float32))
         q_ref = self.reference_quantiles_
         ref_width = np.where(q_ref[2] - q_ref[0] > _TINY, q_ref[2] - q_ref[0], 1.0)
         low, high = self._check_params()
+        columns = [slice(i, i + _COLUMN_BLOCK) for i in range(0, X.shape[1], _COLUMN_BLOCK)]
+
+        def by_columns(x: np.ndarray, statistic) -> tuple[np.ndarray, ...]:
+            parts = [statistic(x[:, cols].astype(np.float64), cols) for cols in columns]
+            return tuple(np.concatenate(values) for values in zip(*parts, strict=True))
+
         for part, length in zip(segments.slices(), segments.lengths, strict=True):
             if length < self.min_epochs:
                 continue
-            x = out[part]  # a float64 copy of X already; the result replaces it below
-            q_low, q_mid, q_high = np.percentile(x, [low, 50.0, high], axis=0)
+            x = X[part]
+            q_low, q_mid, q_high = by_columns(
+                x, lambda xc, cols: tuple(np.percentile(xc, [low, 50.0, high], axis=0)))
             gain = np.ones(x.shape[1])
             if self.spread is not None:
                 gain = (q_high - q_low) / ref_width
                 gain = np.where(gain > _TINY, gain, 1.0)
             offset = q_mid - gain * q_ref[1]
             for _ in range(self.n_iter):
-                codes = self.estimator_.predict((x - offset) / gain)
-                offset, gain = self._offset_and_gain(x, np.asarray(codes))
-            out[part] = (x - offset) / gain
-        return out.astype(X.dtype, copy=False)
+                codes = np.concatenate([
+                    np.asarray(self.estimator_.predict(
+                        (x[rows].astype(np.float64) - offset) / gain))
+                    for rows in (slice(i, i + _ROW_BLOCK) for i in range(0, length, _ROW_BLOCK))
+                ])
+                offset, gain = by_columns(
+                    x, lambda xc, cols, codes=codes: self._offset_and_gain(xc, codes, cols))
+            for cols in columns:
+                out[part, cols] = (x[:, cols].astype(np.float64) - offset[cols]) / gain[cols]
+        return out if X.dtype == out.dtype else out.astype(X.dtype, copy=False)
 
     # -- RecordingTransformer hooks --------------------------------------------------------
     def _fit_segments(self, X: np.ndarray, segments: Segments, y) -> None:
