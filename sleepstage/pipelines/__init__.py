@@ -4,6 +4,7 @@ from ._adapt import MIN_STAGE_LABELS, AdaptedStager, adapt
 from ._evaluate import CVReport, cross_validate_recordings
 from ._factory import (
     DEFAULT_CONTEXT,
+    LGBM_PRESETS,
     MODELS,
     make_classifier,
     make_pipeline,
@@ -16,6 +17,7 @@ from ._streaming import predict_rows, split_per_epoch
 
 __all__ = [
     "DEFAULT_CONTEXT",
+    "LGBM_PRESETS",
     "MIN_STAGE_LABELS",
     "MODELS",
     "AdaptedStager",
