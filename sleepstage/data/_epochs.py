@@ -119,6 +119,10 @@ class EpochData:
                 f"Epochs have {n_samples} samples, but sfreq x epoch_length = "
                 f"{self.sfreq} x {self.epoch_length} = {self.sfreq * self.epoch_length:g}."
             )
+        self._check_epoch_arrays(n_epochs)
+
+    def _check_epoch_arrays(self, n_epochs: int) -> None:
+        """Check that ``groups``, ``y`` and ``onsets`` hold one value per epoch."""
         if self.groups.shape != (n_epochs,):
             raise ValueError(f"groups has shape {self.groups.shape}, expected ({n_epochs},).")
         if self.y is not None:

@@ -103,16 +103,7 @@ class FeatureTable(EpochData):
         if len(self.feature_names) != n_features:
             raise ValueError(f"X has {n_features} feature columns but {len(self.feature_names)} "
                              "feature names were given.")
-        if self.groups.shape != (n_epochs,):
-            raise ValueError(f"groups has shape {self.groups.shape}, expected ({n_epochs},).")
-        if self.y is not None:
-            self.y = np.asarray(self.y)
-            if self.y.shape != (n_epochs,):
-                raise ValueError(f"y has shape {self.y.shape}, expected ({n_epochs},).")
-        if self.onsets is not None:
-            self.onsets = np.asarray(self.onsets, dtype=float)
-            if self.onsets.shape != (n_epochs,):
-                raise ValueError(f"onsets has shape {self.onsets.shape}, expected ({n_epochs},).")
+        self._check_epoch_arrays(n_epochs)
 
     @property
     def n_features(self) -> int:
