@@ -308,13 +308,13 @@ def test_predict_command_does_not_leak_sklearn_warnings(capsys, tmp_path, monkey
                               "n_jobs=1", "--set", "n_estimators=5", "--set", "num_leaves=4",
                               "-o", model)
     assert status == 0, err
-    real = routing.predict_with_groups  # what predict_and_proba calls for each step
+    real = routing.predict_and_proba  # what predict calls for each recording
 
-    def all_rem(estimator, X, groups=None, *, method="predict"):
-        result = real(estimator, X, groups, method=method)
-        return np.full(len(X), "REM") if method == "predict" else result
+    def all_rem(estimator, X, groups=None):
+        _, proba = real(estimator, X, groups)
+        return np.full(len(X), "REM"), proba
 
-    monkeypatch.setattr(routing, "predict_with_groups", all_rem)
+    monkeypatch.setattr(routing, "predict_and_proba", all_rem)
     with warnings.catch_warnings(record=True) as caught:      # scored: NREM and WAKE only
         warnings.simplefilter("always")
         status, out, err = run_main(capsys, "predict", model, "--synthetic", "1", "--seed",
