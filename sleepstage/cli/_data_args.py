@@ -26,6 +26,8 @@ __all__ = [
 SOURCE_OPTIONS = ("synthetic", "task4", "edf", "edf_list", "sleep_edf", "feature_table")
 #: The options that name raw-signal sources (every source but --feature-table).
 RAW_SOURCE_OPTIONS = SOURCE_OPTIONS[:-1]
+#: The options that name EDF files (``predict`` reads these one recording at a time).
+EDF_OPTIONS = ("edf", "edf_list")
 
 
 def positive_float(text: str) -> float:

@@ -12,7 +12,7 @@ import time
 
 from ._args import add_subcommand
 from ._data_args import describe_sources
-from ._loading import is_feature_table, load_data
+from ._loading import load_data
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 
 PIPELINES = ("lgbm", "hgb", "logreg", "lstm", "cnn")
@@ -64,7 +64,7 @@ def training_summary(data) -> dict:
     """
     from ._provenance import describe_training
 
-    if not is_feature_table(data):
+    if data.has_signal:
         return describe_training(data)
     import numpy as np
 

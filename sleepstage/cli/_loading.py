@@ -21,7 +21,6 @@ __all__ = [
     "Loaded",
     "check_against_model",
     "edf_entries",
-    "is_feature_table",
     "load_data",
     "load_feature_tables",
     "recording_id",
@@ -36,11 +35,6 @@ class Loaded:
 
     data: Any
     starts: dict = field(default_factory=dict)  # recording id -> datetime of its start
-
-
-def is_feature_table(data) -> bool:
-    """Whether ``data`` holds per-epoch features from ``--feature-table`` (no raw signal)."""
-    return data.layout().get("features") is False
 
 
 def recording_id(value) -> str:

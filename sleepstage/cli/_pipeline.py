@@ -46,10 +46,10 @@ def build_pipeline(model: str, settings: Sequence[str] | None, data, seed: int, 
                              "and the model from --pipeline.")
         (factory if key in FACTORY_KEYS else later)[key] = parse_value(value)
     layout = data.layout()
-    if "features" in layout and "features" in factory:  # a feature table
+    if not data.has_signal and "features" in factory:  # a feature table
         raise UsageError("--set features=... does not apply to feature tables: their columns "
                          "are the features.")
-    if layout.get("features") is False and model in ("lstm", "cnn"):
+    if not data.has_signal and model in ("lstm", "cnn"):
         raise UsageError(f"--pipeline {model} reads raw epochs; a feature table needs a "
                          "feature-based pipeline (lgbm, hgb or logreg).")
     pipeline = make_staging_pipeline(model, **layout, **factory)

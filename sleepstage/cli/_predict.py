@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._args import DataError, add_subcommand, safe_name
+from ._data_args import EDF_OPTIONS, SOURCE_OPTIONS, has_source
 from ._loading import _unique_id, check_against_model, edf_entries, load_data, recording_id
 from ._parallel import add_parallel_arguments, dask_backend, local_threads, resolve_n_jobs
 from ._review import (
@@ -213,8 +214,8 @@ def _score(model, data, start) -> _Scored:
     else:
         warn_if_unlike_training(model.metadata, data)  # e.g. raw EMG onto an EMG envelope
         pred, proba = predict_and_proba(pipeline, data.X, data.groups)  # features once
-        flags = (None if data.layout().get("features") is False  # a feature table: no signal
-                 else detect_artefacts(data.X, data.groups, **data.layout()))
+        flags = (detect_artefacts(data.X, data.groups, **data.layout()) if data.has_signal
+                 else None)  # a feature table: no signal
     pred, proba = np.asarray(pred), np.asarray(proba, dtype=float)
     classes = list(pipeline.classes_)
     _warn_about_inputs(data, classes, flags)
@@ -242,8 +243,9 @@ def _score_task(model, args, source, rec: str):
             data, start = streamed
         elif isinstance(source, dict):  # a neural model reads the whole recording's samples
             one = copy.copy(args)
-            for option in ("synthetic", "task4", "sleep_edf", "edf_list"):
-                setattr(one, option, None)
+            for option in SOURCE_OPTIONS:
+                if option != "edf":
+                    setattr(one, option, None)
             one.edf = [{**source, "id": rec}]
             loaded = load_data(one, need_labels=False, model=model, purpose="predict")
             data, start = loaded.data, loaded.starts.get(rec)
@@ -311,10 +313,7 @@ def _sources(args, model) -> dict:
     ``--sleep-edf``, or those mixed with EDF files) are loaded together, as by the other
     subcommands, then scored one recording at a time.
     """
-    from ._data_args import has_source
-
-    others = any(getattr(args, o, None)
-                 for o in ("synthetic", "task4", "sleep_edf", "feature_table"))
+    others = any(getattr(args, o, None) for o in SOURCE_OPTIONS if o not in EDF_OPTIONS)
     if has_source(args) and not others:
         check_against_model(args, model)  # once, not once per recording
         entries = edf_entries(args)  # every file checked to exist

@@ -182,11 +182,6 @@ def _feature_names(pipeline, input_features=None) -> list[str] | None:
         return None
 
 
-def _is_feature_table(data) -> bool:
-    """Whether ``data`` holds per-epoch features (a FeatureTable) rather than raw epochs."""
-    return data is not None and data.layout().get("features") is False
-
-
 def _pipeline_params(pipeline) -> dict:
     try:
         params = pipeline.get_params(deep=True)
@@ -249,7 +244,7 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
     meta["feature_names"] = _feature_names(pipeline)
     meta["training_data"] = describe_training_data()
     differences = []
-    if _is_feature_table(data):
+    if data is not None and not data.has_signal:
         # features from a table: no sampling rate or channels; the columns are the input
         names = [str(n) for n in data.feature_names]
         if derived:
