@@ -560,8 +560,8 @@ def write_hypnogram(
                 raise ValueError(f"Unknown stage(s) {', '.join(map(repr, unknown))}: "
                                  f"stages are {', '.join(map(repr, known.values()))}.")
         else:
-            stages = np.array([_inverse(mapping, stages, fmt)[s] for s in stages.tolist()],
-                              dtype=object)
+            inverse = _inverse(mapping, stages, fmt)  # once, not once per epoch
+            stages = np.array([inverse[s] for s in stages.tolist()], dtype=object)
         out = pd.DataFrame({"epoch": np.arange(n), "onset": onsets, "stage": stages})
         if extra is not None:
             out = pd.concat([out, extra], axis=1)
