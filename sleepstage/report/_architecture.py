@@ -32,14 +32,13 @@ import pandas as pd
 
 from .._internal.validation import check_positive
 from ..metrics import merge_short_bouts, stage_bouts
+from ._plots import _TABLE_ORDER
 
 __all__ = ["UNSCORED", "EpochTable", "architecture", "bin_table", "epoch_table", "parse_lights_on",
            "stage_columns"]
 
 #: Label of epochs without a stage (as :data:`sleepstage.data.UNSCORED`).
 UNSCORED = "UNSCORED"
-#: Order of the known stage names in tables and figures.
-_CANONICAL = ("WAKE", "N1", "N2", "N3", "NREM", "REM")
 #: Per-stage columns of the bin table, in order.
 _PER_STAGE = ("minutes", "percent", "bouts", "mean_bout_s")
 
@@ -79,8 +78,8 @@ def _parse_start(value: Any) -> pd.Timestamp:
 
 def _ordered_labels(present: Sequence[Any]) -> list:
     present = [s for s in dict.fromkeys(present) if s != UNSCORED]
-    known = [s for s in _CANONICAL if s in present]
-    return known + sorted((s for s in present if s not in _CANONICAL), key=str)
+    known = [s for s in _TABLE_ORDER if s in present]
+    return known + sorted((s for s in present if s not in _TABLE_ORDER), key=str)
 
 
 @dataclass

@@ -15,24 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ._architecture import EpochTable, bin_table, epoch_table
-from ._plots import STAGE_COLORS, hypnogram
+from ._plots import _color, _finish, hypnogram
 from ._summary import bout_length_edges
 
 __all__ = ["architecture_figure", "group_figure"]
 
 _DARK = {"color": "0.55", "alpha": 0.18, "linewidth": 0, "zorder": 0}
-
-
-def _color(stage: Any, index: int) -> str:
-    return STAGE_COLORS.get(stage, f"C{index % 10}")
-
-
-def _save(fig, path, force: bool):
-    if path is not None:
-        from ..io import save_figure
-
-        save_figure(fig, path, force=force)
-    return fig
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -152,9 +140,9 @@ def architecture_figure(
         line.set_xdata(np.asarray(x) / scale)
     ax_h.set_xlim(x0, x1)
     ax_h.set_xlabel("")
-    ax_h.set_title("hypnogram" + (f" (bouts shorter than {_min_bout_text(table)} merged)"
-                                  if _min_bout_text(table) else ""), loc="left",
-                   fontsize="medium")
+    merged = _min_bout_text(table)
+    ax_h.set_title("hypnogram" + (f" (bouts shorter than {merged} merged)" if merged else ""),
+                   loc="left", fontsize="medium")
 
     # stage amounts per bin (stacked bars)
     width = (bins["bin_start"].diff().min() if len(bins) > 1 else
@@ -200,7 +188,7 @@ def architecture_figure(
         _draw_spectra(fig, grid[3], spectra, channels, labels)
     if title:
         fig.suptitle(title)
-    return _save(fig, path, force)
+    return _finish(fig, path, force)
 
 
 def _draw_spectra(fig, cell, spectra: pd.DataFrame, channels: list, labels: list) -> None:
@@ -299,4 +287,4 @@ def group_figure(
                     bbox_to_anchor=(1.0, 1.0))
     if title:
         fig.suptitle(title)
-    return _save(fig, path, force)
+    return _finish(fig, path, force)
