@@ -128,6 +128,7 @@ def read_labels(path, recordings: list[str], lengths: dict[str, int], starts: di
 def run(args) -> int:
     import numpy as np
 
+    from .._internal.groups import recording_segments
     from ..io import check_writable, load_model, save_model
     from ..pipelines import adapt
 
@@ -136,13 +137,13 @@ def run(args) -> int:
     data = load_data(args, need_labels=False, model=model, purpose="adapt").data
     groups = np.asarray(data.groups).astype(str)
     recordings = [str(r) for r in data.recordings]
-    segments = {r: np.flatnonzero(groups == r) for r in recordings}
-    lengths = {r: int(idx.size) for r, idx in segments.items()}
-    starts = {r: int(idx[0]) for r, idx in segments.items()}
+    segments = recording_segments(groups, len(groups))
+    ids = [str(r) for r in segments.ids]
+    lengths = dict(zip(ids, segments.lengths.tolist(), strict=True))
+    starts = dict(zip(ids, segments.starts.tolist(), strict=True))
     classes = [str(c) for c in model.pipeline.classes_]
+    # stage names as written; adapt maps them onto the model's classes
     labels = read_labels(args.labels, recordings, lengths, starts, classes)
-    lookup = {str(c): c for c in model.pipeline.classes_}
-    labels = {i: lookup[s] for i, s in labels.items()}
     adapted = adapt(model.pipeline, data.X, labels, groups, bias=not args.no_bias)
     adaptation = dict(adapted[-1].adaptation_) if hasattr(adapted, "steps") else dict(
         adapted.adaptation_)
