@@ -10,8 +10,6 @@ from ._data_args import positive_float
 REVIEW_SUFFIX = "_review.csv"
 #: Columns of the review list.
 REVIEW_COLUMNS = ("epoch", "onset", "stage", "confidence")
-#: Length (minutes) of one stretch of ``--review-minutes``.
-STRETCH_MINUTES = 1.0
 
 
 def _count(text: str) -> int:
@@ -81,13 +79,13 @@ def review_table(table, epoch_length: float, settings: dict):
     """
     import numpy as np
 
-    from ..metrics import review_epochs
+    from ..metrics import review_epochs, stretch_width
 
     confidence = table["confidence"].to_numpy(dtype=float)
     rows = review_epochs(confidence, settings.get("n"), minutes=settings.get("minutes"),
-                         epoch_length=epoch_length, stretch_minutes=STRETCH_MINUTES)
+                         epoch_length=epoch_length)
     out = table.iloc[rows][list(REVIEW_COLUMNS)].reset_index(drop=True)
     if "minutes" in settings and len(rows):
-        size = min(max(1, round(STRETCH_MINUTES * 60 / epoch_length)), len(table))
+        size = min(stretch_width(epoch_length), len(table))
         out["stretch"] = np.arange(len(rows)) // size + 1
     return out

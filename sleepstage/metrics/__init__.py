@@ -11,13 +11,14 @@ from ._architecture import (
     transitions_per_hour,
 )
 from ._calibration import ECE_BINS, errors_in_least_confident, expected_calibration_error
-from ._review import review_epochs
+from ._review import STRETCH_MINUTES, review_epochs, stretch_width
 from ._scorer import SCORING, StagingScorer
 from ._scores import staging_scores
 
 __all__ = [
     "ECE_BINS",
     "SCORING",
+    "STRETCH_MINUTES",
     "StagingScorer",
     "count_transitions",
     "errors_in_least_confident",
@@ -27,5 +28,6 @@ __all__ = [
     "sleep_architecture",
     "stage_bouts",
     "staging_scores",
+    "stretch_width",
     "transitions_per_hour",
 ]

@@ -8,10 +8,23 @@ import numpy as np
 
 from .._internal.groups import recording_segments
 
-__all__ = ["review_epochs"]
+__all__ = ["STRETCH_MINUTES", "review_epochs", "stretch_width"]
 
 #: Default length (minutes) of one stretch of ``review_epochs(minutes=...)``.
 STRETCH_MINUTES: float = 1.0
+
+
+def stretch_width(epoch_length: float, stretch_minutes: float = STRETCH_MINUTES) -> int:
+    """Epochs in one review stretch of ``stretch_minutes`` (at least one).
+
+    A recording shorter than this is one stretch of its whole length.
+
+    Examples
+    --------
+    >>> stretch_width(4.0), stretch_width(30.0), stretch_width(90.0)
+    (15, 2, 1)
+    """
+    return max(1, round(stretch_minutes * 60 / epoch_length))
 
 
 def review_epochs(confidence, n: int | None = None, *, minutes: float | None = None,
@@ -89,7 +102,7 @@ def review_epochs(confidence, n: int | None = None, *, minutes: float | None = N
         raise ValueError(f"minutes must be a number >= 0, but got {minutes!r}.")
     if not isinstance(stretch_minutes, numbers.Real) or not stretch_minutes > 0:
         raise ValueError(f"stretch_minutes must be a number > 0, but got {stretch_minutes!r}.")
-    width = max(1, round(stretch_minutes * 60 / epoch_length))
+    width = stretch_width(epoch_length, stretch_minutes)
     wanted = int(np.ceil(minutes * 60 / epoch_length - 1e-9))
     stretches = []  # (mean confidence, rows)
     for part in segments.slices():
