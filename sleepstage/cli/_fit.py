@@ -55,35 +55,11 @@ def add_parser(subparsers, parents) -> None:
     parser.set_defaults(run=run)
 
 
-def training_summary(data) -> dict:
-    """What the model file keeps of its training data, for the checks of other commands.
-
-    For raw epochs :func:`~sleepstage.cli._provenance.describe_training` (a fingerprint of
-    the epochs and the spectral edge of each channel); for a feature table the fingerprint
-    of its rows only (the same hashes, one per epoch's features), as it has no channels.
-    """
-    from ._provenance import describe_training
-
-    if data.has_signal:
-        return describe_training(data)
-    import numpy as np
-
-    from ._provenance import MAX_STORED_HASHES, _epoch_hashes
-
-    hashes = _epoch_hashes(data.X)
-    modulus = 1
-    while (hashes % np.uint64(modulus) == 0).sum() > MAX_STORED_HASHES:
-        modulus *= 2
-    kept = np.unique(hashes[hashes % np.uint64(modulus) == 0])
-    return {"training_epochs": {"hash": "blake2b-64 of float32 features", "modulus": modulus,
-                                "n_epochs": len(hashes),
-                                "kept": [f"{int(h):016x}" for h in kept]}}
-
-
 def run(args) -> int:
     from ..io import check_writable, save_model
     from ..parallel import fit_pipeline
     from ._pipeline import build_pipeline
+    from ._provenance import describe_training
     from ._settings import check_settings
 
     check_writable([args.out], force=args.force)
@@ -103,7 +79,7 @@ def run(args) -> int:
         "settings": settings,
         "sources": describe_sources(args),
         "fit_seconds": round(seconds, 3),
-        **training_summary(data),  # for the checks of predict and importances
+        **describe_training(data),  # for the checks of predict and importances
     })
     classes = ", ".join(map(str, pipeline.classes_))
     print(f"Fitted {args.pipeline} on {data.n_epochs} epochs from {len(data.recordings)} "

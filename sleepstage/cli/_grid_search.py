@@ -94,8 +94,8 @@ def run(args) -> int:
     from ..io import check_writable, save_model, write_json, write_table
     from ..parallel import grid_search
     from ._args import parse_grid
-    from ._fit import training_summary
     from ._pipeline import build_pipeline
+    from ._provenance import describe_training
     from ._settings import check_settings
 
     check_cv(args.cv)
@@ -149,7 +149,7 @@ def run(args) -> int:
                    "pipeline_name": args.pipeline,
                    "settings": {**settings, **best_params},
                    "sources": describe_sources(args),
-                   **training_summary(data),  # for the checks of predict and importances
+                   **describe_training(data),  # for the checks of predict and importances
                    "grid_search": {k: summary[k] for k in ("best_score", "best_score_std", "cv",
                                                             "n_candidates", "scoring")},
                })

@@ -100,7 +100,8 @@ def describe_training(data) -> dict[str, Any]:
     Parameters
     ----------
     data : EpochData
-        The training epochs.
+        The training epochs. For a feature table (no raw signal) the fingerprint is that
+        of each epoch's features, and there is no ``channel_edge_hz`` (no channels).
 
     Returns
     -------
@@ -112,14 +113,16 @@ def describe_training(data) -> dict[str, Any]:
     while (hashes % np.uint64(modulus) == 0).sum() > MAX_STORED_HASHES:
         modulus *= 2
     kept = np.unique(hashes[hashes % np.uint64(modulus) == 0])
-    edges = _edges(data.X, data.sfreq)
-    return {
-        "training_epochs": {"hash": "blake2b-64 of float32 samples", "modulus": modulus,
-                            "n_epochs": len(hashes),
-                            "kept": [f"{int(h):016x}" for h in kept]},
-        "channel_edge_hz": {str(name): (None if not np.isfinite(e) else round(float(e), 2))
-                            for name, e in zip(data.ch_names, edges, strict=True)},
-    }
+    what = "samples" if data.has_signal else "features"
+    out = {"training_epochs": {"hash": f"blake2b-64 of float32 {what}", "modulus": modulus,
+                               "n_epochs": len(hashes),
+                               "kept": [f"{int(h):016x}" for h in kept]}}
+    if data.has_signal:
+        edges = _edges(data.X, data.sfreq)
+        out["channel_edge_hz"] = {
+            str(name): (None if not np.isfinite(e) else round(float(e), 2))
+            for name, e in zip(data.ch_names, edges, strict=True)}
+    return out
 
 
 def warn_if_training_data(metadata: dict, data, *, purpose: str) -> float:
