@@ -223,8 +223,13 @@ def test_hmm_decode_of_the_classifier_probabilities_is_predict(mice):
     proba = hmm.estimator_.predict_proba(Xt)
     np.testing.assert_array_equal(hmm.decode(proba), hmm.predict(Xt))
     np.testing.assert_allclose(hmm.decode(proba, posteriors=True), hmm.predict_proba(Xt))
+    labels, posteriors = hmm.decode_and_proba(proba)
+    np.testing.assert_array_equal(labels, hmm.decode(proba))
+    np.testing.assert_array_equal(posteriors, hmm.decode(proba, posteriors=True))
     with pytest.raises(ValueError, match="proba has shape"):
         hmm.decode(proba[:, :2])
+    with pytest.raises(ValueError, match="proba has shape"):
+        hmm.decode_and_proba(proba[:, :2])
 
 
 def test_adapted_predict_and_proba_is_predict_and_predict_proba(mice):

@@ -535,6 +535,31 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         numpy.ndarray
             Labels of shape (n_epochs,), or posteriors of shape (n_epochs, n_classes).
         """
+        lik, first = self._given_likelihood(proba, groups)
+        return self._tempered_posteriors(lik, first) if posteriors else self._path(lik, first)
+
+    def decode_and_proba(self, proba, groups=None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`decode` to labels and to posteriors, the inputs checked and scaled once.
+
+        Parameters
+        ----------
+        proba : array-like of shape (n_epochs, n_classes)
+            Per-epoch probabilities of the classifier, columns following ``classes_``.
+        groups : array-like of shape (n_epochs,), optional
+            Recording id of each epoch; None means one recording.
+
+        Returns
+        -------
+        labels : numpy.ndarray of shape (n_epochs,)
+            As ``decode(proba, groups)``.
+        posteriors : numpy.ndarray of shape (n_epochs, n_classes)
+            As ``decode(proba, groups, posteriors=True)``.
+        """
+        lik, first = self._given_likelihood(proba, groups)
+        return self._path(lik, first), self._tempered_posteriors(lik, first)
+
+    def _given_likelihood(self, proba, groups) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled likelihoods and first-epoch mask of probabilities given to :meth:`decode`."""
         check_is_fitted(self, "transmat_")
         proba = np.asarray(proba, dtype=np.float64)
         if proba.ndim != 2 or proba.shape[1] != len(self.classes_):
@@ -543,8 +568,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if not np.all(np.isfinite(proba)):
             raise ValueError("proba holds NaN or infinite values.")
         lik = self._scaled_likelihood(proba)
-        first = recording_segments(groups, proba.shape[0]).first_epochs()
-        return self._tempered_posteriors(lik, first) if posteriors else self._path(lik, first)
+        return lik, recording_segments(groups, proba.shape[0]).first_epochs()
 
     def score(self, X, y, sample_weight=None, groups=None) -> float:
         """Accuracy of :meth:`predict` (decoded with ``groups``).

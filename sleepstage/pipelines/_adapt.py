@@ -271,8 +271,8 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         n_classes = len(self.classes_)
         if isinstance(self.estimator, HMMSmoother):
-            posterior = self.estimator.decode(raw, groups, posteriors=True)
-            pred = pd.Index(self.classes_).get_indexer(self.estimator.decode(raw, groups))
+            labels, posterior = self.estimator.decode_and_proba(raw, groups)
+            pred = pd.Index(self.classes_).get_indexer(labels)
         else:
             posterior, pred = raw, raw.argmax(axis=1)
         confidence = posterior[np.arange(len(pred)), pred]
@@ -426,8 +426,7 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         proba, rows, codes = self._corrected(X, groups)
         if isinstance(self.estimator, HMMSmoother):
-            pred = self.estimator.decode(proba, groups)
-            proba = self.estimator.decode(proba, groups, posteriors=True)
+            pred, proba = self.estimator.decode_and_proba(proba, groups)
             proba[rows] = np.eye(len(self.classes_))[codes]
         else:
             pred = self.classes_[proba.argmax(axis=1)]

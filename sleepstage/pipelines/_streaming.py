@@ -119,7 +119,7 @@ def predict_rows(rest, rows, groups=None, *, block: int = CONTEXT_ROWS):
         proba[part] = scores
     if proba is None:  # no epoch: the whole path raises its usual error
         return predict_and_proba(rest[-2:], Xt, groups)
-    return final.decode(proba, groups), final.decode(proba, groups, posteriors=True)
+    return final.decode_and_proba(proba, groups)
 
 
 def _blockwise(context, final) -> bool:
