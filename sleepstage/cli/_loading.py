@@ -252,14 +252,18 @@ def _load_sleep_edf(request: _Request) -> list[tuple[str, Any]]:
     return [("Sleep-EDF", part)]
 
 
-def _edf_reading(entry: dict, request: _Request) -> tuple[Path, dict, Any]:
-    """``(psg, keyword arguments of read_edf / iter_edf, start)`` of one EDF entry."""
+def _edf_reading(entry: dict, request: _Request) -> tuple[Path, dict, tuple]:
+    """``(psg, keyword arguments of read_edf / iter_edf, header)`` of one EDF entry.
+
+    ``header`` is :func:`_edf_header`'s ``(channel names, sampling rate, start)``, read once.
+    """
     from ..data import RK_TO_3CLASS, RK_TO_5CLASS
 
     args = request.args
     keep = args.keep_wake_minutes
     psg = Path(entry["psg"])
-    header_names, header_sfreq, meas_date = _edf_header(psg)
+    header = _edf_header(psg)
+    header_names, header_sfreq, _ = header
     if request.spec is None and request.model is not None:
         _check_model_channels(psg, header_names, request)
     resample = None
@@ -271,7 +275,7 @@ def _edf_reading(entry: dict, request: _Request) -> tuple[Path, dict, Any]:
         label_mapping=RK_TO_3CLASS if args.stages == 3 else RK_TO_5CLASS,
         keep_wake_minutes=None if keep is None or keep < 0 else keep,
         recording_id=entry.get("id") or _unique_id(psg.stem, request.used_ids))
-    return psg, options, meas_date
+    return psg, options, header
 
 
 def _load_edf(request: _Request) -> list[tuple[str, Any]]:
@@ -279,7 +283,7 @@ def _load_edf(request: _Request) -> list[tuple[str, Any]]:
 
     parts = []
     for entry in edf_entries(request.args):
-        psg, options, meas_date = _edf_reading(entry, request)
+        psg, options, (*_, meas_date) = _edf_reading(entry, request)
         rid = options["recording_id"]
         try:
             part = read_edf(psg, **options)

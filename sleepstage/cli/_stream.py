@@ -100,7 +100,7 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
     from ..features import ArtefactDetector, ArtefactStatistics
     from ..pipelines import split_per_epoch
     from ._args import DataError
-    from ._loading import _adapt, _edf_header, _edf_reading, _quiet_mne, _request
+    from ._loading import _adapt, _edf_reading, _quiet_mne, _request
     from ._provenance import edge_step, epoch_edges, median_edges
 
     split = split_per_epoch(model.pipeline)
@@ -109,10 +109,9 @@ def stream_edf(model, args, entry: dict, *, chunk_epochs: int | None = None):
     step, rest = split
     request = _request(args, model)
     _quiet_mne(args)
-    psg, options, meas_date = _edf_reading(entry, request)
+    psg, options, (header_names, header_sfreq, meas_date) = _edf_reading(entry, request)
     source = f"EDF {psg.name}"
     if chunk_epochs is None:
-        header_names, header_sfreq, _ = _edf_header(psg)
         n_channels = len(options["channels"] or header_names)
         chunk_epochs = chunk_epochs_for(header_sfreq, n_channels, options["epoch_length"])
     try:
