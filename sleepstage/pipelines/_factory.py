@@ -37,6 +37,14 @@ LGBM_PRESETS: dict[str, dict[str, Any]] = {
                     class_weight="balanced"),
 }
 
+#: First-pass classifier of the stage-anchored scaler by preset: "fast" keeps the default of
+#: :class:`~sleepstage.features.RecordingScaler` (its ``FIRST_PASS_PARAMS``); "2026-11" the
+#: earlier one (60 trees on LightGBM's defaults: 255 bins, every epoch and column).
+_FIRST_PASS_BY_PRESET: dict[str, dict[str, Any] | None] = {
+    "fast": None,
+    "2026-11": dict(n_estimators=60, class_weight="balanced"),
+}
+
 #: Default temporal context: means over centred windows of 20 s and 60 s and a past-only
 #: window of 60 s, and the features of the epochs 4 s before and after (with 4-s epochs:
 #: windows of 5, 15 and 15 epochs and lags of 1; with 30-s epochs the 20-s window would be
@@ -189,8 +197,9 @@ def make_staging_pipeline(
         Seed of the classifier.
     preset : {"fast", "2026-11"}, default="fast"
         LightGBM settings (:data:`LGBM_PRESETS`, see :func:`make_classifier`).
-        ``preset="2026-11"`` rebuilds the earlier pipeline, whose fit takes about twice as
-        long for the same scores (``benchmarks/bench_fit.py``).
+        ``preset="2026-11"`` rebuilds the earlier pipeline (classifier and the scaler's
+        first-pass classifier), whose fit takes about twice as long for the same scores
+        (``benchmarks/bench_fit.py``).
     **params
         Parameters of the classifier (e.g. ``n_estimators=500``); they override the preset.
 
@@ -237,7 +246,8 @@ def make_staging_pipeline(
                                                     **feature_params)))
         if scaler:
             steps.append(("scaler", scaler if isinstance(scaler, RecordingScaler)
-                          else RecordingScaler(min_epochs=scaler_min_epochs(epoch_length))))
+                          else RecordingScaler(min_epochs=scaler_min_epochs(epoch_length),
+                                               estimator=_first_pass(preset))))
         if context is not None and context is not False:
             if isinstance(context, TemporalContext):
                 steps.append(("context", context))
@@ -251,6 +261,16 @@ def make_staging_pipeline(
                 steps.append(("context", TemporalContext(**settings)))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
+
+
+def _first_pass(preset: str):
+    """The scaler's first-pass classifier for ``preset`` (None: the scaler's default)."""
+    params = _FIRST_PASS_BY_PRESET[preset]
+    if params is None:
+        return None
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(**params, random_state=0, n_jobs=1, verbose=-1)
 
 
 def make_pipeline(*args, **kwargs) -> Pipeline:
