@@ -362,6 +362,27 @@ def _request(args, model) -> _Request:
                     renames=renames(args), spec=channel_spec(args))
 
 
+def _combine(parts: list, container, *, what: str, need_labels: bool, no_labels: str):
+    """One ``container`` (``EpochData`` or ``FeatureTable``) of ``parts``.
+
+    Raises
+    ------
+    DataError
+        Recording ids repeated across the parts, parts that cannot be concatenated
+        (``what`` names them), or no labels when ``need_labels`` (message ``no_labels``).
+    """
+    flat = [str(i) for part in parts for i in part.recordings]
+    if len(set(flat)) != len(flat):
+        raise DataError(f"Recording ids repeat across the {what}: {flat}.")
+    try:
+        data = parts[0] if len(parts) == 1 else container.concatenate(parts)
+    except ValueError as exc:
+        raise DataError(f"The {what} cannot be combined: {exc}") from None
+    if need_labels and data.y is None:
+        raise DataError(no_labels)
+    return data
+
+
 def load_data(args, *, need_labels: bool, model=None, required: bool = True,
               purpose: str = "this command") -> Loaded | None:
     """Load every source given on the command line into one ``EpochData``.
@@ -388,18 +409,10 @@ def load_data(args, *, need_labels: bool, model=None, required: bool = True,
         if getattr(args, option) or (option == "edf" and getattr(args, "edf_list", None)):
             parts.extend(loader(request))
 
-    adapted = [_adapt(part, source, request) for source, part in parts]
-    ids = [list(p.recordings) for p in adapted]
-    flat = [str(i) for group in ids for i in group]
-    if len(set(flat)) != len(flat):
-        raise DataError(f"Recording ids repeat across sources: {flat}.")
-    try:
-        data = adapted[0] if len(adapted) == 1 else EpochData.concatenate(adapted)
-    except ValueError as exc:
-        raise DataError(f"The data sources cannot be combined: {exc}") from exc
-    if need_labels and data.y is None:
-        raise DataError(f"{purpose} needs scored epochs, but the data have no labels "
-                        "(give --hypnogram after --edf, or --subset train).")
+    data = _combine([_adapt(part, source, request) for source, part in parts], EpochData,
+                    what="data sources", need_labels=need_labels,
+                    no_labels=f"{purpose} needs scored epochs, but the data have no labels "
+                              "(give --hypnogram after --edf, or --subset train).")
     logger.info("loaded %d epochs from %d recording(s): %d channels %s at %g Hz, %g-s epochs",
                 data.n_epochs, len(data.recordings), len(data.ch_names),
                 list(data.ch_names), data.sfreq, data.epoch_length)
@@ -459,16 +472,9 @@ def load_feature_tables(args, *, need_labels: bool, model=None,
                                 f"{exc}") from None
         part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
         parts.append(part)
-    flat = [str(i) for part in parts for i in part.recordings]
-    if len(set(flat)) != len(flat):
-        raise DataError(f"Recording ids repeat across the feature tables: {flat}.")
-    try:
-        data = parts[0] if len(parts) == 1 else FeatureTable.concatenate(parts)
-    except ValueError as exc:
-        raise DataError(f"The feature tables cannot be combined: {exc}") from None
-    if need_labels and data.y is None:
-        raise DataError(f"{purpose} needs scored epochs, but the feature table(s) have no "
-                        "'stage' column with scored epochs.")
+    data = _combine(parts, FeatureTable, what="feature tables", need_labels=need_labels,
+                    no_labels=f"{purpose} needs scored epochs, but the feature table(s) have "
+                              "no 'stage' column with scored epochs.")
     logger.info("loaded %d epochs from %d recording(s): %d features, %g-s epochs",
                 data.n_epochs, len(data.recordings), data.n_features, data.epoch_length)
     return Loaded(data=data)
