@@ -31,7 +31,7 @@ The model of the rodent parts is the default pipeline fitted on two synthetic 3-
 Usage::
 
     python benchmarks/bench_files.py [--only reads,files,sc4001,many] [--sizes 6 12 24 48]
-        [--hours 12] [--sfreq 1000] [--n-many 16] [--many-hours 2] [--repeats 1] [--no-write]
+        [--hours 12] [--sfreq 1000] [--n-many 16] [--many-hours 4] [--repeats 1] [--no-write]
 """
 
 from __future__ import annotations
@@ -385,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-hours", type=float, default=1.0,
                         help="epochs per chunk of iter_edf in the 'reads' part, in hours")
     parser.add_argument("--n-many", type=int, default=16, help="recordings of the 'many' part")
-    parser.add_argument("--many-hours", type=float, default=2.0,
-                        help="hours of each recording of the 'many' part")
+    parser.add_argument("--many-hours", type=float, default=4.0,
+                        help="hours of each recording of the 'many' part (at least the "
+                             "scaler's 3 h, so that each recording is normalised as in use)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of each timing (the median is reported)")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
