@@ -130,14 +130,14 @@ def hyp(tmp_path):
 
 @pytest.mark.parametrize(("table", "message"), [
     ({"epoch": [0, 1], "onset": [0, 4], "stage": ["WAKE", "DEEP"]},
-     r"unknown stage\(s\) \['DEEP'\]"),
+     r"Unknown stage 'DEEP' on line 3 of bad\.csv"),
     ({"epoch": [0, 2, 1], "onset": [0, 8, 4], "stage": ["WAKE"] * 3},
-     r"epochs out of order, epoch 1 follows 2 \(row 4\)"),
+     r"Epochs out of order in bad\.csv: line 4 has epoch 1 after 2"),
     ({"epoch": [0, 1, 2], "onset": [0, 8, 4], "stage": ["WAKE"] * 3},
-     "epochs out of order, onset 4 follows 8"),
-    ({"epoch": [0, 1], "stage": ["WAKE", "NREM"]}, r"has no column\(s\) \['onset'\]"),
+     "line 4 has onset 4 after 8"),
+    ({"epoch": [0, 1], "stage": ["WAKE", "NREM"]}, "has no column onset"),
     ({"epoch": [0, 1], "onset": [0, 4], "stage": ["WAKE", None]},
-     r"1 epoch\(s\) have no stage \(first at row 3\); write UNSCORED"),
+     r"1 epoch\(s\) of bad\.csv have no stage \(first on line 3\): write UNSCORED"),
 ])
 def test_bad_hypnograms_are_refused(capsys, tmp_path, table, message):
     path = tmp_path / "bad.csv"
@@ -170,7 +170,7 @@ def test_bad_options_are_refused(capsys, tmp_path, hyp, args, status, message):
 
 def test_missing_hypnogram_and_recording_column(capsys, tmp_path):
     status, _, err = run_main(capsys, "report", tmp_path / "none.csv", "-o", tmp_path / "o")
-    assert status == 1 and "none.csv does not exist" in err
+    assert status == 1 and "Hypnogram file not found" in err and "none.csv" in err
     # a recording column splits one file into recordings
     path = _write(tmp_path / "both.csv", ["WAKE", "NREM"] * 4, recording=["a"] * 4 + ["b"] * 4)
     table = pd.read_csv(path)

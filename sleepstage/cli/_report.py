@@ -1,4 +1,4 @@
-"""``sleepstage report``: sleep architecture per time bin and phase from hypnogram CSVs."""
+"""``sleepstage report``: sleep architecture per time bin and phase from hypnograms."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from pathlib import Path
 from ._args import DataError, UsageError, add_subcommand, safe_name
 from ._data_args import has_source
 
-#: Stage names a hypnogram may hold (the package's 3- and 5-class names, and UNSCORED).
+#: Order of the stages in the tables and figures (the 3- and 5-class names, then UNSCORED).
 _KNOWN = ("WAKE", "N1", "N2", "N3", "NREM", "REM", "UNSCORED")
-_REQUIRED = ("epoch", "onset", "stage")
 
 
 def add_parser(subparsers, parents) -> None:
     parser = add_subcommand(
         subparsers, "report", parents,
-        help="sleep architecture per time bin and light/dark phase from hypnogram CSVs",
-        description="Read hypnograms in the format 'predict' writes (columns epoch, onset in "
-                    "seconds, stage; UNSCORED allowed; an optional recording column splits "
-                    "a file into recordings) and write DIR/architecture.csv (one row per "
+        help="sleep architecture per time bin and light/dark phase from hypnograms",
+        description="Read hypnograms (sleepstage.io.read_hypnogram; the format from the "
+                    "content): the CSV 'predict' writes (columns epoch, onset in seconds, "
+                    "stage; UNSCORED allowed; an optional recording column splits a file "
+                    "into recordings), EDF+ annotations, plain text (one stage per line) "
+                    "and AccuSleePy label files; the last three hold no epoch length: give "
+                    "--epoch-length. Write DIR/architecture.csv (one row per "
                     "recording and time bin: minutes, percent, bouts and mean bout duration "
                     "of each stage, transitions), DIR/summary.csv (per recording and phase: "
                     "totals, bouts, latencies, transition counts and probabilities, brief "
@@ -36,10 +38,14 @@ def add_parser(subparsers, parents) -> None:
             "    --start 2024-03-01T07:00 --lights-on 07:00 --min-bout 2 \\",
             "    --group wt=wt1.csv,wt2.csv --group ko=ko1.csv,ko2.csv",
             "sleepstage report scored/synthetic-0_hypnogram.csv --synthetic 1 -o arch/",
+            "sleepstage report SC4001EC-Hypnogram.edf SC4002EC-Hypnogram.edf \\",
+            "    --epoch-length 30 -o arch/",
         ),
     )
-    parser.add_argument("hypnograms", nargs="+", metavar="HYPNOGRAM.csv",
-                        help="hypnogram CSV files (columns epoch, onset, stage)")
+    parser.add_argument("hypnograms", nargs="+", metavar="HYPNOGRAM",
+                        help="hypnogram files: the CSV 'predict' writes (columns epoch, "
+                             "onset, stage), EDF+ annotations, plain text or AccuSleePy "
+                             "labels (these three with --epoch-length)")
     parser.add_argument("-o", "--out-dir", required=True, metavar="DIR",
                         help="folder for the outputs")
     parser.add_argument("--bin", type=float, default=60.0, metavar="MINUTES",
@@ -71,64 +77,35 @@ def add_parser(subparsers, parents) -> None:
     parser.set_defaults(run=run)
 
 
-def read_hypnogram_csv(path, *, epoch_length: float | None = None) -> list[dict]:
-    """Recordings of a hypnogram CSV written by ``predict`` (or with a recording column).
+def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
+    """The recordings of one hypnogram file, read by :func:`sleepstage.io.read_hypnogram`.
 
     Returns a list of ``{"recording", "stages", "onsets", "epoch_length", "path"}``; one per
     value of the ``recording`` column, else one named after the file (``_hypnogram``
-    dropped). Errors name the file and what is wrong: a missing column, an empty stage, a
-    stage outside WAKE, N1, N2, N3, NREM, REM and UNSCORED, epochs out of order.
+    dropped). The reader's errors become :class:`DataError` naming the file; a format that
+    holds no epoch length (EDF+, plain text, AccuSleePy) without ``--epoch-length`` is a
+    :class:`UsageError`.
     """
-    import numpy as np
-    import pandas as pd
+    from ..io import hypnogram_format, read_hypnogram
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Hypnogram {path} does not exist.")
     try:
-        table = pd.read_csv(path, dtype={"stage": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"Could not read the hypnogram {path} as CSV: {exc}") from None
-    missing = [c for c in _REQUIRED if c not in table.columns]
-    if missing:
-        raise DataError(f"Hypnogram {path} has no column(s) {missing}; a hypnogram needs "
-                        f"{list(_REQUIRED)} (as 'sleepstage predict' writes).")
-    if table.empty:
-        raise DataError(f"Hypnogram {path} holds no epochs.")
-    empty = table["stage"].isna().to_numpy()
-    if empty.any():
-        raise DataError(f"Hypnogram {path}: {int(empty.sum())} epoch(s) have no stage (first "
-                        f"at row {int(np.flatnonzero(empty)[0]) + 2}); write UNSCORED for "
-                        "unscored epochs.")
-    unknown = sorted(set(table["stage"]) - set(_KNOWN))
-    if unknown:
-        raise DataError(f"Hypnogram {path}: unknown stage(s) {unknown}; stages are "
-                        f"{', '.join(_KNOWN)}.")
-    for column in ("epoch", "onset"):
-        if not pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().any():
-            raise DataError(f"Hypnogram {path}: column {column!r} must hold numbers in every "
-                            "row.")
+        fmt = hypnogram_format(path)
+        if fmt != "csv" and epoch_length is None:
+            raise UsageError(f"Hypnogram {path} is a {fmt!r} file, which holds no epoch "
+                             "length: give --epoch-length in seconds (e.g. 4 for mice, 30 "
+                             "for human PSG).")
+        table = read_hypnogram(path, format=fmt, epoch_length=epoch_length)
+    except ValueError as exc:
+        message = str(exc)
+        raise DataError(message if str(path) in message
+                        else f"Hypnogram {path}: {message}") from None
+    length = float(table.attrs["epoch_length"])
     parts = (table.groupby("recording", sort=False) if "recording" in table.columns
              else [(path.stem.removesuffix("_hypnogram"), table)])
-    out = []
-    for name, part in parts:
-        epoch = part["epoch"].to_numpy()
-        onset = part["onset"].to_numpy(float)
-        for values, what in ((epoch, "epoch"), (onset, "onset")):
-            back = np.flatnonzero(np.diff(values) <= 0)
-            if back.size:
-                k = int(back[0])
-                raise DataError(
-                    f"Hypnogram {path}: epochs out of order, {what} {values[k + 1]:g} follows "
-                    f"{values[k]:g} (row {part.index[k + 1] + 2}); sort the rows by epoch.")
-        length = epoch_length
-        if length is None:
-            if len(onset) < 2:
-                raise UsageError(f"Hypnogram {path} has one epoch: give --epoch-length.")
-            length = float(np.min(np.diff(onset)))
-        out.append({"recording": str(name), "stages": part["stage"].to_numpy(object),
-                    "onsets": onset, "epoch_length": length, "path": path})
-    return out
+    return [{"recording": str(name), "stages": part["stage"].to_numpy(object),
+             "onsets": part["onset"].to_numpy(float), "epoch_length": length, "path": path}
+            for name, part in parts]
 
 
 def _starts(values, names) -> dict:
@@ -248,7 +225,7 @@ def run(args) -> int:
     out_dir = check_folder(args.out_dir)
     recordings = []
     for path in dict.fromkeys(args.hypnograms):
-        recordings += read_hypnogram_csv(path, epoch_length=args.epoch_length)
+        recordings += read_recordings(path, epoch_length=args.epoch_length)
     names = [rec["recording"] for rec in recordings]
     seen: dict = {}
     for rec in recordings:

@@ -10,7 +10,9 @@ Formats (names as given to ``format=`` and ``sleepstage convert --from/--to``):
 
 ``"csv"``
     The table ``sleepstage predict`` writes: columns ``epoch``, ``onset``, ``stage``, then
-    any others. The epoch length is the most common step between onsets.
+    any others. An optional ``recording`` column holds several recordings in one file (the
+    rows of each together); epochs and onsets increase within each recording. The epoch
+    length is the most common step between onsets within recordings.
 ``"edf"``
     EDF+ annotations (Sleep-EDF's ``*-Hypnogram.edf``, the ``.edf`` of ``sleepstage predict
     --annotations``), read with :func:`mne.read_annotations`. Each annotation lasting several
@@ -110,8 +112,8 @@ def _sniff(path: Path) -> str | None:
     columns = [c.strip().strip('"').lower() for c in first.split(",")]
     if "brain_state" in columns:
         return "accusleep"
-    if {"epoch", "onset", "stage"} <= set(columns):
-        return "csv"
+    if len(columns) > 1 and {"epoch", "onset", "stage"} & set(columns):
+        return "csv"  # a table with some of the columns: the reader names those missing
     if "," not in first and (first.upper() in _stage_names() or path.suffix.lower() == ".txt"):
         return "text"  # a .txt file of single labels: unknown ones are named with their line
     return None
@@ -215,6 +217,33 @@ def _read_csv_table(path: Path):
         raise ValueError(f"Could not read {path} as a CSV table: {exc}") from exc
 
 
+def _recording_bounds(table, path: Path) -> list[tuple[Any, int, int]]:
+    """``(recording, first row, end row)`` of each recording; one (None) without the column.
+
+    Each recording's rows must be contiguous; a row without a recording is refused.
+    """
+    n = len(table)
+    if "recording" not in table.columns:
+        return [(None, 0, n)]
+    column = table["recording"]
+    if column.isna().any():
+        i = int(np.flatnonzero(column.isna().to_numpy())[0])
+        raise ValueError(f"Line {i + 2} of {path.name} has no recording.")
+    values = column.to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    seen: set = set()
+    for k in starts:
+        if values[k] in seen:
+            raise ValueError(
+                f"The rows of recording {values[k]!r} in {path.name} are not together: it "
+                f"continues on line {k + 2} after another recording; keep each recording's "
+                "rows contiguous."
+            )
+        seen.add(values[k])
+    stops = np.append(starts[1:], n)
+    return [(values[a], int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
 def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping | None):
     import pandas as pd
 
@@ -234,27 +263,34 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
         table[column] = values
     epochs = np.asarray(table["epoch"], dtype=float)
     onsets = np.asarray(table["onset"], dtype=float)
-    for name, values in (("epoch", epochs), ("onset", onsets)):
-        back = np.flatnonzero(np.diff(values) <= 0)
-        if back.size:
-            i = int(back[0]) + 1
-            raise ValueError(
-                f"Epochs out of order in {path.name}: line {i + 2} has {name} {values[i]:g} "
-                f"after {values[i - 1]:g}; rows must be in increasing {name}."
-            )
+    bounds = _recording_bounds(table, path)
+    inside = np.ones(max(len(table) - 1, 0), dtype=bool)  # steps within one recording
+    for recording, first, stop in bounds:
+        if first:
+            inside[first - 1] = False  # the step into this recording
+        where = "" if recording is None else f" (recording {recording!r})"
+        for name, values in (("epoch", epochs), ("onset", onsets)):
+            back = np.flatnonzero(np.diff(values[first:stop]) <= 0)
+            if back.size:
+                i = first + int(back[0]) + 1
+                raise ValueError(
+                    f"Epochs out of order in {path.name}{where}: line {i + 2} has {name} "
+                    f"{values[i]:g} after {values[i - 1]:g}; rows must be in increasing {name}."
+                )
     if (epochs != np.round(epochs)).any():
         raise ValueError(f"Column 'epoch' of {path.name} must hold whole numbers.")
     steps = np.diff(onsets)
     if epoch_length is None:
-        if steps.size == 0:
-            raise ValueError(f"{path.name} holds one epoch: give the epoch length.")
-        values, counts = np.unique(np.round(steps, 6), return_counts=True)
+        if not inside.any():
+            per = "" if len(bounds) == 1 else " per recording"
+            raise ValueError(f"{path.name} holds one epoch{per}: give the epoch length.")
+        values, counts = np.unique(np.round(steps[inside], 6), return_counts=True)
         epoch_length = float(values[np.argmax(counts)])
     else:
         epoch_length = _check_epoch_length(epoch_length, "csv", path)
         ratio = steps / epoch_length
-        bad = np.flatnonzero((np.abs(ratio - np.round(ratio)) * epoch_length > _ALIGN_TOL)
-                             | (ratio < 0.5))
+        bad = np.flatnonzero(((np.abs(ratio - np.round(ratio)) * epoch_length > _ALIGN_TOL)
+                              | (ratio < 0.5)) & inside)
         if bad.size:
             i = int(bad[0]) + 1
             raise ValueError(
@@ -262,6 +298,10 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
                 f"{i + 2} starts {steps[i - 1]:g} s after the line before."
             )
     labels = [str(s).strip() for s in table["stage"].fillna("").tolist()]
+    empty = np.flatnonzero([label == "" for label in labels])
+    if empty.size:
+        raise ValueError(f"{empty.size} epoch(s) of {path.name} have no stage (first on line "
+                         f"{int(empty[0]) + 2}): write UNSCORED for unscored epochs.")
     table["stage"] = _translate(labels, mapping, path, first_line=2, what="stage")
     table["epoch"] = epochs.astype(np.int64)
     return table, epoch_length
@@ -383,8 +423,8 @@ def read_hypnogram(
         The format (see the module documentation); None tells it from the content.
     epoch_length : float, optional
         Epoch length in seconds. Needed for EDF+, plain text and AccuSleePy files; for the
-        package's CSV it is the most common step between onsets, and when given the onsets
-        are checked against it.
+        package's CSV it is the most common step between onsets (within recordings), and when
+        given the onsets are checked against it.
     mapping : mapping, optional
         Label in the file -> stage name (or :data:`~sleepstage.data.UNSCORED`), replacing the
         default one of the format: e.g. ``{1: "REM", 2: "WAKE", 3: "NREM", 4: "UNSCORED",
@@ -396,14 +436,19 @@ def read_hypnogram(
     pandas.DataFrame
         Columns ``epoch``, ``onset`` (s), ``stage``, then the file's other columns.
         ``attrs`` holds ``format``, ``epoch_length`` and ``start`` (a datetime for an EDF+
-        file whose header has one, else None).
+        file whose header has one, else None). A CSV may hold several recordings in a
+        ``recording`` column (kept in the table): the rows of each recording must be
+        together, and its epochs and onsets increase within it (they may start again at 0
+        in the next recording); ``epoch`` and ``onset`` then count within each recording.
 
     Raises
     ------
     ValueError
-        A file in none of the formats (or whose suffix contradicts its content), a label not
-        in the mapping (named with its line), epochs out of order, an epoch length missing or
-        not dividing the onsets or annotation durations.
+        A file in none of the formats (or whose suffix contradicts its content), a missing
+        column, an epoch without a stage, a label not in the mapping (named with its line),
+        epochs out of order (with the recording, if the file has several), a recording whose
+        rows are not together, an epoch length missing or not dividing the onsets or
+        annotation durations.
 
     Examples
     --------
