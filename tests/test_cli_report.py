@@ -208,3 +208,32 @@ def test_report_with_the_signals_adds_stage_spectra(capsys, tmp_path):
                               "-o", tmp_path / "o3", "--no-plot")
     assert status == 1 and "has 450 epochs but its hypnogram" in err
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_report_reads_plain_text_and_edf_hypnograms_with_the_epoch_length(capsys, tmp_path):
+    from sleepstage.io import write_hypnogram
+
+    stages = ["WAKE"] * 30 + ["NREM"] * 60 + ["REM"] * 15 + ["UNSCORED"] * 3 + ["WAKE"] * 12
+    (tmp_path / "m1.txt").write_text("".join(f"{s.lower()}\n" for s in stages))
+    write_hypnogram(tmp_path / "m2_hypnogram.edf", stages, epoch_length=4)
+    # plain text and EDF+ hold no epoch length: the report says to give it, and writes nothing
+    for name in ("m1.txt", "m2_hypnogram.edf"):
+        status, _, err = run_main(capsys, "report", tmp_path / name, "-o", tmp_path / "out")
+        assert status == 2, err
+        assert str(tmp_path / name) in err and "give --epoch-length" in err
+        assert "Traceback" not in err and not (tmp_path / "out").exists()
+    status, _, err = run_main(capsys, "report", tmp_path / "m1.txt", tmp_path / "m2_hypnogram.edf",
+                              "--epoch-length", "4", "-o", tmp_path / "out", "--no-plot")
+    assert status == 0, err
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").set_index(["recording", "phase"])
+    for name in ("m1", "m2"):
+        row = summary.loc[(name, "all")]
+        assert row["minutes_NREM"] == pytest.approx(60 * 4 / 60)
+        assert row["minutes_WAKE"] == pytest.approx(42 * 4 / 60)
+        assert row["unscored_minutes"] == pytest.approx(3 * 4 / 60)
+    # a label the reader does not know is named with its line and the file
+    (tmp_path / "bad.txt").write_text("WAKE\nDeep\n")
+    status, _, err = run_main(capsys, "report", tmp_path / "bad.txt", "--epoch-length", "4",
+                              "-o", tmp_path / "o2")
+    assert status == 1 and "Unknown stage 'Deep' on line 2" in err
+    assert str(tmp_path / "bad.txt") in err and not (tmp_path / "o2").exists()

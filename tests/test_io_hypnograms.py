@@ -220,3 +220,52 @@ def test_format_from_suffix_and_content(tmp_path):
     assert hypnogram_format(tmp_path / "labels.csv") == "accusleep"
     (tmp_path / "stages").write_text("NREM\n")
     assert hypnogram_format(tmp_path / "stages") == "text"
+
+
+def test_csv_with_a_recording_column_is_checked_within_each_recording(tmp_path):
+    table = pd.DataFrame({"recording": ["a"] * 3 + ["b"] * 4,
+                          "epoch": [0, 1, 2, 0, 1, 2, 3],
+                          "onset": [0.0, 4.0, 8.0, 0.0, 4.0, 8.0, 12.0],
+                          "stage": ["WAKE", "NREM", "rem", "UNSCORED", "N1", "N2", "N3"]})
+    table.to_csv(tmp_path / "two.csv", index=False)
+    for epoch_length in (None, 4):  # inferred from the steps within recordings, or checked
+        read = read_hypnogram(tmp_path / "two.csv", epoch_length=epoch_length)
+        assert read.attrs["epoch_length"] == 4
+        assert read["recording"].tolist() == table["recording"].tolist()
+        assert read["stage"].tolist() == ["WAKE", "NREM", "REM", UNSCORED, "N1", "N2", "N3"]
+    # without the column, the same rows are out of order where the second recording starts
+    table.drop(columns="recording").to_csv(tmp_path / "one.csv", index=False)
+    with pytest.raises(ValueError, match=r"Epochs out of order in one\.csv: line 5 has epoch 0 "
+                                         "after 2"):
+        read_hypnogram(tmp_path / "one.csv")
+    # a recording out of order is named, with the line
+    bad = table.copy()
+    bad.loc[5, "onset"] = 2.0
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"Epochs out of order in bad\.csv \(recording 'b'\): "
+                                         "line 7 has onset 2 after 4"):
+        read_hypnogram(tmp_path / "bad.csv")
+    # the rows of a recording must be together, and every row needs a recording
+    table.iloc[[0, 3, 1, 2, 4, 5, 6]].to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(ValueError, match=r"recording 'a' in mixed\.csv are not together: it "
+                                         "continues on line 4"):
+        read_hypnogram(tmp_path / "mixed.csv")
+    table.assign(recording=["a", "a", None, "b", "b", "b", "b"]).to_csv(tmp_path / "n.csv",
+                                                                        index=False)
+    with pytest.raises(ValueError, match=r"Line 4 of n\.csv has no recording"):
+        read_hypnogram(tmp_path / "n.csv")
+    # one epoch per recording: nothing to infer the epoch length from
+    table.iloc[[0, 3]].to_csv(tmp_path / "single.csv", index=False)
+    with pytest.raises(ValueError, match="holds one epoch per recording: give the epoch"):
+        read_hypnogram(tmp_path / "single.csv")
+    assert read_hypnogram(tmp_path / "single.csv", epoch_length=30).attrs["epoch_length"] == 30
+
+
+def test_csv_missing_a_column_or_a_stage_is_named(tmp_path):
+    (tmp_path / "c.csv").write_text("epoch,stage\n0,WAKE\n")
+    with pytest.raises(ValueError, match=r"c\.csv has no column onset"):
+        read_hypnogram(tmp_path / "c.csv")
+    (tmp_path / "e.csv").write_text("epoch,onset,stage\n0,0,WAKE\n1,4,\n2,8,\n")
+    with pytest.raises(ValueError, match=r"2 epoch\(s\) of e\.csv have no stage \(first on "
+                                         r"line 3\): write UNSCORED"):
+        read_hypnogram(tmp_path / "e.csv")
