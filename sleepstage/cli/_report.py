@@ -92,9 +92,9 @@ def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     try:
         fmt = hypnogram_format(path)
         if fmt != "csv" and epoch_length is None:
-            raise UsageError(f"Hypnogram {path} is a {fmt!r} file, which holds no epoch "
-                             "length: give --epoch-length in seconds (e.g. 4 for mice, 30 "
-                             "for human PSG).")
+            raise UsageError(f"Hypnogram {path} (format {fmt!r}) holds no epoch length: "
+                             "give --epoch-length in seconds (e.g. 4 for mice, 30 for human "
+                             "PSG).")
         table = read_hypnogram(path, format=fmt, epoch_length=epoch_length)
     except ValueError as exc:
         message = str(exc)

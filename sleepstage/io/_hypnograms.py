@@ -283,7 +283,8 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
     if epoch_length is None:
         if not inside.any():
             per = "" if len(bounds) == 1 else " per recording"
-            raise ValueError(f"{path.name} holds one epoch{per}: give the epoch length.")
+            raise ValueError(f"{path.name} holds one epoch{per}: give the epoch length "
+                             "(epoch_length=, --epoch-length).")
         values, counts = np.unique(np.round(steps[inside], 6), return_counts=True)
         epoch_length = float(values[np.argmax(counts)])
     else:
