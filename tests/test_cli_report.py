@@ -237,3 +237,30 @@ def test_report_reads_plain_text_and_edf_hypnograms_with_the_epoch_length(capsys
                               "-o", tmp_path / "o2")
     assert status == 1 and "Unknown stage 'Deep' on line 2" in err
     assert str(tmp_path / "bad.txt") in err and not (tmp_path / "o2").exists()
+
+
+def test_report_takes_the_start_of_an_edf_hypnogram_header(capsys, tmp_path):
+    import datetime
+
+    from sleepstage.io import write_hypnogram
+
+    stages = ["WAKE"] * 450 + ["NREM"] * 450  # 1 h at 4 s
+    write_hypnogram(tmp_path / "m_hypnogram.edf", stages, epoch_length=4,
+                    start=datetime.datetime(2024, 3, 1, 18, 30))
+    status, _, err = run_main(capsys, "report", tmp_path / "m_hypnogram.edf",
+                              "--epoch-length", "4", "--lights-on", "07:00", "-o",
+                              tmp_path / "out", "--no-plot")
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "out" / "architecture.csv")
+    # bins aligned to the clock: 18:00 (holding 18:30-19:00, light), then 19:00 (dark)
+    assert table["clock_time"].astype(str).str[:16].tolist() == ["2024-03-01 18:00",
+                                                                 "2024-03-01 19:00"]
+    assert table["phase"].tolist() == ["light", "dark"]
+    # --start wins over the header
+    status, _, err = run_main(capsys, "report", tmp_path / "m_hypnogram.edf",
+                              "--epoch-length", "4", "--start", "2024-03-01T08:00",
+                              "--lights-on", "07:00", "-o", tmp_path / "out2", "--no-plot")
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "out2" / "architecture.csv")
+    assert str(table["clock_time"].iloc[0]).startswith("2024-03-01 08:00")
+    assert set(table["phase"]) == {"light"}

@@ -52,7 +52,8 @@ def add_parser(subparsers, parents) -> None:
                         help="bin length in minutes (default: 60)")
     parser.add_argument("--start", action="append", metavar="[RECORDING=]ISO_TIME",
                         help="clock time of the start (onset 0), e.g. 2024-03-01T07:00; "
-                             "RECORDING=ISO_TIME for one recording (repeatable)")
+                             "RECORDING=ISO_TIME for one recording (repeatable); default: "
+                             "the start in an EDF+ hypnogram's header")
     parser.add_argument("--lights-on", metavar="HH:MM",
                         help="time lights go on; with --start, adds phase and zeitgeber "
                              "time and aligns bins to the clock")
@@ -80,11 +81,12 @@ def add_parser(subparsers, parents) -> None:
 def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     """The recordings of one hypnogram file, read by :func:`sleepstage.io.read_hypnogram`.
 
-    Returns a list of ``{"recording", "stages", "onsets", "epoch_length", "path"}``; one per
-    value of the ``recording`` column, else one named after the file (``_hypnogram``
-    dropped). The reader's errors become :class:`DataError` naming the file; a format that
-    holds no epoch length (EDF+, plain text, AccuSleePy) without ``--epoch-length`` is a
-    :class:`UsageError`.
+    Returns a list of ``{"recording", "stages", "onsets", "epoch_length", "path", "start"}``;
+    one per value of the ``recording`` column, else one named after the file (``_hypnogram``
+    dropped). ``start`` is the start date and time of an EDF+ file's header (None for the
+    other formats, or a header without one). The reader's errors become
+    :class:`DataError` naming the file; a format that holds no epoch length (EDF+, plain
+    text, AccuSleePy) without ``--epoch-length`` is a :class:`UsageError`.
     """
     from ..io import hypnogram_format, read_hypnogram
 
@@ -101,10 +103,12 @@ def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
         raise DataError(message if str(path) in message
                         else f"Hypnogram {path}: {message}") from None
     length = float(table.attrs["epoch_length"])
+    start = table.attrs.get("start")  # an EDF+ header's start date and time, else None
     parts = (table.groupby("recording", sort=False) if "recording" in table.columns
              else [(path.stem.removesuffix("_hypnogram"), table)])
     return [{"recording": str(name), "stages": part["stage"].to_numpy(object),
-             "onsets": part["onset"].to_numpy(float), "epoch_length": length, "path": path}
+             "onsets": part["onset"].to_numpy(float), "epoch_length": length, "path": path,
+             "start": start}
             for name, part in parts]
 
 
@@ -220,13 +224,19 @@ def run(args) -> int:
         except ValueError:
             raise UsageError(f"--lights-on expects a 24-hour clock time HH:MM such as 07:00, "
                              f"got {args.lights_on!r}.") from None
-        if not args.start:
-            raise UsageError("--lights-on needs --start (the clock time of the start).")
     out_dir = check_folder(args.out_dir)
     recordings = []
     for path in dict.fromkeys(args.hypnograms):
         recordings += read_recordings(path, epoch_length=args.epoch_length)
     names = [rec["recording"] for rec in recordings]
+    # --start wins over the start an EDF+ hypnogram's header gives
+    starts = {rec["recording"]: pd.Timestamp(rec["start"]) for rec in recordings
+              if rec["start"] is not None}
+    starts.update(_starts(args.start, names))
+    if args.lights_on is not None and len(starts) < len(names):
+        unknown = [n for n in names if n not in starts]
+        raise UsageError(f"--lights-on needs --start (the clock time of the start; none is "
+                         f"known for {', '.join(unknown)}).")
     seen: dict = {}
     for rec in recordings:
         key = safe_name(rec["recording"]).lower()
@@ -235,7 +245,6 @@ def run(args) -> int:
                             f"the file {safe_name(rec['recording'])}_architecture.png: give the "
                             "hypnograms distinct names.")
         seen[key] = rec["recording"]
-    starts = _starts(args.start, names)
     groups = _groups(args.group, recordings)
 
     outputs = [out_dir / "architecture.csv", out_dir / "summary.csv"]
