@@ -53,9 +53,16 @@ def table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _script() -> str:
+    """The running script's path from the repository root, wherever it was started from."""
+    script = Path(sys.argv[0]).resolve()
+    root = DOC.parents[1]
+    return (script.relative_to(root) if script.is_relative_to(root) else script).as_posix()
+
+
 def write_section(name: str, title: str, body: str, command: str | None = None) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md atomically."""
-    command = command or "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    command = command or "python " + " ".join([_script(), *sys.argv[1:]])
     section = (
         f"<!-- begin: {name} -->\n## {title}\n\n"
         f"Command: `{command}`  \nMachine: {machine()}  \nRun on: {date.today().isoformat()}\n\n"

@@ -40,6 +40,7 @@ import argparse
 import datetime
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -182,12 +183,20 @@ def run_process(code: str, *args: str, folder: Path) -> dict:
     """Run ``code`` with ``args`` in a fresh Python; wall seconds (from outside) and peak MB."""
     peak_file = folder / "peak.txt"
     command = [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), code, *map(str, args)]
+    before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{args}: exit {done.returncode}\n{done.stderr[-3000:]}")
-    return {"seconds": seconds, "peak_mb": int(peak_file.read_text()) * 1024 / MB}
+    return {"seconds": seconds, "peak_mb": int(peak_file.read_text()) * 1024 / MB,
+            "cpu_seconds": _children_cpu() - before}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of every child process waited for so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sleepstage(*args, folder: Path) -> dict:
@@ -311,7 +320,10 @@ def part_many(args, folder: Path, model: Path) -> str:
             out = folder / f"many-out-{len(outputs)}"
             result = sleepstage(*common, "-o", out, *extra, folder=folder)
             outputs[name] = {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
-            results.append({"run": name, "time (s)": result["seconds"],
+            # the Dask workers' CPU time is not the command's: only the local runs have one
+            cpu = result["cpu_seconds"] if "--dask-scheduler" not in extra else float("nan")
+            results.append({"run": name, "time (s)": result["seconds"], "CPU (s)": cpu,
+                            "cores busy": cpu / result["seconds"],
                             "peak RSS (MB)": result["peak_mb"]})
             print(results[-1], file=sys.stderr)
     serial = outputs["serial"]
@@ -325,6 +337,11 @@ def part_many(args, folder: Path, model: Path) -> str:
         "3 channels) scored by one `sleepstage predict --edf 'many/*.edf'` command end to "
         "end; the Dask row's peak is that of the client process (the two worker processes, "
         "started and having imported the package before the command, are not included). "
+        "CPU is the command's user + system time over all its threads, and *cores busy* "
+        "that time over the wall time: the serial run already keeps that many of the 2 "
+        "cores busy (the channels of a recording are resampled on threads; LightGBM "
+        "predicts on threads), so `--n-jobs 2` cannot be faster than 2 / cores busy of "
+        "the serial run. "
         "Speed-up against the serial run (target: >= 1.7x with --n-jobs 2); "
         "the hypnogram CSVs of every run are compared byte for byte with the serial run's."
         "\n\n" + table(frame, floatfmt=".2f")
