@@ -1,9 +1,11 @@
-"""Fit time and scores of the default pipeline: LightGBM preset "fast" against "2026-11".
+"""Fit time and scores of the default pipeline: preset "fast" against "2026-11".
 
-``make_staging_pipeline()`` (preset "fast": 100 trees at learning rate 0.15, 63-bin
-histograms, half of the columns and of the epochs per tree) is compared with
+``make_staging_pipeline()`` (preset "fast": LightGBM with 100 trees at learning rate 0.15,
+63-bin histograms, half of the columns and of the epochs per tree; the scaler's first pass
+on 63 bins and half of the epochs and columns) is compared with
 ``make_staging_pipeline(preset="2026-11")`` (the earlier settings: 150 trees at 0.1, 255
-bins, 80 % of the columns and epochs), in the same process:
+bins, 80 % of the columns and epochs; the first pass on 255 bins and every epoch), in the
+same process:
 
 - **time**: both fitted with ``fit_with_groups`` on 3 synthetic animals x 24 h (64 800
   epochs of 3 x 512 float32 samples), old and new interleaved ``--repeat`` times; the
@@ -93,7 +95,8 @@ def time_fits(hours: float, repeat: int) -> str:
     ratio = next(r["wall s"] for r in rows
                  if r["task"] == "fit default pipeline: ratio new / old")
     return (
-        f"`make_staging_pipeline()` (LightGBM preset \"fast\") against "
+        f"`make_staging_pipeline()` (preset \"fast\": LightGBM and the scaler's first pass) "
+        f"against "
         f"`make_staging_pipeline(preset=\"2026-11\")`, each fitted with `fit_with_groups` on "
         f"{train.n_epochs} synthetic epochs (3 animals x {hours:g} h; the classifier sees "
         f"{n_columns} columns), old and new interleaved {repeat} times in one process "
@@ -163,7 +166,7 @@ def compare_scores(hours: float) -> str:
     delta = pd.DataFrame(deltas)
     worst = float(delta["balanced acc new - old"].abs().max())
     return (
-        "The default pipeline with each LightGBM preset, on the splits of "
+        "The default pipeline with each preset, on the splits of "
         "`benchmarks/ablation.py` (synthetic, SC4001) and `benchmarks/real_mouse.py` (real "
         "mouse; its scores cover the scored epochs of the held-out condition). `% STAGE err` "
         "is predicted minus true % time in points; ECE is the top-label expected calibration "
@@ -186,13 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         body = time_fits(args.hours, args.repeat)
         print(body)
         if not args.no_write:
-            write_section("fit", "Fitting the default pipeline: LightGBM preset \"fast\" "
+            write_section("fit", "Fitting the default pipeline: preset \"fast\" "
                           "against \"2026-11\"", body)
     if args.only in (None, "scores"):
         body = compare_scores(args.hours)
         print(body)
         if not args.no_write:
-            write_section("fit_scores", "Scores of the LightGBM presets \"fast\" and "
+            write_section("fit_scores", "Scores of the presets \"fast\" and "
                           "\"2026-11\"", body)
     return 0
 

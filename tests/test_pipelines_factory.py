@@ -44,6 +44,28 @@ def test_pipeline_preset_reaches_the_classifier_and_params_override_it():
     assert plain.get_params()["colsample_bytree"] == 0.8
 
 
+def test_preset_sets_the_scaler_first_pass():
+    import numpy as np
+
+    from sleepstage.features import FIRST_PASS_PARAMS, RecordingScaler
+
+    old = make_staging_pipeline(preset="2026-11").named_steps["scaler"].estimator
+    params = old.get_params()
+    assert (params["n_estimators"], params["class_weight"]) == (60, "balanced")
+    assert "max_bin" not in params and params["subsample"] == 1.0  # every epoch, 255 bins
+    assert make_staging_pipeline().named_steps["scaler"].estimator is None  # the default
+    assert FIRST_PASS_PARAMS["max_bin"] == 63 and FIRST_PASS_PARAMS["subsample"] == 0.5
+    with pytest.raises(TypeError):
+        FIRST_PASS_PARAMS["max_bin"] = 255  # read-only
+    rng = np.random.default_rng(0)
+    y = np.repeat(["WAKE", "NREM", "REM"], 100)
+    X = rng.normal(size=(300, 4)) + (y == "NREM")[:, None]
+    fitted = RecordingScaler(min_epochs=10).fit(X, y).estimator_.get_params()
+    assert {k: fitted[k] for k in FIRST_PASS_PARAMS} == dict(FIRST_PASS_PARAMS)
+    given = RecordingScaler(min_epochs=10)
+    assert make_staging_pipeline(scaler=given, preset="2026-11").named_steps["scaler"] is given
+
+
 def test_unknown_preset_is_refused_by_name():
     with pytest.raises(ValueError, match=r"'preset'.*'fast', '2026-11'.*'2025'"):
         make_staging_pipeline(preset="2025")

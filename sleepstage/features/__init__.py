@@ -30,7 +30,7 @@ from ._registry import (
     register_family,
     unregister_family,
 )
-from ._scaler import RecordingScaler
+from ._scaler import FIRST_PASS_PARAMS, RecordingScaler
 from ._spectral import DEFAULT_BANDS, SpectralFeatures
 from ._timestats import TimeFeatures
 
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_SFREQ",
     "FAMILIES",
     "FAMILY_NAMES",
+    "FIRST_PASS_PARAMS",
     "ArtefactDetector",
     "ArtefactStatistics",
     "EMGFeatures",

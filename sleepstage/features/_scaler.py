@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin, clone
@@ -30,8 +33,9 @@ _ROW_BLOCK = 8192
 #: settings before 2026-12 were ``n_estimators=60, class_weight="balanced"`` on LightGBM's
 #: defaults (255 bins, every epoch and column per tree); ``make_staging_pipeline(
 #: preset="2026-11")`` still uses them.
-FIRST_PASS_PARAMS: dict = dict(n_estimators=60, class_weight="balanced", max_bin=63,
-                               subsample=0.5, subsample_freq=1, colsample_bytree=0.5)
+FIRST_PASS_PARAMS: Mapping[str, Any] = MappingProxyType(dict(
+    n_estimators=60, class_weight="balanced", max_bin=63, subsample=0.5, subsample_freq=1,
+    colsample_bytree=0.5))
 
 #: A stage needs this many epochs in a recording before its statistics there are used.
 MIN_STAGE_EPOCHS: int = 20
@@ -88,7 +92,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         warning.
     estimator : classifier or None, default=None
         ``reference="stage"``: the first-pass classifier that assigns the stages of a new
-        recording. None: a small LightGBM (:data:`FIRST_PASS_PARAMS`: 60 trees, balanced
+        recording. None: a small LightGBM (``FIRST_PASS_PARAMS``: 60 trees, balanced
         class weights, half of the epochs and of the columns per tree on 63-bin
         histograms; one thread).
     n_iter : int, default=3

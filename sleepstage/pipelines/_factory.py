@@ -38,8 +38,9 @@ LGBM_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 #: First-pass classifier of the stage-anchored scaler by preset: "fast" keeps the default of
-#: :class:`~sleepstage.features.RecordingScaler` (its ``FIRST_PASS_PARAMS``); "2026-11" the
-#: earlier one (60 trees on LightGBM's defaults: 255 bins, every epoch and column).
+#: :class:`~sleepstage.features.RecordingScaler`
+#: (:data:`~sleepstage.features.FIRST_PASS_PARAMS`); "2026-11" the earlier one (60 trees on
+#: LightGBM's defaults: 255 bins, every epoch and column).
 _FIRST_PASS_BY_PRESET: dict[str, dict[str, Any] | None] = {
     "fast": None,
     "2026-11": dict(n_estimators=60, class_weight="balanced"),
@@ -197,9 +198,11 @@ def make_staging_pipeline(
         Seed of the classifier.
     preset : {"fast", "2026-11"}, default="fast"
         LightGBM settings (:data:`LGBM_PRESETS`, see :func:`make_classifier`).
-        ``preset="2026-11"`` rebuilds the earlier pipeline (classifier and the scaler's
-        first-pass classifier), whose fit takes about twice as long for the same scores
-        (``benchmarks/bench_fit.py``).
+        ``preset="2026-11"`` rebuilds the earlier pipeline (LightGBM classifier and the
+        scaler's first-pass classifier), whose fit takes about twice as long for the same
+        scores (``benchmarks/bench_fit.py``). The preset also sets the first pass of the
+        scaler built here for the other models; a ``scaler`` given as a
+        :class:`~sleepstage.features.RecordingScaler` is used as it is.
     **params
         Parameters of the classifier (e.g. ``n_estimators=500``); they override the preset.
 
