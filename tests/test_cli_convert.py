@@ -68,19 +68,39 @@ def test_convert_sets_the_start_of_an_edf(capsys, tmp_path):
     assert status == 2 and "not an ISO date and time" in err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["in.txt", "-o", "out.csv"], "does not record its epoch length"),
-    (["in.txt", "-o", "out.tsv", "--epoch-length", "4"], "from its suffix '.tsv'"),
-    (["bad.txt", "-o", "out.csv", "--epoch-length", "4"], "Unknown stage 'Deep' on line 2"),
-    (["in.txt", "-o", "in.txt", "--epoch-length", "4"], "already exist"),
-    (["missing.txt", "-o", "out.csv", "--epoch-length", "4"], "Hypnogram file not found"),
+@pytest.mark.parametrize(("args", "status", "message"), [
+    (["in.txt", "-o", "out.csv"], 2,
+     "Hypnogram in.txt: a 'text' hypnogram does not record its epoch length; give "
+     "--epoch-length"),
+    (["one.csv", "-o", "out.txt"], 2,
+     "Hypnogram one.csv: it holds one epoch, so its onsets show no epoch length; give "
+     "--epoch-length"),
+    (["two.csv", "-o", "out.txt"], 2,
+     "two.csv holds 2 recordings (a, b); convert one recording at a time"),
+    (["in.txt", "-o", "out.tsv", "--epoch-length", "4"], 1, "from its suffix '.tsv'"),
+    (["bad.txt", "-o", "out.csv", "--epoch-length", "4"], 1, "Unknown stage 'Deep' on line 2"),
+    (["in.txt", "-o", "in.txt", "--epoch-length", "4"], 1, "already exist"),
+    (["missing.txt", "-o", "out.csv", "--epoch-length", "4"], 1, "Hypnogram file not found"),
 ])
 def test_convert_errors_are_one_line_and_write_nothing(capsys, tmp_path, monkeypatch, args,
-                                                       message):
+                                                       status, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.txt").write_text("WAKE\nREM\n")
     (tmp_path / "bad.txt").write_text("WAKE\nDeep\n")
-    status, _, err = run_main(capsys, "convert", *args)
-    assert status == 1
-    assert message in err and err.count("\n") == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "in.txt"]
+    (tmp_path / "one.csv").write_text("epoch,onset,stage\n0,0,WAKE\n")
+    (tmp_path / "two.csv").write_text("recording,epoch,onset,stage\na,0,0,WAKE\na,1,4,NREM\n"
+                                      "b,0,0,REM\nb,1,4,WAKE\n")
+    inputs = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run_main(capsys, "convert", *args)
+    assert code == status, err
+    assert message in err and err.count("\n") == 1 and "epoch_length=" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == inputs
+
+
+def test_convert_a_csv_of_one_recording_keeps_its_id(capsys, tmp_path):
+    (tmp_path / "one.csv").write_text("recording,epoch,onset,stage\n001,0,0,WAKE\n"
+                                      "001,1,4,NREM\n")
+    status, _, err = run_main(capsys, "convert", tmp_path / "one.csv", "-o", tmp_path / "o.csv")
+    assert status == 0, err
+    assert (tmp_path / "o.csv").read_text().splitlines()[1:] == ["0,0,WAKE,001",
+                                                                 "1,4,NREM,001"]

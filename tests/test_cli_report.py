@@ -264,3 +264,64 @@ def test_report_takes_the_start_of_an_edf_hypnogram_header(capsys, tmp_path):
     table = pd.read_csv(tmp_path / "out2" / "architecture.csv")
     assert str(table["clock_time"].iloc[0]).startswith("2024-03-01 08:00")
     assert set(table["phase"]) == {"light"}
+
+
+def test_lights_on_gives_phases_to_the_recordings_whose_start_is_known(capsys, tmp_path):
+    import datetime
+
+    from sleepstage.io import write_hypnogram
+
+    stages = ["WAKE"] * 450 + ["NREM"] * 450  # 1 h at 4 s
+    a = _write(tmp_path / "a_hypnogram.csv", stages)
+    b = _write(tmp_path / "b_hypnogram.csv", stages)
+    # --start for a only: a gets phases and clock times, b none
+    status, _, err = run_main(capsys, "report", a, b, "--start", "a=2024-03-01T18:30",
+                              "--lights-on", "07:00", "-o", tmp_path / "out", "--no-plot")
+    assert status == 0, err
+    bins = pd.read_csv(tmp_path / "out" / "architecture.csv").set_index("recording")
+    assert bins.loc["a", "phase"].tolist() == ["light", "dark"]
+    assert bins.loc[["b"], "phase"].isna().all() and bins.loc[["b"], "clock_time"].isna().all()
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert summary.groupby("recording")["phase"].apply(list).to_dict() == {
+        "a": ["all", "light", "dark"], "b": ["all"]}
+    # an EDF+ header's start for one recording, --start for another
+    write_hypnogram(tmp_path / "e_hypnogram.edf", stages, epoch_length=4,
+                    start=datetime.datetime(2024, 3, 1, 18, 30))
+    status, _, err = run_main(capsys, "report", tmp_path / "e_hypnogram.edf", a, b,
+                              "--epoch-length", "4", "--start", "b=2024-03-01T08:00",
+                              "--lights-on", "07:00", "-o", tmp_path / "out2", "--no-plot")
+    assert status == 0, err
+    bins = pd.read_csv(tmp_path / "out2" / "architecture.csv").set_index("recording")
+    assert bins.loc["e", "phase"].tolist() == ["light", "dark"]
+    assert set(bins.loc[["b"], "phase"]) == {"light"}
+    assert str(bins.loc[["b"], "clock_time"].iloc[0]).startswith("2024-03-01 08:00")
+    assert bins.loc[["a"], "phase"].isna().all()
+    # no start known for any recording: --lights-on is refused
+    status, _, err = run_main(capsys, "report", a, b, "--lights-on", "07:00",
+                              "-o", tmp_path / "out3")
+    assert status == 2 and "--lights-on needs --start" in err
+    assert not (tmp_path / "out3").exists()
+
+
+def test_a_csv_of_one_epoch_per_recording_needs_the_epoch_length(capsys, tmp_path):
+    one = _write(tmp_path / "one_hypnogram.csv", ["WAKE"])
+    each = _write(tmp_path / "each.csv", ["WAKE", "NREM"], recording=["a", "b"])
+    for path in (one, each):
+        status, _, err = run_main(capsys, "report", path, "-o", tmp_path / "out")
+        assert status == 2, err
+        assert str(path) in err and "give --epoch-length" in err
+        assert "epoch_length=" not in err and not (tmp_path / "out").exists()
+    status, _, err = run_main(capsys, "report", one, "--epoch-length", "4", "-o",
+                              tmp_path / "out", "--no-plot")
+    assert status == 0, err
+
+
+def test_report_help_has_its_own_epoch_length_text(capsys):
+    status, stdout, _ = run_main(capsys, "report", "--help")
+    assert status == 0
+    text = " ".join(stdout.split())
+    assert "30 for EDF" not in text
+    assert "--epoch-length S epoch length of the hypnograms in seconds" in text
+    assert "rows together and in time order" in text
+    status, stdout, _ = run_main(capsys, "fit", "--help")  # the other commands keep theirs
+    assert "30 for EDF" in " ".join(stdout.split())

@@ -13,6 +13,7 @@ from sleepstage.data import RK_TO_5CLASS, UNSCORED
 from sleepstage.io import (
     ACCUSLEEP_CODES,
     HYPNOGRAM_FORMATS,
+    EpochLengthUnknownError,
     hypnogram_format,
     read_hypnogram,
     write_edf_annotations,
@@ -169,7 +170,8 @@ def test_sleep_edf_hypnogram_matches_load_sleep_edf(sleep_edf_files, data_dir):
     ("epoch,onset,stage\n0,0,WAKE\n1,4,Deep\n", "s.csv", "Unknown stage 'Deep' on line 3"),
     ("epoch,onset,stage\n0,0,WAKE\n2,8,REM\n1,4,NREM\n", "o.csv",
      "Epochs out of order in o.csv: line 4 has epoch 1 after 2"),
-    ("epoch,onset,stage\n0,0,WAKE\n1,6,REM\n", "l.csv", "do not fit 4-s epochs: line 3"),
+    ("epoch,onset,stage\n0,0,WAKE\n1,6,REM\n", "l.csv",
+     r"do not fit 4-s epochs \(as given\): line 3"),
     ("epoch,onset,stage\n0,0,WAKE\n1,x,REM\n", "n.csv", "line 3 has 'x'"),
     ("time,label\n0,W\n", "x.csv", "not a hypnogram in any known format"),
     ("brain_state\n2\n", "a.txt", "named like a 'text' file but holds a 'accusleep'"),
@@ -256,7 +258,9 @@ def test_csv_with_a_recording_column_is_checked_within_each_recording(tmp_path):
         read_hypnogram(tmp_path / "n.csv")
     # one epoch per recording: nothing to infer the epoch length from
     table.iloc[[0, 3]].to_csv(tmp_path / "single.csv", index=False)
-    with pytest.raises(ValueError, match="holds one epoch per recording: give the epoch"):
+    with pytest.raises(EpochLengthUnknownError,
+                       match=r"single\.csv: it holds one epoch per recording, so its onsets "
+                             r"show no epoch length; give it in seconds \(epoch_length=\)"):
         read_hypnogram(tmp_path / "single.csv")
     assert read_hypnogram(tmp_path / "single.csv", epoch_length=30).attrs["epoch_length"] == 30
 
@@ -269,3 +273,77 @@ def test_csv_missing_a_column_or_a_stage_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"2 epoch\(s\) of e\.csv have no stage \(first on "
                                          r"line 3\): write UNSCORED"):
         read_hypnogram(tmp_path / "e.csv")
+
+
+def test_epoch_length_unknown_is_its_own_value_error(tmp_path):
+    (tmp_path / "one.csv").write_text("epoch,onset,stage\n0,0,WAKE\n")
+    (tmp_path / "w.txt").write_text("WAKE\nREM\n")
+    for name, reason in (("one.csv", "it holds one epoch, so its onsets show no epoch length"),
+                         ("w.txt", "a 'text' hypnogram does not record its epoch length")):
+        with pytest.raises(EpochLengthUnknownError) as info:
+            read_hypnogram(tmp_path / name)
+        assert isinstance(info.value, ValueError)
+        assert info.value.reason == reason and info.value.path == tmp_path / name
+        assert str(info.value) == f"{name}: {reason}; give it in seconds (epoch_length=)."
+    assert read_hypnogram(tmp_path / "one.csv", epoch_length=4).attrs["epoch_length"] == 4
+
+
+def test_inferred_epoch_length_is_checked_against_every_step(tmp_path):
+    # a step of 2 s among 4-s epochs: refused, naming the file and line
+    (tmp_path / "m.csv").write_text("epoch,onset,stage\n0,0,NREM\n1,4,NREM\n2,8,NREM\n"
+                                    "3,10,NREM\n")
+    with pytest.raises(ValueError, match=r"onsets of m\.csv do not fit 4-s epochs \(the most "
+                                         r"common step between onsets\): line 5 starts 2 s"):
+        read_hypnogram(tmp_path / "m.csv")
+    # the same within a recording names the recording
+    rows = [("a", i, 4.0 * i) for i in range(4)] + [("b", 0, 0.0), ("b", 1, 4.0), ("b", 2, 6.0)]
+    # (b's steps 4 and 2 are as common: the file's length wins the tie)
+    table = pd.DataFrame(rows, columns=["recording", "epoch", "onset"]).assign(stage="NREM")
+    table.to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(ValueError, match=r"onsets of r\.csv \(recording 'b'\) do not fit 4-s "
+                                         r"epochs .*line 8 starts 2 s"):
+        read_hypnogram(tmp_path / "r.csv")
+    # recording b in 30-s epochs among 4-s ones: one file holds one epoch length
+    rows = ([("a", i, 4.0 * i) for i in range(50)] + [("b", i, 30.0 * i) for i in range(10)])
+    table = pd.DataFrame(rows, columns=["recording", "epoch", "onset"]).assign(stage="WAKE")
+    table.to_csv(tmp_path / "mixed_len.csv", index=False)
+    with pytest.raises(ValueError, match=r"Recording 'b' of mixed_len\.csv has 30-s epochs "
+                                         r"\(line 53 starts 30 s .*most common epoch length is "
+                                         r"4 s: one file holds one epoch length; write one "
+                                         r"file per epoch length"):
+        read_hypnogram(tmp_path / "mixed_len.csv")
+    # also when b's steps are whole numbers of a's (8-s epochs would read as 4-s with gaps)
+    rows = ([("a", i, 4.0 * i) for i in range(50)] + [("b", i, 8.0 * i) for i in range(10)])
+    pd.DataFrame(rows, columns=["recording", "epoch", "onset"]).assign(stage="WAKE").to_csv(
+        tmp_path / "eights.csv", index=False)
+    with pytest.raises(ValueError, match=r"Recording 'b' of eights\.csv has 8-s epochs"):
+        read_hypnogram(tmp_path / "eights.csv")
+    # gaps of whole epochs stay allowed, and a given length is checked the same way
+    (tmp_path / "gap.csv").write_text("epoch,onset,stage\n0,0,WAKE\n1,4,WAKE\n2,8,NREM\n"
+                                      "5,20,NREM\n")
+    assert read_hypnogram(tmp_path / "gap.csv").attrs["epoch_length"] == 4
+    with pytest.raises(ValueError, match=r"\(recording 'b'\) do not fit 4-s epochs "
+                                         r"\(as given\)"):
+        read_hypnogram(tmp_path / "mixed_len.csv", epoch_length=4)
+
+
+def test_recording_ids_keep_their_text(tmp_path):
+    (tmp_path / "zeros.csv").write_text("recording,epoch,onset,stage\n001,0,0,NREM\n"
+                                        "001,1,4,NREM\n002,0,0,WAKE\n002,1,4,WAKE\n")
+    (tmp_path / "floats.csv").write_text("recording,epoch,onset,stage\n1.5,0,0,NREM\n"
+                                         "1.5,1,4,NREM\n2,0,0,WAKE\n2,1,4,WAKE\n")
+    (tmp_path / "na.csv").write_text("recording,epoch,onset,stage\nNA,0,0,WAKE\nNA,1,4,NREM\n"
+                                     "None,0,0,WAKE\nNone,1,4,REM\n WT1,0,0,WAKE\nWT1,1,4,NREM\n")
+    for name, ids in (("zeros", ["001", "002"]), ("floats", ["1.5", "2"]),
+                      ("na", ["NA", "None", "WT1"])):
+        read = read_hypnogram(tmp_path / f"{name}.csv")
+        assert list(dict.fromkeys(read["recording"])) == ids
+        assert all(isinstance(r, str) for r in read["recording"])
+    # only an empty cell is a missing id; an empty or NA stage is still an epoch without one
+    (tmp_path / "gap.csv").write_text("recording,epoch,onset,stage\nNA,0,0,WAKE\n,1,4,NREM\n")
+    with pytest.raises(ValueError, match=r"Line 3 of gap\.csv has no recording"):
+        read_hypnogram(tmp_path / "gap.csv")
+    (tmp_path / "st.csv").write_text("recording,epoch,onset,stage\nNA,0,0,WAKE\nNA,1,4,NA\n")
+    with pytest.raises(ValueError, match=r"1 epoch\(s\) of st\.csv have no stage \(first on "
+                                         r"line 3\)"):
+        read_hypnogram(tmp_path / "st.csv")

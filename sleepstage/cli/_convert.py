@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from ._args import add_subcommand
+from ._args import UsageError, add_subcommand
 
 #: Format names (as sleepstage.io.HYPNOGRAM_FORMATS, kept here so --help imports nothing).
 _FORMATS = ("csv", "edf", "text", "accusleep")
@@ -24,7 +24,9 @@ def add_parser(subparsers, parents) -> None:
                     "format is told from the file's content, the output format from its "
                     "suffix (.csv, .edf, .txt); AccuSleePy's files are asked for with "
                     "--to accusleep. Unscored epochs stay unscored. EDF+, text and "
-                    "AccuSleePy files hold no epoch length: give --epoch-length.",
+                    "AccuSleePy files hold no epoch length: give --epoch-length. A CSV holding "
+                    "several recordings (a recording column) is refused: convert one "
+                    "recording at a time.",
         examples=(
             "sleepstage convert mouse1_hypnogram.csv -o mouse1_labels.csv --to accusleep",
             "sleepstage convert mouse1_labels.csv --epoch-length 4 -o mouse1_hypnogram.edf",
@@ -56,12 +58,28 @@ def _iso_time(text: str) -> dt.datetime:
 
 
 def run(args) -> int:
-    from ..io import check_writable, hypnogram_format, read_hypnogram, write_hypnogram
+    from ..io import (
+        EpochLengthUnknownError,
+        check_writable,
+        hypnogram_format,
+        read_hypnogram,
+        write_hypnogram,
+    )
 
     to_format = args.to_format or hypnogram_format(args.out, reading=False)
     check_writable([args.out], force=args.force)  # before reading the input
-    table = read_hypnogram(args.hypnogram, format=args.from_format,
-                           epoch_length=args.epoch_length)
+    try:
+        table = read_hypnogram(args.hypnogram, format=args.from_format,
+                               epoch_length=args.epoch_length)
+    except EpochLengthUnknownError as exc:
+        raise UsageError(f"Hypnogram {args.hypnogram}: {exc.reason}; give --epoch-length in "
+                         "seconds (e.g. 4 for mice, 30 for human PSG).") from None
+    if "recording" in table.columns:
+        ids = list(dict.fromkeys(table["recording"].tolist()))
+        if len(ids) > 1:
+            shown = ", ".join(map(str, ids[:5])) + (", ..." if len(ids) > 5 else "")
+            raise UsageError(f"{args.hypnogram} holds {len(ids)} recordings ({shown}); "
+                             "convert one recording at a time (one file each).")
     epoch_length = table.attrs["epoch_length"]
     write_hypnogram(args.out, table, epoch_length=epoch_length, format=to_format,
                     start=args.start, force=args.force)

@@ -18,11 +18,13 @@ def add_parser(subparsers, parents) -> None:
         description="Read hypnograms (sleepstage.io.read_hypnogram; the format from the "
                     "content): the CSV 'predict' writes (columns epoch, onset in seconds, "
                     "stage; UNSCORED allowed; an optional recording column splits a file "
-                    "into recordings), EDF+ annotations, plain text (one stage per line) "
-                    "and AccuSleePy label files; the last three hold no epoch length: give "
-                    "--epoch-length. Write DIR/architecture.csv (one row per "
-                    "recording and time bin: minutes, percent, bouts and mean bout duration "
-                    "of each stage, transitions), DIR/summary.csv (per recording and phase: "
+                    "into recordings, each recording's rows together and in time order; the "
+                    "epoch length is the most common step between onsets, one per file), "
+                    "EDF+ annotations, plain text (one stage per line) and AccuSleePy label "
+                    "files; the last three hold no epoch length: give --epoch-length. Write "
+                    "DIR/architecture.csv (one row per recording and time bin: minutes, "
+                    "percent, bouts and mean bout duration of each stage, transitions), "
+                    "DIR/summary.csv (per recording and phase: "
                     "totals, bouts, latencies, transition counts and probabilities, brief "
                     "arousals, fragmentation index, bout-length histograms) and "
                     "DIR/<recording>_architecture.png. With --group, also DIR/groups.csv "
@@ -44,8 +46,14 @@ def add_parser(subparsers, parents) -> None:
     )
     parser.add_argument("hypnograms", nargs="+", metavar="HYPNOGRAM",
                         help="hypnogram files: the CSV 'predict' writes (columns epoch, "
-                             "onset, stage), EDF+ annotations, plain text or AccuSleePy "
-                             "labels (these three with --epoch-length)")
+                             "onset, stage, optionally recording: each recording's rows "
+                             "together and in time order), EDF+ annotations, plain text or "
+                             "AccuSleePy labels (these three with --epoch-length)")
+    _own_help(parser, "--epoch-length",
+              "epoch length of the hypnograms in seconds: needed for EDF+, plain text and "
+              "AccuSleePy hypnograms and a CSV of one epoch per recording; a CSV's onsets "
+              "give it otherwise (and are checked against it when it is given); also the "
+              "epoch length of the signals of a data source")
     parser.add_argument("-o", "--out-dir", required=True, metavar="DIR",
                         help="folder for the outputs")
     parser.add_argument("--bin", type=float, default=60.0, metavar="MINUTES",
@@ -55,8 +63,9 @@ def add_parser(subparsers, parents) -> None:
                              "RECORDING=ISO_TIME for one recording (repeatable); default: "
                              "the start in an EDF+ hypnogram's header")
     parser.add_argument("--lights-on", metavar="HH:MM",
-                        help="time lights go on; with --start, adds phase and zeitgeber "
-                             "time and aligns bins to the clock")
+                        help="time lights go on; with --start or an EDF+ hypnogram's header "
+                             "start, adds phase and zeitgeber time and aligns bins to the "
+                             "clock (a recording whose start is unknown gets neither)")
     parser.add_argument("--light-hours", type=float, default=12.0, metavar="H",
                         help="length of the light phase (default: 12)")
     parser.add_argument("--min-bout", type=int, default=1, metavar="EPOCHS",
@@ -78,6 +87,24 @@ def add_parser(subparsers, parents) -> None:
     parser.set_defaults(run=run)
 
 
+def _own_help(parser, option: str, text: str) -> None:
+    """Give an option inherited from a parent parser its own help in this parser only.
+
+    Parent parsers share their action objects with every subcommand, so the action is
+    replaced by a copy here rather than edited.
+    """
+    import copy
+
+    shared = parser._option_string_actions[option]
+    own = copy.copy(shared)
+    own.help = text
+    for container in (parser, *parser._action_groups):
+        actions = container._group_actions if container is not parser else parser._actions
+        actions[:] = [own if a is shared else a for a in actions]
+    for name in shared.option_strings:
+        parser._option_string_actions[name] = own
+
+
 def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     """The recordings of one hypnogram file, read by :func:`sleepstage.io.read_hypnogram`.
 
@@ -85,19 +112,18 @@ def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     one per value of the ``recording`` column, else one named after the file (``_hypnogram``
     dropped). ``start`` is the start date and time of an EDF+ file's header (None for the
     other formats, or a header without one). The reader's errors become
-    :class:`DataError` naming the file; a format that holds no epoch length (EDF+, plain
-    text, AccuSleePy) without ``--epoch-length`` is a :class:`UsageError`.
+    :class:`DataError` naming the file; a file that cannot show its epoch length (EDF+,
+    plain text, AccuSleePy, a CSV of one epoch per recording) without ``--epoch-length`` is
+    a :class:`UsageError`.
     """
-    from ..io import hypnogram_format, read_hypnogram
+    from ..io import EpochLengthUnknownError, read_hypnogram
 
     path = Path(path)
     try:
-        fmt = hypnogram_format(path)
-        if fmt != "csv" and epoch_length is None:
-            raise UsageError(f"Hypnogram {path} (format {fmt!r}) holds no epoch length: "
-                             "give --epoch-length in seconds (e.g. 4 for mice, 30 for human "
-                             "PSG).")
-        table = read_hypnogram(path, format=fmt, epoch_length=epoch_length)
+        table = read_hypnogram(path, epoch_length=epoch_length)
+    except EpochLengthUnknownError as exc:
+        raise UsageError(f"Hypnogram {path}: {exc.reason}; give --epoch-length in seconds "
+                         "(e.g. 4 for mice, 30 for human PSG).") from None
     except ValueError as exc:
         message = str(exc)
         raise DataError(message if str(path) in message
@@ -233,10 +259,9 @@ def run(args) -> int:
     starts = {rec["recording"]: pd.Timestamp(rec["start"]) for rec in recordings
               if rec["start"] is not None}
     starts.update(_starts(args.start, names))
-    if args.lights_on is not None and len(starts) < len(names):
-        unknown = [n for n in names if n not in starts]
-        raise UsageError(f"--lights-on needs --start (the clock time of the start; none is "
-                         f"known for {', '.join(unknown)}).")
+    if args.lights_on is not None and not starts:  # those without a start get no phases
+        raise UsageError("--lights-on needs --start (the clock time of the start) or an EDF+ "
+                         "hypnogram whose header gives its start; none is known.")
     seen: dict = {}
     for rec in recordings:
         key = safe_name(rec["recording"]).lower()

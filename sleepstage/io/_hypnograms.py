@@ -53,6 +53,7 @@ __all__ = [
     "ACCUSLEEP_CODES",
     "EDF_STAGE_TEXT",
     "HYPNOGRAM_FORMATS",
+    "EpochLengthUnknownError",
     "hypnogram_format",
     "read_hypnogram",
     "write_hypnogram",
@@ -173,12 +174,25 @@ def hypnogram_format(path: str | os.PathLike, *, reading: bool = True) -> str:
 # -- reading --------------------------------------------------------------------------------
 
 
+class EpochLengthUnknownError(ValueError):
+    """A hypnogram whose epoch length cannot be known from the file, and none was given.
+
+    Raised by :func:`read_hypnogram` for EDF+, plain text and AccuSleePy files without
+    ``epoch_length``, and for a CSV of one epoch (or one epoch per recording), whose onsets
+    show no step. ``path`` is the file and ``reason`` says why, without the advice to give
+    ``epoch_length=``, so that a command line can name its own option.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}; give it in seconds (epoch_length=).")
+
+
 def _check_epoch_length(epoch_length, fmt: str, path: Path) -> float:
     if epoch_length is None:
-        raise ValueError(
-            f"A {fmt!r} hypnogram does not record its epoch length: give it in seconds "
-            f"(epoch_length=, --epoch-length) to read {path.name}."
-        )
+        raise EpochLengthUnknownError(
+            path, f"a {fmt!r} hypnogram does not record its epoch length")
     if isinstance(epoch_length, bool) or not np.isfinite(float(epoch_length)) or \
             float(epoch_length) <= 0:
         raise ValueError(f"epoch_length must be a positive number of seconds, got "
@@ -208,13 +222,26 @@ def _translate(labels: Sequence[Any], mapping: Mapping | None, path: Path, *,
     return map_labels(keys, mapping, what=what)
 
 
-def _read_csv_table(path: Path):
+def _read_csv_table(path: Path, *, text_columns: Sequence[str] = ()):
+    """The table; ``text_columns`` (those present) are read as text, an empty cell as NaN.
+
+    Their cells keep their spelling (``001``, ``2``, ``NA``, ``None``), where pandas would
+    read numbers or missing values.
+    """
     import pandas as pd
 
     try:
-        return pd.read_csv(path, skipinitialspace=True)
+        table = pd.read_csv(path, skipinitialspace=True)
+        present = [c for c in text_columns if c in table.columns]
+        if present:
+            text = pd.read_csv(path, skipinitialspace=True, usecols=present, dtype=str,
+                               keep_default_na=False)
+            for column in present:
+                values = text[column].str.strip()
+                table[column] = values.where(values != "", None).astype(object)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"Could not read {path} as a CSV table: {exc}") from exc
+    return table
 
 
 def _recording_bounds(table, path: Path) -> list[tuple[Any, int, int]]:
@@ -244,10 +271,54 @@ def _recording_bounds(table, path: Path) -> list[tuple[Any, int, int]]:
     return [(values[a], int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
+def _common_step(steps: np.ndarray) -> float:
+    """The most common of the steps between onsets (to the microsecond)."""
+    values, counts = np.unique(np.round(steps, 6), return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
+def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: float,
+                 path: Path, *, inferred: bool) -> None:
+    """Every step within a recording is a whole number (>= 1) of epochs, else an error.
+
+    The errors name the file, the line and the recording (if the file has a ``recording``
+    column). With an inferred epoch length, a recording whose own most common step is
+    another length is refused too: one file holds one epoch length.
+    """
+    if inferred and bounds[0][0] is not None:
+        for recording, first, stop in bounds:
+            if stop - first < 2:
+                continue
+            own = steps[first:stop - 1]
+            length = _common_step(own)
+            fits = np.abs(own - epoch_length) <= _ALIGN_TOL
+            if fits.sum() < (np.abs(own - length) <= _ALIGN_TOL).sum():  # ties: the file's
+                i = first + int(np.flatnonzero(~fits)[0]) + 1
+                raise ValueError(
+                    f"Recording {recording!r} of {path.name} has {length:g}-s epochs (line "
+                    f"{i + 2} starts {steps[i - 1]:g} s after the line before) but the "
+                    f"file's most common epoch length is {epoch_length:g} s: one file holds "
+                    "one epoch length; write one file per epoch length (or, if these are "
+                    "gaps in the recording, give the epoch length)."
+                )
+    ratio = steps / epoch_length
+    bad = np.flatnonzero(((np.abs(ratio - np.round(ratio)) * epoch_length > _ALIGN_TOL)
+                          | (ratio < 0.5)) & inside)
+    if bad.size:
+        i = int(bad[0]) + 1  # the row whose onset does not fit
+        recording = next(b[0] for b in bounds if b[1] <= i < b[2])
+        where = "" if recording is None else f" (recording {recording!r})"
+        how = "the most common step between onsets" if inferred else "as given"
+        raise ValueError(
+            f"The onsets of {path.name}{where} do not fit {epoch_length:g}-s epochs ({how}): "
+            f"line {i + 2} starts {steps[i - 1]:g} s after the line before."
+        )
+
+
 def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping | None):
     import pandas as pd
 
-    table = _read_csv_table(path)
+    table = _read_csv_table(path, text_columns=("recording",))
     missing = [c for c in ("epoch", "onset", "stage") if c not in table.columns]
     if missing:
         raise ValueError(f"{path.name} has no column {', '.join(missing)}: a hypnogram CSV "
@@ -280,24 +351,16 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
     if (epochs != np.round(epochs)).any():
         raise ValueError(f"Column 'epoch' of {path.name} must hold whole numbers.")
     steps = np.diff(onsets)
-    if epoch_length is None:
+    inferred = epoch_length is None
+    if inferred:
         if not inside.any():
             per = "" if len(bounds) == 1 else " per recording"
-            raise ValueError(f"{path.name} holds one epoch{per}: give the epoch length "
-                             "(epoch_length=, --epoch-length).")
-        values, counts = np.unique(np.round(steps[inside], 6), return_counts=True)
-        epoch_length = float(values[np.argmax(counts)])
+            raise EpochLengthUnknownError(
+                path, f"it holds one epoch{per}, so its onsets show no epoch length")
+        epoch_length = _common_step(steps[inside])
     else:
         epoch_length = _check_epoch_length(epoch_length, "csv", path)
-        ratio = steps / epoch_length
-        bad = np.flatnonzero(((np.abs(ratio - np.round(ratio)) * epoch_length > _ALIGN_TOL)
-                              | (ratio < 0.5)) & inside)
-        if bad.size:
-            i = int(bad[0]) + 1
-            raise ValueError(
-                f"The onsets of {path.name} do not fit {epoch_length:g}-s epochs: line "
-                f"{i + 2} starts {steps[i - 1]:g} s after the line before."
-            )
+    _check_steps(steps, inside, bounds, epoch_length, path, inferred=inferred)
     labels = [str(s).strip() for s in table["stage"].fillna("").tolist()]
     empty = np.flatnonzero([label == "" for label in labels])
     if empty.size:
@@ -424,8 +487,9 @@ def read_hypnogram(
         The format (see the module documentation); None tells it from the content.
     epoch_length : float, optional
         Epoch length in seconds. Needed for EDF+, plain text and AccuSleePy files; for the
-        package's CSV it is the most common step between onsets (within recordings), and when
-        given the onsets are checked against it.
+        package's CSV it is the most common step between onsets (within recordings). The
+        steps between onsets within each recording must be whole numbers of epochs (gaps
+        are allowed), whether the length is given or found.
     mapping : mapping, optional
         Label in the file -> stage name (or :data:`~sleepstage.data.UNSCORED`), replacing the
         default one of the format: e.g. ``{1: "REM", 2: "WAKE", 3: "NREM", 4: "UNSCORED",
@@ -438,8 +502,9 @@ def read_hypnogram(
         Columns ``epoch``, ``onset`` (s), ``stage``, then the file's other columns.
         ``attrs`` holds ``format``, ``epoch_length`` and ``start`` (a datetime for an EDF+
         file whose header has one, else None). A CSV may hold several recordings in a
-        ``recording`` column (kept in the table): the rows of each recording must be
-        together, and its epochs and onsets increase within it (they may start again at 0
+        ``recording`` column (kept in the table, read as text: ``001`` stays ``001``, only
+        an empty cell is a missing id): the rows of each recording must be together and in
+        time order, its epochs and onsets increasing within it (they may start again at 0
         in the next recording); ``epoch`` and ``onset`` then count within each recording.
 
     Raises
@@ -448,8 +513,12 @@ def read_hypnogram(
         A file in none of the formats (or whose suffix contradicts its content), a missing
         column, an epoch without a stage, a label not in the mapping (named with its line),
         epochs out of order (with the recording, if the file has several), a recording whose
-        rows are not together, an epoch length missing or not dividing the onsets or
-        annotation durations.
+        rows are not together, an epoch length not dividing the onsets (steps within a
+        recording) or annotation durations, a CSV whose recordings have different epoch
+        lengths (one file holds one epoch length), a ``recording`` cell left empty.
+    EpochLengthUnknownError
+        A :class:`ValueError`: no epoch length is given and the file cannot show it (EDF+,
+        plain text, AccuSleePy, or a CSV of one epoch, or of one epoch per recording).
 
     Examples
     --------
