@@ -79,8 +79,13 @@ class AttachHypnogram(argparse.Action):
         namespace.edf = sources
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the data-source options (``--task4``, ``--edf``, ``--synthetic``, ...)."""
+def add_data_arguments(parser: argparse.ArgumentParser, *,
+                       epoch_length_help: str | None = None) -> None:
+    """Add the data-source options (``--task4``, ``--edf``, ``--synthetic``, ...).
+
+    ``epoch_length_help`` replaces the help of ``--epoch-length`` (a subcommand whose own
+    inputs also need it, e.g. ``report``'s hypnograms).
+    """
     group = parser.add_argument_group(
         "data sources",
         "Any combination with the same channel layout; recordings keep their own ids.",
@@ -134,9 +139,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                        help="keep the sleep period +/- MIN minutes of wake (EDF default: all; "
                             "Sleep-EDF default: 30; negative: all)")
     group.add_argument("--epoch-length", type=positive_float, metavar="S",
-                       help="epoch length in seconds (default: the model's, else 4 for "
-                            "synthetic/--task4, 30 for EDF, and read from the onsets of "
-                            "--feature-table)")
+                       help=epoch_length_help or (
+                           "epoch length in seconds (default: the model's, else 4 for "
+                           "synthetic/--task4, 30 for EDF, and read from the onsets of "
+                           "--feature-table)"))
     group.add_argument("--sfreq", type=positive_float, metavar="HZ",
                        help="resample to this sampling rate (default: the model's, else keep)")
 

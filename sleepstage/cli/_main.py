@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (_fit, _predict, _adapt, _evaluate, _grid_search, _importances, _features):
         module.add_parser(subparsers, [common, data])
     _demo.add_parser(subparsers, [common])
-    _report.add_parser(subparsers, [common, data])
+    report_data = argparse.ArgumentParser(add_help=False)  # its own --epoch-length help
+    add_data_arguments(report_data, epoch_length_help=_report.EPOCH_LENGTH_HELP)
+    _report.add_parser(subparsers, [common, report_data])
     _convert.add_parser(subparsers, [common])
     return parser
 

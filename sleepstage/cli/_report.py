@@ -11,6 +11,15 @@ from ._data_args import has_source
 _KNOWN = ("WAKE", "N1", "N2", "N3", "NREM", "REM", "UNSCORED")
 
 
+#: Help of ``--epoch-length`` for ``report`` (its hypnograms need it, not only its data).
+EPOCH_LENGTH_HELP = (
+    "epoch length of the hypnograms in seconds: needed for EDF+, plain text and "
+    "AccuSleePy hypnograms and a CSV of one epoch per recording; a CSV's onsets "
+    "give it otherwise (and are checked against it when it is given); also the "
+    "epoch length of the signals of a data source"
+)
+
+
 def add_parser(subparsers, parents) -> None:
     parser = add_subcommand(
         subparsers, "report", parents,
@@ -49,11 +58,6 @@ def add_parser(subparsers, parents) -> None:
                              "onset, stage, optionally recording: each recording's rows "
                              "together and in time order), EDF+ annotations, plain text or "
                              "AccuSleePy labels (these three with --epoch-length)")
-    _own_help(parser, "--epoch-length",
-              "epoch length of the hypnograms in seconds: needed for EDF+, plain text and "
-              "AccuSleePy hypnograms and a CSV of one epoch per recording; a CSV's onsets "
-              "give it otherwise (and are checked against it when it is given); also the "
-              "epoch length of the signals of a data source")
     parser.add_argument("-o", "--out-dir", required=True, metavar="DIR",
                         help="folder for the outputs")
     parser.add_argument("--bin", type=float, default=60.0, metavar="MINUTES",
@@ -85,24 +89,6 @@ def add_parser(subparsers, parents) -> None:
                              "Nyquist if lower)")
     parser.add_argument("--no-plot", action="store_true", help="write the tables only")
     parser.set_defaults(run=run)
-
-
-def _own_help(parser, option: str, text: str) -> None:
-    """Give an option inherited from a parent parser its own help in this parser only.
-
-    Parent parsers share their action objects with every subcommand, so the action is
-    replaced by a copy here rather than edited.
-    """
-    import copy
-
-    shared = parser._option_string_actions[option]
-    own = copy.copy(shared)
-    own.help = text
-    for container in (parser, *parser._action_groups):
-        actions = container._group_actions if container is not parser else parser._actions
-        actions[:] = [own if a is shared else a for a in actions]
-    for name in shared.option_strings:
-        parser._option_string_actions[name] = own
 
 
 def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
