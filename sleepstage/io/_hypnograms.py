@@ -244,31 +244,38 @@ def _read_csv_table(path: Path, *, text_columns: Sequence[str] = ()):
     return table
 
 
-def _recording_bounds(table, path: Path) -> list[tuple[Any, int, int]]:
-    """``(recording, first row, end row)`` of each recording; one (None) without the column.
+def _recording_bounds(table, path: Path) -> tuple[list[tuple[Any, int, int]], np.ndarray]:
+    """``(recording, first row, end row)`` of each recording (one, None, without the column),
+    and which steps between consecutive rows lie within one recording.
 
     Each recording's rows must be contiguous; a row without a recording is refused.
     """
+    import pandas as pd
+
+    from .._internal.groups import runs
+
     n = len(table)
     if "recording" not in table.columns:
-        return [(None, 0, n)]
-    column = table["recording"]
-    if column.isna().any():
-        i = int(np.flatnonzero(column.isna().to_numpy())[0])
-        raise ValueError(f"Line {i + 2} of {path.name} has no recording.")
-    values = column.to_numpy(dtype=object)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    seen: set = set()
-    for k in starts:
-        if values[k] in seen:
+        bounds = [(None, 0, n)]
+    else:
+        column = table["recording"]
+        if column.isna().any():
+            i = int(np.flatnonzero(column.isna().to_numpy())[0])
+            raise ValueError(f"Line {i + 2} of {path.name} has no recording.")
+        segments = runs(column.to_numpy(dtype=object))
+        repeated = np.flatnonzero(pd.Series(segments.ids).duplicated().to_numpy())
+        if repeated.size:
+            k = int(repeated[0])
             raise ValueError(
-                f"The rows of recording {values[k]!r} in {path.name} are not together: it "
-                f"continues on line {k + 2} after another recording; keep each recording's "
-                "rows contiguous."
+                f"The rows of recording {segments.ids[k]!r} in {path.name} are not together: "
+                f"it continues on line {int(segments.starts[k]) + 2} after another recording; "
+                "keep each recording's rows contiguous."
             )
-        seen.add(values[k])
-    stops = np.append(starts[1:], n)
-    return [(values[a], int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        bounds = [(r, int(a), int(b)) for r, a, b in
+                  zip(segments.ids, segments.starts, segments.stops, strict=True)]
+    inside = np.ones(max(n - 1, 0), dtype=bool)
+    inside[[first - 1 for _, first, _ in bounds[1:]]] = False  # the steps into a recording
+    return bounds, inside
 
 
 def _common_step(steps: np.ndarray) -> float:
@@ -334,11 +341,8 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
         table[column] = values
     epochs = np.asarray(table["epoch"], dtype=float)
     onsets = np.asarray(table["onset"], dtype=float)
-    bounds = _recording_bounds(table, path)
-    inside = np.ones(max(len(table) - 1, 0), dtype=bool)  # steps within one recording
+    bounds, inside = _recording_bounds(table, path)  # inside: steps within one recording
     for recording, first, stop in bounds:
-        if first:
-            inside[first - 1] = False  # the step into this recording
         where = "" if recording is None else f" (recording {recording!r})"
         for name, values in (("epoch", epochs), ("onset", onsets)):
             back = np.flatnonzero(np.diff(values[first:stop]) <= 0)
