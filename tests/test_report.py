@@ -175,6 +175,16 @@ def test_importances_bar_chart():
         report.importances(pd.DataFrame({"x": [1]}))
 
 
+def test_importances_panel_titles_and_figure_size():
+    table = pd.DataFrame({"feature": ["a", "b"], "channel": ["c1", "c2"],
+                          "importance": [2.0, 1.0]})
+    fig = report.importances(table, by="channel")
+    assert fig.axes[0].get_title() == "importance by channel"
+    assert tuple(fig.get_size_inches()) == pytest.approx((7, 1.1 + 0.28 * 2))
+    fig = report.importances(table, title="model x")
+    assert fig.axes[0].get_title() == "model x" and fig.get_suptitle() == ""
+
+
 def test_importances_by_family_counts_context_in_the_base_family_and_shows_windows():
     from sleepstage.inspection import feature_families
 

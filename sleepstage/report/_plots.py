@@ -508,15 +508,12 @@ def importances(
         shown = table if column == "feature" else aggregate_importances(table, by=column)
         frames.append(shown.sort_values("importance", ascending=False).head(int(top)))
     if axes is None:
-        from matplotlib.figure import Figure
-
         rows = max(len(f) for f in frames)
-        fig = Figure(figsize=(7 * len(panels) if len(panels) == 1 else 11,
-                              1.1 + 0.28 * rows), layout="constrained")
-        axes = list(np.atleast_1d(fig.subplots(1, len(panels))))
+        _, new_axes = _new_axes(None, ncols=len(panels),
+                                figsize=(7 if len(panels) == 1 else 11, 1.1 + 0.28 * rows))
+        axes = list(np.atleast_1d(new_axes))
     fig = axes[0].figure
-    titles = {"feature": "by feature", "channel": "by channel",
-              "family": "by feature family (context included)",
+    titles = {"family": "by feature family (context included)",
               "window": "by context window (all families)"}
     for axis, column, shown in zip(axes, panels, frames, strict=True):
         labels = shown[column].astype(str)
@@ -527,15 +524,11 @@ def importances(
         errors = None
         if "importance_std" in shown.columns:
             errors = shown["importance_std"].to_numpy(dtype=float)[::-1]
-        panel_title = titles[column]
-        if by != "family" and title:
-            panel_title = title
+        panel_title = titles[column] if by == "family" else title or f"importance by {by}"
         _bars(axis, labels.to_numpy()[::-1], shown["importance"].to_numpy(dtype=float)[::-1],
               errors, xlabel, panel_title)
     if by == "family" and title:
         fig.suptitle(title)
-    elif by != "family" and not title:
-        axes[0].set_title(f"importance by {by}")
     return _finish(fig, path, force)
 
 
