@@ -104,3 +104,13 @@ def test_convert_a_csv_of_one_recording_keeps_its_id(capsys, tmp_path):
     assert status == 0, err
     assert (tmp_path / "o.csv").read_text().splitlines()[1:] == ["0,0,WAKE,001",
                                                                  "1,4,NREM,001"]
+
+
+def test_convert_and_report_ask_for_the_epoch_length_alike(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("WAKE\nREM\n")
+    expected = ("error: Hypnogram in.txt: a 'text' hypnogram does not record its epoch "
+                "length; give --epoch-length in seconds (e.g. 4 for mice, 30 for human PSG).")
+    for args in (["convert", "in.txt", "-o", "out.csv"], ["report", "in.txt", "-o", "out"]):
+        code, _, err = run_main(capsys, *args)
+        assert code == 2 and err.strip() == f"sleepstage {args[0]}: {expected}", err

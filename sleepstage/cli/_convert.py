@@ -65,6 +65,7 @@ def run(args) -> int:
         read_hypnogram,
         write_hypnogram,
     )
+    from ._report import epoch_length_needed
 
     to_format = args.to_format or hypnogram_format(args.out, reading=False)
     check_writable([args.out], force=args.force)  # before reading the input
@@ -72,8 +73,7 @@ def run(args) -> int:
         table = read_hypnogram(args.hypnogram, format=args.from_format,
                                epoch_length=args.epoch_length)
     except EpochLengthUnknownError as exc:
-        raise UsageError(f"Hypnogram {args.hypnogram}: {exc.reason}; give --epoch-length in "
-                         "seconds (e.g. 4 for mice, 30 for human PSG).") from None
+        raise epoch_length_needed(args.hypnogram, exc) from None
     if "recording" in table.columns:
         ids = list(dict.fromkeys(table["recording"].tolist()))
         if len(ids) > 1:

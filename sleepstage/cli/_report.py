@@ -91,6 +91,15 @@ def add_parser(subparsers, parents) -> None:
     parser.set_defaults(run=run)
 
 
+def epoch_length_needed(path, exc) -> UsageError:
+    """The error for a hypnogram (``path``, shown as given) whose epoch length is unknown.
+
+    ``exc`` is the :class:`sleepstage.io.EpochLengthUnknownError` its reader raised.
+    """
+    return UsageError(f"Hypnogram {path}: {exc.reason}; give --epoch-length in seconds "
+                      "(e.g. 4 for mice, 30 for human PSG).")
+
+
 def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     """The recordings of one hypnogram file, read by :func:`sleepstage.io.read_hypnogram`.
 
@@ -108,8 +117,7 @@ def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
     try:
         table = read_hypnogram(path, epoch_length=epoch_length)
     except EpochLengthUnknownError as exc:
-        raise UsageError(f"Hypnogram {path}: {exc.reason}; give --epoch-length in seconds "
-                         "(e.g. 4 for mice, 30 for human PSG).") from None
+        raise epoch_length_needed(path, exc) from None
     except ValueError as exc:
         message = str(exc)
         raise DataError(message if str(path) in message
