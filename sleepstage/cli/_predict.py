@@ -360,10 +360,11 @@ def run(args) -> int:
             stack.enter_context(local_threads(args))  # reading, features, LightGBM: no GIL
             results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
         # Each recording's outputs are written (all or none) as soon as it is scored.
+        review = review_settings(args)
         for result in results:
             if isinstance(result, _Scored):
                 try:
-                    print(_write(result, outputs[result.rec], args.force, review_settings(args),
+                    print(_write(result, outputs[result.rec], args.force, review,
                                  plot_title(args, result.rec, sources[result.rec])), flush=True)
                     continue
                 except Exception as exc:

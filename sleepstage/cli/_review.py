@@ -38,14 +38,9 @@ def add_review_arguments(parser) -> None:
                             "stretch: 1 for the least confident stretch)")
 
 
-def review_requested(args) -> bool:
-    return (getattr(args, "review", None) is not None
-            or getattr(args, "review_minutes", None) is not None)
-
-
 def add_review_outputs(outputs: dict, args) -> dict:
     """Append ``<id>_review.csv`` to each recording's outputs when a review is asked for."""
-    if not review_requested(args):
+    if review_settings(args) is None:
         return outputs
     return {rec: [*paths, _review_path(paths[0])] for rec, paths in outputs.items()}
 
