@@ -244,3 +244,18 @@ def test_stage_spectra_errors():
                            data.epoch_length)
     with pytest.raises(ValueError, match="labelled"):
         report.stage_spectra(unlabelled)
+
+
+def test_stage_spectra_and_stage_power_spectra_share_the_welch_set_up():
+    data = _spectra_data()
+    for kwargs in ({}, {"fmax": 12.0}, {"nperseg": 64}):
+        fig = report.stage_spectra(data, channel="eeg1", **kwargs)
+        table = report.stage_power_spectra(data.X, data.y, data.sfreq,
+                                           ch_names=data.ch_names, **kwargs)
+        for line in fig.axes[0].get_lines():
+            stage = line.get_label().split()[0]
+            rows = table[(table["channel"] == "eeg1") & (table["stage"] == stage)]
+            np.testing.assert_array_equal(line.get_xdata(), rows["frequency"].to_numpy())
+    with pytest.raises(ValueError, match="No scored epoch"):  # checked before any Welch
+        report.stage_power_spectra(data.X, ["UNSCORED"] * data.X.shape[0], data.sfreq,
+                                   fmax=-1.0)

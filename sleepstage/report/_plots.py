@@ -68,6 +68,26 @@ def _stage_order(labels: Sequence[Any], order: Sequence[str] = _DISPLAY_ORDER) -
     return known + others
 
 
+def _default_nperseg(n_samples: int, sfreq: float) -> int:
+    """Default Welch segment: 2 s, or the whole epoch if shorter."""
+    return int(min(n_samples, round(2 * sfreq)))
+
+
+def _welch_psd(X, sfreq: float, nperseg: int | None, fmax: float | None):
+    """Welch PSD of epochs along the last axis, and the mask of frequencies up to ``fmax``.
+
+    Hann windows of ``nperseg`` samples (:func:`_default_nperseg` when None), 50 % overlap;
+    ``fmax`` defaults to the Nyquist frequency. Returns ``(freqs, psd, keep)``.
+    """
+    from scipy.signal import welch
+
+    if nperseg is None:
+        nperseg = _default_nperseg(X.shape[-1], sfreq)
+    freqs, psd = welch(X, fs=sfreq, nperseg=int(nperseg), axis=-1)
+    keep = freqs <= (sfreq / 2 if fmax is None else check_positive("fmax", fmax))
+    return freqs, psd, keep
+
+
 def _clock_axis(axis, start) -> str:
     """Clock-time ticks on a date axis; returns the axis label (naming the start date)."""
     import matplotlib.dates as mdates
@@ -573,7 +593,6 @@ def stage_spectra(
     matplotlib.figure.Figure
     """
     from matplotlib.figure import Figure
-    from scipy.signal import welch
 
     if data.y is None:
         raise ValueError("stage_spectra needs labelled data (data.y is None).")
@@ -587,12 +606,11 @@ def stage_spectra(
                              f"{list(data.ch_names)}.")
     index = [data.ch_names.index(c) for c in channels]
     if nperseg is None:
-        nperseg = int(min(data.n_samples, round(2 * data.sfreq)))
+        nperseg = _default_nperseg(data.n_samples, data.sfreq)
     if not 2 <= int(nperseg) <= data.n_samples:
         raise ValueError(f"nperseg must be between 2 and {data.n_samples}, got {nperseg}.")
-    freqs, psd = welch(data.X[:, index, :], fs=data.sfreq, nperseg=int(nperseg), axis=-1)
+    freqs, psd, keep = _welch_psd(data.X[:, index, :], data.sfreq, nperseg, fmax)
     log_psd = np.log10(np.maximum(psd, np.finfo(np.float32).tiny))
-    keep = freqs <= (data.sfreq / 2 if fmax is None else check_positive("fmax", fmax))
     stages = _stage_order(data.y, _TABLE_ORDER)
 
     fig = Figure(figsize=(3.6 * len(channels) + 1.2, 3.2), layout="constrained")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .._internal.validation import check_positive
 from ._architecture import UNSCORED
+from ._plots import _welch_psd
 
 __all__ = ["stage_power_spectra"]
 
@@ -65,8 +66,6 @@ def stage_power_spectra(
     >>> sorted(set(table["stage"])), float(table["frequency"].max())
     (['NREM', 'WAKE'], 64.0)
     """
-    from scipy.signal import welch
-
     sfreq = check_positive("sfreq", sfreq)
     X = np.asarray(X, dtype=float)
     stages = np.asarray(stages, dtype=object)
@@ -76,13 +75,10 @@ def stage_power_spectra(
     names = list(ch_names) if ch_names is not None else [f"ch{i}" for i in range(X.shape[1])]
     if len(names) != X.shape[1]:
         raise ValueError(f"{len(names)} channel names for {X.shape[1]} channels.")
-    if nperseg is None:
-        nperseg = int(min(X.shape[2], round(2 * sfreq)))
-    freqs, psd = welch(X, fs=sfreq, nperseg=int(nperseg), axis=-1)
-    keep = freqs <= (sfreq / 2 if fmax is None else check_positive("fmax", fmax))
     scored = stages != UNSCORED
     if not scored.any():
         raise ValueError("No scored epoch: stage spectra need at least one.")
+    freqs, psd, keep = _welch_psd(X, sfreq, nperseg, fmax)
     step = freqs[1] - freqs[0]
     total = psd[scored].sum(axis=-1).mean(axis=0) * step  # (n_channels,)
     total = np.where(total > 0, total, np.nan)
