@@ -67,3 +67,17 @@ def test_feature_names(epochs):
     assert anatomy.feature_names_out(LogisticRegression()) is None
     only_classifier = Pipeline([("skip", "passthrough"), ("clf", LogisticRegression())])
     assert anatomy.feature_names_out(only_classifier) is None
+
+
+def test_feature_names_from_input_features():
+    # a pipeline on a feature table: names follow the given columns, as text
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 3)), np.repeat(["WAKE", "NREM", "REM"], 10)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(X, y)
+    columns = ["delta", "theta", 7]
+    assert anatomy.feature_names_out(pipe, columns) == ["delta", "theta", "7"]
+    assert anatomy.feature_names_out(pipe) == ["x0", "x1", "x2"]
+    # no transformer: the classifier sees the input columns themselves
+    only_classifier = Pipeline([("skip", "passthrough"), ("clf", LogisticRegression())])
+    assert anatomy.feature_names_out(only_classifier, columns) == ["delta", "theta", "7"]
+    assert anatomy.feature_names_out(LogisticRegression(), columns) == ["delta", "theta", "7"]

@@ -150,13 +150,18 @@ def declared_layout(pipeline) -> dict | None:
     return {key: params[key] for key in LAYOUT_PARAMS}
 
 
-def feature_names_out(pipeline) -> list[str] | None:
+def feature_names_out(pipeline, input_features=None) -> list[str] | None:
     """Names of the features the final step sees: ``pipeline[:-1].get_feature_names_out()``.
 
-    None when the pipeline has no active transformer before its final step. Errors of a
-    transformer that cannot name its outputs propagate; callers decide what that means.
+    ``input_features`` (the names of the columns the pipeline reads, e.g. those of a feature
+    table) are passed on to ``get_feature_names_out``. Without an active transformer before
+    the final step, the final step sees the input itself: the result is ``input_features``
+    (as text), or None when they are not given. Errors of a transformer that cannot name its
+    outputs propagate; callers decide what that means.
     """
+    if input_features is not None:
+        input_features = [str(n) for n in input_features]
     transformers, _ = split_pipeline(pipeline)
     if not transformers:
-        return None
-    return [str(n) for n in pipeline[:-1].get_feature_names_out()]
+        return input_features
+    return [str(n) for n in pipeline[:-1].get_feature_names_out(input_features)]

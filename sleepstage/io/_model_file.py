@@ -172,12 +172,7 @@ def describe_training_data(y=None, groups=None) -> dict:
 def _feature_names(pipeline, input_features=None) -> list[str] | None:
     """Names of the features the classifier sees (from ``input_features`` when given)."""
     try:
-        if input_features is not None:
-            if not split_pipeline(pipeline)[0]:
-                return [str(n) for n in input_features]
-            names = pipeline[:-1].get_feature_names_out([str(n) for n in input_features])
-            return [str(n) for n in names]
-        return feature_names_out(pipeline)
+        return feature_names_out(pipeline, input_features)
     except Exception:  # not every transformer names its outputs
         return None
 
@@ -241,18 +236,19 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
     derived = fitted_layout(pipeline)
     meta.update(derived)
     meta["classes"] = _jsonable(np.asarray(pipeline.classes_))
-    meta["feature_names"] = _feature_names(pipeline)
-    meta["training_data"] = describe_training_data()
+    # features from a table: no sampling rate or channels; the columns are the input
+    table = data is not None and not data.has_signal
+    names = [str(n) for n in data.feature_names] if table else None
+    meta["feature_names"] = _feature_names(pipeline, names)
+    meta["training_data"] = (describe_training_data() if data is None
+                             else describe_training_data(data.y, data.groups))
     differences = []
-    if data is not None and not data.has_signal:
-        # features from a table: no sampling rate or channels; the columns are the input
-        names = [str(n) for n in data.feature_names]
+    if table:
         if derived:
             differences.append("input: a feature table in data, raw epochs of "
                                f"{derived.get('ch_names')} in the fitted pipeline")
         meta.update(epoch_length=float(data.epoch_length), input="features",
-                    input_features=names, feature_names=_feature_names(pipeline, names),
-                    training_data=describe_training_data(data.y, data.groups))
+                    input_features=names)
     elif data is not None:
         given = {"sfreq": float(data.sfreq), "ch_names": [str(c) for c in data.ch_names],
                  "ch_types": [str(t) for t in data.ch_types],
@@ -269,7 +265,6 @@ def _model_metadata(pipeline, data, metadata: Mapping[str, Any] | None) -> dict:
             differences.append(
                 f"shape of an epoch: {len(given['ch_names'])} channels x {n_samples} samples "
                 f"in data, {shape[0]} x {shape[1]} in the fitted pipeline")
-        meta["training_data"] = describe_training_data(data.y, data.groups)
     for key, value in dict(metadata or {}).items():
         if key in _DERIVED_KEYS and meta.get(key) is not None and not _same(meta[key], value):
             differences.append(f"{_WHAT[key]}: {value!r} in metadata, {meta[key]!r} in the "
