@@ -16,7 +16,6 @@ from ._parallel import add_parallel_arguments, dask_backend, local_threads, reso
 from ._review import (
     add_review_arguments,
     add_review_outputs,
-    is_review_path,
     review_settings,
     review_table,
 )
@@ -286,7 +285,8 @@ def _write(result: _Scored, paths: list, force: bool, review: dict | None = None
                 texts = [_EDF_TEXT.get(str(s), f"Sleep stage {s}") for s in stages]
                 write_edf_annotations(path, starts, durations, texts, start=result.start,
                                       force=True)
-            elif is_review_path(final):  # temporary files have other names
+            elif final.suffix == ".csv":  # the review list, the only other .csv (tested on
+                # the destination: a temporary file takes the suffix of a link's target)
                 write_table(review, path, force=True)
             else:
                 hypnogram(scored, pred, result.proba, classes=result.classes,

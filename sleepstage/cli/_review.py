@@ -50,10 +50,6 @@ def _review_path(hypnogram_csv: Path) -> Path:
     return hypnogram_csv.with_name(stem + REVIEW_SUFFIX)
 
 
-def is_review_path(path: Path) -> bool:
-    return Path(path).name.endswith(REVIEW_SUFFIX)
-
-
 def review_settings(args) -> dict | None:
     """``{"n": N}`` or ``{"minutes": M}`` from the command line, or None."""
     if getattr(args, "review", None) is not None:
