@@ -212,3 +212,12 @@ def test_stage_power_spectra_are_relative_to_the_recordings_total_power():
         assert power[(channel, W)] / power[(channel, N)] == pytest.approx(9, rel=0.2)
     with pytest.raises(ValueError, match="one epoch per stage"):
         stage_power_spectra(X, stages[:-1], 128.0)
+
+
+def test_epoch_table_orders_the_stages_present_as_the_tables_do():
+    from sleepstage.report import epoch_table
+
+    table = epoch_table([R, W, U, "N2", "zz", N, "N1", "A"], 4.0)
+    assert table.labels == [W, "N1", "N2", N, R, "A", "zz"]  # known order, others sorted
+    codes = epoch_table([3, 1, U, 2], 4.0).labels  # stage codes stay numbers
+    assert codes == [1, 2, 3] and all(type(c) is int for c in codes)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .._internal.validation import check_positive
 from ..metrics import merge_short_bouts, stage_bouts
-from ._plots import _TABLE_ORDER
+from ._plots import _TABLE_ORDER, _stage_order
 
 __all__ = ["UNSCORED", "EpochTable", "architecture", "bin_table", "epoch_table", "parse_lights_on",
            "stage_columns"]
@@ -74,12 +74,6 @@ def _parse_start(value: Any) -> pd.Timestamp:
     if pd.isna(start):
         raise ValueError(f"Invalid value for start: got {value!r}.")
     return start
-
-
-def _ordered_labels(present: Sequence[Any]) -> list:
-    present = [s for s in dict.fromkeys(present) if s != UNSCORED]
-    known = [s for s in _TABLE_ORDER if s in present]
-    return known + sorted((s for s in present if s not in _TABLE_ORDER), key=str)
 
 
 @dataclass
@@ -147,7 +141,8 @@ def epoch_table(
                          f"{int(np.flatnonzero(missing)[0])}); mark unscored epochs "
                          f"{UNSCORED!r}.")
     if labels is None:
-        labels = _ordered_labels(stages.tolist())
+        # stages is an object array, which _stage_order keeps as is (ints stay ints)
+        labels = [s for s in _stage_order(stages, _TABLE_ORDER) if s != UNSCORED]
     else:
         labels = [s for s in labels if s != UNSCORED]
         unknown = sorted({str(s) for s in stages.tolist()} - {str(s) for s in labels}
