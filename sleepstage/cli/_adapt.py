@@ -128,6 +128,7 @@ def read_labels(path, recordings: list[str], lengths: dict[str, int], starts: di
 def run(args) -> int:
     import numpy as np
 
+    from .._internal.anatomy import split_pipeline
     from .._internal.groups import recording_segments
     from ..io import check_writable, load_model, save_model
     from ..pipelines import adapt
@@ -145,8 +146,7 @@ def run(args) -> int:
     # stage names as written; adapt maps them onto the model's classes
     labels = read_labels(args.labels, recordings, lengths, starts, classes)
     adapted = adapt(model.pipeline, data.X, labels, groups, bias=not args.no_bias)
-    adaptation = dict(adapted[-1].adaptation_) if hasattr(adapted, "steps") else dict(
-        adapted.adaptation_)
+    adaptation = dict(split_pipeline(adapted)[1].adaptation_)
     adaptation.update({"labels_file": str(Path(args.labels).resolve()),
                        "adapted_from": str(Path(args.model).resolve()),
                        "recordings": recordings})
