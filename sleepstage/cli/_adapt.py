@@ -137,11 +137,10 @@ def run(args) -> int:
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     data = load_data(args, need_labels=False, model=model, purpose="adapt").data
     groups = np.asarray(data.groups).astype(str)
-    recordings = [str(r) for r in data.recordings]
-    segments = recording_segments(groups, len(groups))
-    ids = [str(r) for r in segments.ids]
-    lengths = dict(zip(ids, segments.lengths.tolist(), strict=True))
-    starts = dict(zip(ids, segments.starts.tolist(), strict=True))
+    segments = recording_segments(groups, len(groups))  # contiguous: ids = data.recordings
+    recordings = [str(r) for r in segments.ids]
+    lengths = dict(zip(recordings, segments.lengths.tolist(), strict=True))
+    starts = dict(zip(recordings, segments.starts.tolist(), strict=True))
     classes = [str(c) for c in model.pipeline.classes_]
     # stage names as written; adapt maps them onto the model's classes
     labels = read_labels(args.labels, recordings, lengths, starts, classes)
