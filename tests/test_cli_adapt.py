@@ -113,6 +113,15 @@ def test_several_recordings_need_a_recording_column(capsys, reviewed):
     assert status == 1 and "add a recording column" in err
 
 
+def test_a_recording_column_names_recordings_by_their_output_ids(capsys, reviewed):
+    model, folder, labels = reviewed
+    table = pd.read_csv(labels).assign(recording=REC)  # the id of predict's file names
+    named = _labels(folder, table.to_dict("list"), name="named.csv")
+    status, out, err = run_main(capsys, "adapt", model, *NEW, "--labels", named, "-o",
+                                folder / "named.joblib", "-q")
+    assert status == 0 and "with 30 labelled epochs" in out, err
+
+
 def test_missing_labels_file(capsys, reviewed):
     model, folder, _ = reviewed
     status, _, err = run_main(capsys, "adapt", model, *NEW, "--labels", folder / "none.csv",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._args import DataError, add_subcommand
-from ._loading import load_data, recording_id
+from ._loading import load_data
 from ._predict import add_trust_argument
 
 #: Metadata keys that ``save_model`` writes afresh for the adapted model.
@@ -79,13 +79,12 @@ def read_labels(path, recordings: list[str], lengths: dict[str, int], starts: di
         raise DataError(f"Labels file {path} has no rows.")
     line = table.index.to_numpy() + 2  # file line of each row (header is line 1)
     if "recording" in table.columns:
-        names = {**{recording_id(r): r for r in recordings}, **{r: r for r in recordings}}
-        given = table["recording"].fillna("").astype(str)
-        unknown = sorted(set(given) - set(names))
+        given = table["recording"].fillna("").astype(str)  # the ids load_data gives
+        unknown = sorted(set(given) - set(recordings))
         if unknown:
             raise DataError(f"Labels file {path} names recording(s) {unknown[:5]} that are not "
                             f"in the data (recordings: {recordings[:10]}).")
-        rec = given.map(names).to_numpy()
+        rec = given.to_numpy()
     elif len(recordings) == 1:
         rec = np.full(len(table), recordings[0], dtype=object)
     else:
