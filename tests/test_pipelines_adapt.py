@@ -240,3 +240,24 @@ def test_adapted_predict_and_proba_is_predict_and_predict_proba(mice):
     np.testing.assert_array_equal(pred, stager.predict(Xt))
     np.testing.assert_array_equal(proba, stager.predict_proba(Xt))
     assert isinstance(stager, AdaptedStager) and pred[3] == y[3]
+
+
+
+def test_scores_computed_a_block_of_rows_at_a_time_are_the_same(mice, monkeypatch):
+    from lightgbm import LGBMClassifier
+
+    from sleepstage._internal import rows as _rows
+    from sleepstage.pipelines import _adapt
+
+    model, [(X, y), _] = mice
+    adapted = adapt(model, X, {3: y[3], 50: y[50]}, recording_model=False, bias=False)
+    stager, Xt = adapted[-1], adapted[:-1].transform(X)
+    codes = pd.Index(stager.classes_).get_indexer(y)
+    own = LGBMClassifier(n_estimators=5, num_leaves=7, verbose=-1, n_jobs=1).fit(Xt, codes)
+    expected = stager.predict_and_proba(Xt), _adapt._full_proba(own, Xt, 3)
+    monkeypatch.setattr(_rows, "SCORE_ROWS", 100)  # classifiers scored 100 rows at a time
+    assert len(Xt) > 100
+    (pred, proba), full = stager.predict_and_proba(Xt), _adapt._full_proba(own, Xt, 3)
+    np.testing.assert_array_equal(pred, expected[0][0])
+    np.testing.assert_array_equal(proba, expected[0][1])
+    np.testing.assert_array_equal(full, expected[1])

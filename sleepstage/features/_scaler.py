@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import OneToOneFeatureMixin, clone
 
 from .._internal.groups import Segments
+from .._internal.rows import SCORE_ROWS, rowwise
 from .._internal.validation import check_option
 from ._recording import RecordingTransformer
 
@@ -27,7 +28,7 @@ _TINY = 10 * np.finfo(np.float64).eps
 #: bounded whatever the recording's length (every statistic is per column and every
 #: prediction per row, so the result is the same as on the whole matrix).
 _COLUMN_BLOCK = 8
-_ROW_BLOCK = 8192
+_ROW_BLOCK = SCORE_ROWS
 
 #: LightGBM settings of the default first-pass classifier (``reference="stage"``). The
 #: settings before 2026-12 were ``n_estimators=60, class_weight="balanced"`` on LightGBM's
@@ -344,11 +345,8 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                 gain = np.where(gain > _TINY, gain, 1.0)
             offset = q_mid - gain * q_ref[1]
             for _ in range(self.n_iter):
-                codes = np.concatenate([
-                    np.asarray(self.estimator_.predict(
-                        (x[rows].astype(np.float64) - offset) / gain))
-                    for rows in (slice(i, i + _ROW_BLOCK) for i in range(0, length, _ROW_BLOCK))
-                ])
+                codes = rowwise(lambda rows, offset=offset, gain=gain: self.estimator_.predict(
+                    (rows.astype(np.float64) - offset) / gain), x, _ROW_BLOCK)
                 offset, gain = by_columns(
                     x, lambda xc, cols, codes=codes: self._offset_and_gain(xc, codes, cols))
             for cols in columns:

@@ -37,12 +37,13 @@ from sklearn.utils.validation import (
 )
 
 from .._internal.groups import Segments, recording_segments
+from .._internal.rows import SCORE_ROWS, num_samples_or_none, rowwise
 from .._internal.validation import check_option, check_positive
 
 __all__ = ["TRANSITION_WEIGHTS", "HMMSmoother"]
 
 #: Rows of the classifier's input scored at a time (bounds its copies of a long recording).
-_PROBA_ROWS = 8192
+_PROBA_ROWS = SCORE_ROWS
 
 #: Candidate transition weights of ``HMMSmoother(transition_weight="auto")``, from the plain
 #: HMM (1) down to almost no smoothing.
@@ -316,7 +317,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 self.cross_fit_scores_ = {"failed_fold": fold}
                 return
             params = {key: _safe_indexing(value, train)
-                      if _num_samples_or_none(value) == n_samples else value
+                      if num_samples_or_none(value) == n_samples else value
                       for key, value in estimator_params.items()}
             estimator = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **params)
             columns = pd.Index(self.classes_).get_indexer(estimator.classes_)
@@ -430,13 +431,8 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The classifier's copies of its input (LightGBM converts it) then stay bounded by the
         block on a long recording; each row's probabilities do not depend on the others.
         """
-        n = _num_samples_or_none(X)
-        if n is None or n <= _PROBA_ROWS:
-            return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-        blocks = [np.asarray(self.estimator_.predict_proba(
-            _safe_indexing(X, slice(start, min(start + _PROBA_ROWS, n)))), dtype=np.float64)
-            for start in range(0, n, _PROBA_ROWS)]
-        return np.concatenate(blocks)
+        return np.asarray(rowwise(self.estimator_.predict_proba, X, _PROBA_ROWS),
+                          dtype=np.float64)
 
     def _path(self, lik: np.ndarray, first: np.ndarray) -> np.ndarray:
         """Viterbi labels from scaled likelihoods."""
@@ -634,13 +630,6 @@ def _cross_fit_folds(segments: Segments, n_folds: int) -> np.ndarray:
             length = part.stop - part.start
             folds[part] = np.arange(length) * n_folds // length
     return folds
-
-
-def _num_samples_or_none(value) -> int | None:
-    try:
-        return _num_samples(value)
-    except TypeError:
-        return None
 
 
 # -- decoders ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._internal.groups import recording_segments
 from .._internal.routing import predict_with_groups
+from .._internal.rows import rowwise
 from ..models import HMMSmoother
 
 __all__ = ["MIN_STAGE_LABELS", "AdaptedStager", "adapt"]
@@ -153,8 +154,8 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         scorer = self._scorer()
         if scorer is self.estimator:
             proba = predict_with_groups(scorer, X, groups, method="predict_proba")
-        else:
-            proba = scorer.predict_proba(X)
+        else:  # the HMM's classifier: each row's probabilities depend on that row alone
+            proba = rowwise(scorer.predict_proba, X)
         return np.asarray(proba, dtype=np.float64)
 
     def _check_params(self) -> None:
@@ -441,9 +442,11 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
 
 def _full_proba(model, X, n_classes: int) -> np.ndarray:
-    """``model.predict_proba(X)`` with a column for every class code 0..n_classes-1."""
+    """``model.predict_proba(X)`` with a column for every class code 0..n_classes-1.
+
+    Scored a block of rows at a time (:func:`~sleepstage._internal.rows.rowwise`)."""
     proba = np.zeros((_num_rows(X), n_classes))
-    proba[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(X)
+    proba[:, np.asarray(model.classes_, dtype=int)] = rowwise(model.predict_proba, X)
     return proba
 
 
