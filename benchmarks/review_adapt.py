@@ -48,11 +48,11 @@ def scores(y_true, pred, keep) -> dict:
     return out
 
 
-def run_case(model, X, y, groups, sizes, seeds, methods, label):
+def run_case(model, X, y, sizes, seeds, methods, label):
     """Rows of the table for one (model, new recording) case."""
     scored = np.array([v is not None for v in y])
-    pred0 = np.asarray(model.predict(X) if groups is None else model.predict(X, groups=groups))
-    proba0 = model.predict_proba(X)
+    # the last step is an HMMSmoother: the transforms and the classifier run once
+    pred0, proba0 = model[-1].predict_and_proba(model[:-1].transform(X))
     confidence = proba0[np.arange(len(pred0)),
                         pd.Index(model.classes_).get_indexer(pred0)]
     rows = []
@@ -65,16 +65,18 @@ def run_case(model, X, y, groups, sizes, seeds, methods, label):
                                                                        replace=False)
                                     for seed in range(seeds)]
         for how, picks in selections.items():
+            keeps = []
+            for pick in picks:
+                keep = scored.copy()
+                keep[pick] = False
+                keeps.append(keep)
+            befores = [scores(y, pred0, keep) for keep in keeps]  # once per pick
             for method, kwargs in (methods.items() if n else [("none", {})]):
                 results = []
-                for pick in picks:
-                    keep = scored.copy()
-                    keep[pick] = False
-                    before = scores(y, pred0, keep)
+                for pick, keep, before in zip(picks, keeps, befores, strict=True):
                     if n:
                         start = time.perf_counter()
-                        adapted = adapt(model, X, {int(i): y[i] for i in pick}, groups,
-                                        **kwargs)
+                        adapted = adapt(model, X, {int(i): y[i] for i in pick}, **kwargs)
                         seconds = time.perf_counter() - start
                         after = scores(y, np.asarray(adapted.predict(X)), keep)
                     else:
@@ -104,7 +106,7 @@ def mouse_rows(sizes, seeds, methods):
     train, test = data["Baseline"], data["Recovery"]
     model = make_staging_pipeline(features=False, epoch_length=EPOCH_LENGTH)
     model.fit(train["X"], pd.Series(train["y"]).ffill().bfill().to_numpy())
-    return run_case(model, test["X"], test["y"], None, sizes, seeds, methods,
+    return run_case(model, test["X"], test["y"], sizes, seeds, methods,
                     "real mouse: Baseline -> Recovery")
 
 
@@ -120,7 +122,7 @@ def synthetic_rows(sizes, seeds, methods):
                                   n_estimators=100)
     fit_with_groups(model, features.fit_transform(train.flat()), train.y, train.groups)
     y = np.asarray(new.y, dtype=object)
-    return run_case(model, features.transform(new.flat()), y, None,
+    return run_case(model, features.transform(new.flat()), y,
                     [n for n in sizes if n <= 300], seeds, methods,
                     "synthetic: 3 mice -> a 4th (3 h)")
 
