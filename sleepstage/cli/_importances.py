@@ -84,7 +84,7 @@ def _table_names(table, model):
     return renamed
 
 
-def _chart(table, by_channel, kind: str, top: int, title: str):
+def _chart(table, kind: str, top: int, title: str):
     from matplotlib.figure import Figure
 
     from .. import report
@@ -97,8 +97,7 @@ def _chart(table, by_channel, kind: str, top: int, title: str):
     fig = Figure(figsize=(18, max(4.0, 0.3 * min(top, len(table)) + 1.5)), layout="constrained")
     axes = fig.subplots(1, 4, width_ratios=(2, 1, 1, 1))
     report.importances(single(table), top=top, ax=axes[0], title="top features")
-    report.importances(single(by_channel).assign(feature=by_channel["channel"]), top=top,
-                       ax=axes[1], title="by channel")
+    report.importances(single(table), by="channel", top=top, ax=axes[1], title="by channel")
     # families with their context included, and the context windows across families
     report.importances(single(table), by="family", top=top, ax=axes[2:])
     fig.suptitle(title)
@@ -155,7 +154,7 @@ def run(args) -> int:
     about = f"{Path(args.model).name}: {primary} importance"
     if data is not None:
         about += f" on {'; '.join(describe_sources(args))}"
-    save_figure(_chart(table, by_channel, primary, args.top, about),
+    save_figure(_chart(table, primary, args.top, about),
                 paths["importances.png"], force=args.force)
 
     def fmt(v):
