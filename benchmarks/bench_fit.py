@@ -30,19 +30,13 @@ import time
 import numpy as np
 import pandas as pd
 from _common import wait_passively
-from _report import table, write_section
+from _report import publish, table
+from bench_scoring import timed
 from sklearn.base import clone
 
 PRESETS = ("2026-11", "fast")  # old, new
 TARGET_RATIO = 0.5
 TARGET_SCORE_DELTA = 0.005
-
-
-def timed(func) -> tuple[float, float]:
-    """(wall, process CPU) seconds of one call; CPU time counts every thread."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    func()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def time_fits(hours: float, repeat: int) -> str:
@@ -186,17 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wait_passively()
     if args.only in (None, "time"):
-        body = time_fits(args.hours, args.repeat)
-        print(body)
-        if not args.no_write:
-            write_section("fit", "Fitting the default pipeline: preset \"fast\" "
-                          "against \"2026-11\"", body)
+        publish("fit", "Fitting the default pipeline: preset \"fast\" against \"2026-11\"",
+                time_fits(args.hours, args.repeat), write=not args.no_write)
     if args.only in (None, "scores"):
-        body = compare_scores(args.hours)
-        print(body)
-        if not args.no_write:
-            write_section("fit_scores", "Scores of the presets \"fast\" and "
-                          "\"2026-11\"", body)
+        publish("fit_scores", "Scores of the presets \"fast\" and \"2026-11\"",
+                compare_scores(args.hours), write=not args.no_write)
     return 0
 
 
