@@ -292,3 +292,36 @@ def test_clone_and_pickle(rng):
     copy = clone(hmm)
     assert copy.get_params()["estimator__C"] == 0.5
     assert not hasattr(copy, "estimator_")
+
+
+class _BrokenProba(ClassifierMixin, BaseEstimator):
+    """A classifier whose probabilities have a wrong column count or hold NaN."""
+
+    def __init__(self, broken="shape"):
+        self.broken = broken
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        if self.broken == "shape":
+            return np.full((len(X), len(self.classes_) - 1), 0.5)
+        return np.full((len(X), len(self.classes_)), np.nan)
+
+
+def test_bad_probabilities_are_refused_naming_where_they_came_from(rng):
+    X, y = rng.normal(size=(40, 2)), np.repeat([0, 1, 2, 1], 10)
+    hmm = HMMSmoother(_BrokenProba()).fit(X, y)
+    with pytest.raises(ValueError, match=r"^predict_proba of the classifier returned shape "
+                                         r"\(40, 2\), expected \(n_epochs, 3\)\.$"):
+        hmm.predict(X)
+    with pytest.raises(ValueError, match=r"^proba has shape \(40, 2\), expected "
+                                         r"\(n_epochs, 3\)\.$"):
+        hmm.decode(np.full((40, 2), 0.5))
+    hmm = HMMSmoother(_BrokenProba("nan")).fit(X, y)
+    with pytest.raises(ValueError, match=r"^predict_proba of the classifier returned NaN or "
+                                         r"infinite values\.$"):
+        hmm.predict_proba(X)
+    with pytest.raises(ValueError, match=r"^proba holds NaN or infinite values\.$"):
+        hmm.decode(np.full((40, 3), np.nan))

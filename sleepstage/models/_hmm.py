@@ -415,15 +415,8 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _likelihood(self, X, groups) -> tuple[np.ndarray, np.ndarray]:
         """Scaled likelihoods (max 1 per epoch) and the first-epoch mask."""
         check_is_fitted(self, "transmat_")
-        proba = self._classifier_proba(X)
-        n_classes = len(self.classes_)
-        if proba.ndim != 2 or proba.shape[1] != n_classes:
-            raise ValueError(f"predict_proba of the classifier returned shape {proba.shape}, "
-                             f"expected (n_epochs, {n_classes}).")
-        if not np.all(np.isfinite(proba)):
-            raise ValueError("predict_proba of the classifier returned NaN or infinite values.")
-        first = recording_segments(groups, proba.shape[0]).first_epochs()
-        return self._scaled_likelihood(proba), first
+        return self._given_likelihood(self._classifier_proba(X), groups,
+                                      wording=("predict_proba of the classifier returned",) * 2)
 
     def _classifier_proba(self, X) -> np.ndarray:
         """``estimator_.predict_proba(X)`` as float64, computed ``_PROBA_ROWS`` rows at a time.
@@ -554,15 +547,19 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         lik, first = self._given_likelihood(proba, groups)
         return self._path(lik, first), self._tempered_posteriors(lik, first)
 
-    def _given_likelihood(self, proba, groups) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled likelihoods and first-epoch mask of probabilities given to :meth:`decode`."""
+    def _given_likelihood(self, proba, groups, *, wording: tuple[str, str] = (
+            "proba has", "proba holds")) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled likelihoods and first-epoch mask of probabilities given to :meth:`decode`
+        (or computed by :meth:`_likelihood`); ``wording`` starts the messages on a bad shape
+        and on non-finite values."""
         check_is_fitted(self, "transmat_")
         proba = np.asarray(proba, dtype=np.float64)
+        has, holds = wording
         if proba.ndim != 2 or proba.shape[1] != len(self.classes_):
-            raise ValueError(f"proba has shape {proba.shape}, expected (n_epochs, "
+            raise ValueError(f"{has} shape {proba.shape}, expected (n_epochs, "
                              f"{len(self.classes_)}).")
         if not np.all(np.isfinite(proba)):
-            raise ValueError("proba holds NaN or infinite values.")
+            raise ValueError(f"{holds} NaN or infinite values.")
         lik = self._scaled_likelihood(proba)
         return lik, recording_segments(groups, proba.shape[0]).first_epochs()
 
