@@ -210,6 +210,26 @@ def test_report_with_the_signals_adds_stage_spectra(capsys, tmp_path):
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
 
 
+def test_report_spectra_of_each_recording_are_those_of_its_own_epochs(capsys, tmp_path):
+    from sleepstage.report import stage_power_spectra
+
+    data = make_synthetic(n_recordings=2, hours=0.25, random_state=0)
+    groups = np.asarray(data.groups)
+    hyps = [_write(tmp_path / f"{rec}_hypnogram.csv", np.asarray(data.y)[groups == rec])
+            for rec in data.recordings]
+    status, _, err = run_main(capsys, "report", *hyps, "--synthetic", "2", "--hours", "0.25",
+                              "-o", tmp_path / "out", "--no-plot")
+    assert status == 0, err
+    written = pd.read_csv(tmp_path / "out" / "spectra.csv")
+    for rec in data.recordings:
+        mask = groups == rec
+        expected = stage_power_spectra(data.X[mask], np.asarray(data.y)[mask], data.sfreq,
+                                       ch_names=data.ch_names, fmax=45.0)
+        got = written[written["recording"] == rec].drop(columns="recording")
+        pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                      expected.reset_index(drop=True), check_dtype=False)
+
+
 def test_report_reads_plain_text_and_edf_hypnograms_with_the_epoch_length(capsys, tmp_path):
     from sleepstage.io import write_hypnogram
 

@@ -188,30 +188,32 @@ def _spectra(args, recordings, tables) -> dict:
     """Stage spectra of every recording of the data source, matched to its hypnogram."""
     import numpy as np
 
+    from .._internal.groups import recording_segments
     from ..report import stage_power_spectra
     from ._loading import load_data, recording_id
 
     data = load_data(args, need_labels=False, purpose="report").data
     by_name = {rec["recording"]: rec for rec in recordings}
-    groups = np.asarray(data.groups)
+    segments = recording_segments(data.groups, data.n_epochs)  # contiguous, in data order
     out = {}
-    for rec_id in data.recordings:
+    for rec_id, first, stop in zip(segments.ids, segments.starts.tolist(),
+                                   segments.stops.tolist(), strict=True):
         name = recording_id(rec_id)
         if name not in by_name:
             raise DataError(f"Recording {name!r} of the data source has no hypnogram among "
                             f"{', '.join(by_name)}; hypnograms are matched by name.")
         rec, table = by_name[name], tables[name]
-        mask = groups == rec_id
-        if int(mask.sum()) != len(table.epochs):
-            raise DataError(f"Recording {name!r} has {int(mask.sum())} epochs but its "
+        if stop - first != len(table.epochs):
+            raise DataError(f"Recording {name!r} has {stop - first} epochs but its "
                             f"hypnogram {rec['path']} has {len(table.epochs)}.")
         if not np.isclose(data.epoch_length, table.epoch_length):
             raise DataError(f"Recording {name!r} has {data.epoch_length:g}-s epochs but its "
                             f"hypnogram {rec['path']} has {table.epoch_length:g}-s epochs.")
         phase = table.epochs["phase"].to_numpy()
         out[name] = stage_power_spectra(
-            data.X[mask], table.epochs["stage"].to_numpy(), data.sfreq, ch_names=data.ch_names,
-            phase=None if phase[0] is None else phase, fmax=min(data.sfreq / 2, args.fmax))
+            data.X[first:stop], table.epochs["stage"].to_numpy(), data.sfreq,
+            ch_names=data.ch_names, phase=None if phase[0] is None else phase,
+            fmax=min(data.sfreq / 2, args.fmax))
     return out
 
 
@@ -266,10 +268,11 @@ def run(args) -> int:
         seen[key] = rec["recording"]
     groups = _groups(args.group, recordings)
 
+    with_spectra = has_source(args)  # the recordings' signals are given
     outputs = [out_dir / "architecture.csv", out_dir / "summary.csv"]
     if groups:
         outputs.append(out_dir / "groups.csv")
-    if has_source(args):
+    if with_spectra:
         outputs.append(out_dir / "spectra.csv")
     if not args.no_plot:
         outputs += [out_dir / f"{safe_name(n)}_architecture.png" for n in names]
@@ -298,7 +301,7 @@ def run(args) -> int:
     histogram = [c for c in summary.columns if re.fullmatch(r"bouts_.+_[\d.]+-[\d.]+s", c)]
     summary[histogram] = summary[histogram].fillna(0).astype(int)
     grouped = group_table(bins_all, groups) if groups else None
-    spectra = _spectra(args, recordings, tables) if has_source(args) else {}
+    spectra = _spectra(args, recordings, tables) if with_spectra else {}
 
     from ..io import write_table
 
@@ -308,7 +311,7 @@ def run(args) -> int:
         write_table(summary, temp[outputs[1]], force=True)
         if grouped is not None:
             write_table(grouped, temp[out_dir / "groups.csv"], force=True)
-        if has_source(args):
+        if with_spectra:
             write_table(pd.concat([t.assign(recording=name) for name, t in spectra.items()])
                         [["recording", *next(iter(spectra.values())).columns]],
                         temp[out_dir / "spectra.csv"], force=True)
