@@ -351,7 +351,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                     x, lambda xc, cols, codes=codes: self._offset_and_gain(xc, codes, cols))
             for cols in columns:
                 out[part, cols] = (x[:, cols].astype(np.float64) - offset[cols]) / gain[cols]
-        return out if X.dtype == out.dtype else out.astype(X.dtype, copy=False)
+        return out.astype(X.dtype, copy=False)
 
     # -- RecordingTransformer hooks --------------------------------------------------------
     def _fit_segments(self, X: np.ndarray, segments: Segments, y) -> None:
