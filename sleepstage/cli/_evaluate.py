@@ -124,7 +124,7 @@ def run(args) -> int:
     }
     write_json(out, results, force=args.force)
     if args.plot:
-        sources = "; ".join(describe_sources(args))
+        sources = "; ".join(results["sources"])
         confusion(data.y, report.predictions, labels=report.labels,
                   title=f"{name}, cross-validation: {report.cv}\ndata: {sources}",
                   path=png, force=args.force)
