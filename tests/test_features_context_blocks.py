@@ -67,6 +67,7 @@ PARAMS = [
     {"windows": (), "past_windows": (), "lags": (2,)},
     {"windows": (20.0, 60.0), "past_windows": (60.0,), "lags": (4.0,), "unit": "seconds",
      "epoch_length": 4.0},
+    {"windows": (5,), "past_windows": (3, 9), "stats": ("std", "mean")},  # std columns first
 ]
 
 
@@ -88,6 +89,17 @@ def test_transform_equals_one_pass_bit_for_bit(params, dtype):
     expected = _reference(ctx, X, recording_segments(groups, len(X)))
     assert out.dtype == expected.dtype
     np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("params", PARAMS[1:2] + PARAMS[-1:])
+def test_transform_writes_row_blocks_into_its_output_bit_for_bit(params, monkeypatch):
+    from sleepstage.features import _context
+
+    X, groups = _data(np.float32)
+    ctx = TemporalContext(**params).fit(X, groups=groups)
+    monkeypatch.setattr(_context, "_ROWS", 7)  # 215 blocks, the last one of 2 rows
+    out = ctx.transform(X, groups=groups)
+    np.testing.assert_array_equal(out, _reference(ctx, X, recording_segments(groups, len(X))))
 
 
 @pytest.mark.parametrize("rows", [1, 7, 1500, 10_000])

@@ -222,11 +222,16 @@ class TemporalContext(RecordingTransformer):
         return state
 
     def _rows(self, X: np.ndarray, segments: Segments, state: dict, start: int,
-              stop: int) -> np.ndarray:
-        """Output rows ``start:stop``, from the whole recording's ``state``."""
+              stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Output rows ``start:stop``, from the whole recording's ``state``.
+
+        They are written into ``out`` (shape ``(stop - start, n_features_out)``, the dtype
+        of ``X``) when it is given, otherwise into a new array; either is returned.
+        """
         n_feat = X.shape[1]
         n_blocks = 1 + len(self._suffixes())
-        out = np.empty((stop - start, n_feat * n_blocks), dtype=X.dtype)
+        if out is None:
+            out = np.empty((stop - start, n_feat * n_blocks), dtype=X.dtype)
         out[:, :n_feat] = X[start:stop]
         if n_blocks == 1 or stop <= start:
             return out
@@ -237,14 +242,6 @@ class TemporalContext(RecordingTransformer):
         if sums is not None:
             rms, offset = state["rms"][recording], state["means"][recording]
 
-        def window_stat(stat: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            count = (hi - lo)[:, None].astype(np.float64)
-            mean_c = (sums[hi] - sums[lo]) / count
-            if stat == "mean":
-                return mean_c * rms + offset
-            var = (squares[hi] - squares[lo]) / count - np.square(mean_c)
-            return np.sqrt(np.maximum(var, 0.0)) * rms
-
         centred_ranges = [
             (np.maximum(index - w // 2, seg_lo), np.minimum(index + w // 2 + 1, seg_hi))
             for w in self.windows_
@@ -252,10 +249,18 @@ class TemporalContext(RecordingTransformer):
         past_ranges = [(np.maximum(index - w + 1, seg_lo), index + 1) for w in self.past_windows_]
         col = n_feat
         for ranges in (centred_ranges, past_ranges):
-            for stat in self.stats_:  # order: statistic, then window (as in _suffixes)
-                for lo, hi in ranges:
-                    out[:, col:col + n_feat] = window_stat(stat, lo, hi)
-                    col += n_feat
+            # columns: statistic, then window (as in _suffixes); each window's mean once
+            for w, (lo, hi) in enumerate(ranges):
+                count = (hi - lo)[:, None].astype(np.float64)
+                mean_c = (sums[hi] - sums[lo]) / count
+                for s, stat in enumerate(self.stats_):
+                    at = col + (s * len(ranges) + w) * n_feat
+                    if stat == "mean":
+                        out[:, at:at + n_feat] = mean_c * rms + offset
+                    else:
+                        var = (squares[hi] - squares[lo]) / count - np.square(mean_c)
+                        out[:, at:at + n_feat] = np.sqrt(np.maximum(var, 0.0)) * rms
+            col += len(self.stats_) * len(ranges) * n_feat
         for lag in self.lags_:
             out[:, col:col + n_feat] = X[np.maximum(index - lag, seg_lo)]
             out[:, col + n_feat:col + 2 * n_feat] = X[np.minimum(index + lag, seg_hi - 1)]
@@ -272,8 +277,10 @@ class TemporalContext(RecordingTransformer):
     def _context(self, X: np.ndarray, segments: Segments) -> np.ndarray:
         n, n_feat = X.shape
         out = np.empty((n, n_feat * (1 + len(self._suffixes()))), dtype=X.dtype)
-        for rows, block in self._iter_rows(X, segments, _ROWS):
-            out[rows] = block
+        state = self._prepare(X, segments)
+        for start in range(0, n, _ROWS):  # each row block written straight into the output
+            stop = min(start + _ROWS, n)
+            self._rows(X, segments, state, start, stop, out=out[start:stop])
         return out
 
     def iter_transform(self, X, groups=None, *, rows: int = _ROWS):
