@@ -48,10 +48,11 @@ def recording_id(value) -> str:
     return f"recording-{text}" if text.isdigit() else text
 
 
-def _with_ids(data, ids: dict):
-    """``data`` with its recording ids mapped through ``ids`` (unchanged ids kept)."""
+def _with_recording_ids(data):
+    """``data`` with each recording id ``g`` turned into ``recording_id(g)`` (see there)."""
     import numpy as np
 
+    ids = {g: recording_id(g) for g in data.recordings.tolist()}
     if all(str(k) == v for k, v in ids.items()):
         return data
     groups = np.array([ids[g] for g in data.groups.tolist()], dtype=object).astype(str)
@@ -232,7 +233,7 @@ def _load_task4(request: _Request) -> list[tuple[str, Any]]:
                               epoch_length=request.epoch_length(4.0))
     except ValueError as exc:
         raise DataError(str(exc)) from exc
-    part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
+    part = _with_recording_ids(part)
     return [(f"--task4 {args.task4}", part)]
 
 
@@ -470,7 +471,7 @@ def load_feature_tables(args, *, need_labels: bool, model=None,
             except ValueError as exc:
                 raise DataError(f"{path}: its feature columns are not those {whose}. "
                                 f"{exc}") from None
-        part = _with_ids(part, {g: recording_id(g) for g in part.recordings.tolist()})
+        part = _with_recording_ids(part)
         parts.append(part)
     data = _combine(parts, FeatureTable, what="feature tables", need_labels=need_labels,
                     no_labels=f"{purpose} needs scored epochs, but the feature table(s) have "
