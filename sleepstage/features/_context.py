@@ -7,14 +7,9 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.utils.validation import (
-    FLOAT_DTYPES,
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from .._internal.groups import Segments, recording_segments
+from .._internal.groups import Segments
 from .._internal.validation import check_option, check_positive
 from ._recording import RecordingTransformer
 
@@ -319,9 +314,8 @@ class TemporalContext(RecordingTransformer):
         """
         if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
             raise ValueError(f"rows must be a positive whole number of epochs, but got {rows!r}.")
-        check_is_fitted(self, self._fitted_attribute)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._iter_rows(X, recording_segments(groups, X.shape[0]), int(rows))
+        X, segments = self._validate_transform(X, groups)
+        return self._iter_rows(X, segments, int(rows))
 
     # -- RecordingTransformer hooks --------------------------------------------------------
     def _transform_segments(self, X: np.ndarray, segments: Segments) -> np.ndarray:

@@ -68,6 +68,12 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         self._fit_segments(X, segments, y)
         return X, segments, y
 
+    def _validate_transform(self, X, groups) -> tuple[np.ndarray, Segments]:
+        """The checked ``X`` of :meth:`transform` (fitted, same features) and its recordings."""
+        check_is_fitted(self, self._fitted_attribute)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        return X, recording_segments(groups, X.shape[0])
+
     def fit(self, X, y=None, groups=None):
         """Check the parameters and the data; no statistic of the values is kept.
 
@@ -101,9 +107,7 @@ class RecordingTransformer(TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_epochs, n_features_out)
             Same float dtype as ``X`` (float32 stays float32); see the class for the columns.
         """
-        check_is_fitted(self, self._fitted_attribute)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._transform_segments(X, recording_segments(groups, X.shape[0]))
+        return self._transform_segments(*self._validate_transform(X, groups))
 
     def fit_transform(self, X, y=None, groups=None) -> np.ndarray:
         """Fit and transform in one pass, with the same ``groups`` for both.
