@@ -179,6 +179,11 @@ def test_recordings_sharing_a_file_name(tmp_path):
         _predict.output_paths(["night 1", "night_1"], tmp_path)
     paths = _predict.output_paths(["a", "b"], tmp_path, plot=True)
     assert paths["b"] == [tmp_path / "b_hypnogram.csv", tmp_path / "b_hypnogram.png"]
+    # a '.' in an id is kept, not taken for a suffix (mouse.1 and mouse.2 stay apart)
+    paths = _predict.output_paths(["mouse.1", "mouse.2"], tmp_path, annotations=True)
+    assert paths["mouse.1"] == [tmp_path / "mouse.1_hypnogram.csv",
+                                tmp_path / "mouse.1_hypnogram.edf"]
+    assert paths["mouse.2"][0] == tmp_path / "mouse.2_hypnogram.csv"
 
 
 def test_predict_name_collision_is_found_before_predicting(capsys, tmp_path, model_file,

@@ -151,16 +151,18 @@ def output_paths(recordings, out_dir: Path, *, annotations: bool = False,
     outputs, owners = {}, {}
     for rec in recordings:
         stem = out_dir / f"{recording_id(safe_name(rec))}_hypnogram"
+        # not with_suffix: a '.' in the id (mouse.1) would be taken for a suffix and replaced
+        paths = [stem.with_name(stem.name + s) for s in suffixes]
         key = stem.name.lower()
         if key in owners:
             raise DataError(
                 f"Recordings {str(owners[key])!r} and {str(rec)!r} would both be written to "
-                f"{stem.with_suffix('.csv')}: file names keep only letters, digits, '.', '_' "
+                f"{paths[0]}: file names keep only letters, digits, '.', '_' "
                 "and '-' (and some file systems ignore case). Give the recordings distinct "
                 "names."
             )
         owners[key] = rec
-        outputs[rec] = [stem.with_suffix(s) for s in suffixes]
+        outputs[rec] = paths
     return outputs
 
 
