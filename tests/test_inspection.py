@@ -113,7 +113,7 @@ def test_families_and_channels():
         ["EEG Fpz-Cz"] * 3 + ["other"]
     # a context feature belongs to its base feature's family; its window is kept apart
     assert table.family.tolist() == ["band_power", "hjorth", "emg", "spectral_shape", "time",
-                                     "band_power", "time"]
+                                     "band_power", "other"]
     assert table.window.tolist() == ["epoch"] * 5 + ["std_c5", "epoch"]
     longest = feature_families(["eeg_1_mean"], ch_names=["eeg", "eeg_1"])
     assert longest.channel.tolist() == ["eeg_1"]
@@ -121,6 +121,15 @@ def test_families_and_channels():
                                 declared={"eeg1_kurtosis": "time_stats"})
     assert declared.family.tolist() == ["time_stats"]
     assert feature_families(["emg_rms_log"]).channel.tolist() == ["emg"]
+
+
+def test_table_columns_named_by_another_program_are_not_given_a_channel():
+    """Without channel names, ``log_delta`` is no feature of a channel called "log"."""
+    table = feature_families(["eeg1_delta_relpower", "log_delta", "rel_theta__mean_c20s",
+                              "log_emg", "EMG_integral"])
+    assert table.channel.tolist() == ["eeg1", "other", "other", "other", "other"]
+    assert table.family.tolist() == ["band_power", "other", "other", "emg", "emg"]
+    assert table.window.tolist() == ["epoch", "epoch", "mean_c20s", "epoch", "epoch"]
 
 
 @pytest.mark.parametrize("kind", ["gain", "split"])

@@ -96,14 +96,22 @@ def _accepts_groups(method) -> bool:
 # ----------------------------------------------------------------------------------------------
 # channel and family attribution
 # ----------------------------------------------------------------------------------------------
+#: Channel and family of a feature that cannot be attributed (e.g. a feature-table column
+#: such as ``log_delta``, named by another program).
+OTHER = "other"
+
+
 def _channel_of(name: str, ch_names: Sequence[str] | None) -> str:
     if ch_names:
         matches = [c for c in ch_names if name.startswith(f"{c}_")]
         if matches:
             return max(matches, key=len)
-        return "other"
-    head, sep, _ = name.partition("_")
-    return head if sep else "other"
+        return OTHER
+    # Without channel names, the text before the first "_" is a channel only when the rest
+    # is a feature the registry knows, as in the names the extractor writes
+    # (``<channel>_<feature>``): the "log" of a table's ``log_delta`` is no channel.
+    head, sep, rest = name.partition("_")
+    return head if sep and column_family_of(rest) is not None else OTHER
 
 
 def _declared_families(step) -> dict[str, str]:
@@ -128,14 +136,17 @@ def _declared_families(step) -> dict[str, str]:
 def _registered_family(name: str, channel: str, ch_type: str | None) -> str:
     """The column family the registry recognises in ``name`` (without its channel).
 
-    A name no registered family recognises is ``"emg"`` on an EMG channel (or when it starts
-    with ``emg_``), else ``"time"``.
+    A name no registered family recognises is ``"emg"`` on an EMG channel (or when one of
+    its ``_``-separated words is ``emg``, as in ``emg_rms`` or ``log_emg``), ``"time"`` on
+    another channel and :data:`OTHER` without one.
     """
     rest = name[len(channel) + 1:] if name.startswith(f"{channel}_") else name
     family = column_family_of(rest)
     if family is not None:
         return family
-    return "emg" if ch_type == "emg" or name.lower().startswith("emg_") else "time"
+    if ch_type == "emg" or "emg" in name.lower().split("_"):
+        return "emg"
+    return OTHER if channel == OTHER else "time"
 
 
 def _deprecated_families() -> tuple[str, ...]:
@@ -160,10 +171,14 @@ def feature_families(
         and are attributed to the channel and family of their base feature.
     ch_names : sequence of str, optional
         Channel names; the longest one prefixing a name (followed by ``_``) is its channel,
-        ``"other"`` if none does. Without them the text before the first ``_`` is used.
+        ``"other"`` if none does. Without them the text before the first ``_`` is the
+        channel when the rest is a registered feature name (``eeg1_delta_relpower``), else
+        the channel is ``"other"`` (``log_delta``, a column named by another program).
     ch_types : sequence of str, optional
-        Types matching ``ch_names``; a feature of an ``"emg"`` channel that no registered
-        family recognises belongs to ``"emg"`` (other unrecognised features to ``"time"``).
+        Types matching ``ch_names``; a feature of an ``"emg"`` channel (or with the word
+        ``emg`` in its name) that no registered family recognises belongs to ``"emg"``;
+        other unrecognised features to ``"time"`` on a known channel, to ``"other"``
+        without one.
     declared : dict, optional
         Name -> family declared by the feature extractor (``feature_families_``); wins over
         the registry of feature families (:func:`sleepstage.features.column_family_of`),
