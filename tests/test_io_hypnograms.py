@@ -117,6 +117,46 @@ def test_accusleep_file_of_another_set_up_reads_with_a_mapping(tmp_path):
         "stage"].tolist() == ["REM", UNSCORED, "WAKE"]
 
 
+def test_accusleep_codes_are_integers_and_the_first_other_cell_is_named(tmp_path):
+    (tmp_path / "s.csv").write_text("brain_state\n1\nREM\n3\n")
+    with pytest.raises(ValueError, match=r"Unknown brain_state code 'REM' on line 3 of s\.csv"):
+        read_hypnogram(tmp_path / "s.csv", epoch_length=4)
+    (tmp_path / "b.csv").write_text("brain_state\n2\nTrue\n")  # a boolean is not code 1
+    with pytest.raises(ValueError, match=r"Unknown brain_state code 'True' on line 3 of b\.csv"):
+        read_hypnogram(tmp_path / "b.csv", epoch_length=4)
+    (tmp_path / "f.csv").write_text("brain_state\n2.0\n-1\n1\n")  # as pandas writes floats
+    assert read_hypnogram(tmp_path / "f.csv", epoch_length=4)["stage"].tolist() == [
+        "WAKE", UNSCORED, "REM"]
+    (tmp_path / "w.csv").write_text("brain_state\nW\nR\n")  # text labels, with a mapping
+    assert read_hypnogram(tmp_path / "w.csv", epoch_length=4, mapping={
+        "W": "WAKE", "R": "REM"})["stage"].tolist() == ["WAKE", "REM"]
+
+
+def test_a_blank_line_between_rows_is_refused_not_skipped(tmp_path):
+    # skipped, it would move every later AccuSleePy epoch one place earlier
+    (tmp_path / "b.csv").write_text("brain_state,confidence_score\n2,0.9\n\n3,0.8\n1,0.7\n")
+    with pytest.raises(ValueError, match=r"Missing brain_state on line 3 of b\.csv"):
+        read_hypnogram(tmp_path / "b.csv", epoch_length=4)
+    (tmp_path / "p.csv").write_text("epoch,onset,stage\n0,0,WAKE\n1,4,WAKE\n \n2,8,NREM\n")
+    with pytest.raises(ValueError, match=r"Column 'epoch' of p\.csv must hold numbers: line 4 "
+                                         "leaves it empty"):
+        read_hypnogram(tmp_path / "p.csv")
+    # blank lines before the header or after the last row are no epochs
+    (tmp_path / "t.csv").write_text("\nbrain_state\n2\n3\n\n\n")
+    assert read_hypnogram(tmp_path / "t.csv", epoch_length=4)["stage"].tolist() == [
+        "WAKE", "NREM"]
+    (tmp_path / "q.csv").write_text("epoch,onset,stage\n0,0,WAKE\n1,4,REM\n\n")
+    assert read_hypnogram(tmp_path / "q.csv")["stage"].tolist() == ["WAKE", "REM"]
+
+
+def test_accusleep_file_without_epochs_is_refused_like_a_csv(tmp_path):
+    for name, header in (("a.csv", "brain_state,confidence_score"),
+                         ("c.csv", "epoch,onset,stage")):
+        (tmp_path / name).write_text(f"{header}\n\n")
+        with pytest.raises(ValueError, match=rf"{name[0]}\.csv holds no epoch"):
+            read_hypnogram(tmp_path / name, epoch_length=4)
+
+
 def test_text_accepts_any_case_and_writes_canonical_names(tmp_path):
     (tmp_path / "t.txt").write_text("wake\nNrem\n\nREM\n\n")
     with pytest.raises(ValueError, match=r"Unknown stage '' on line 3 of t\.txt"):
@@ -143,6 +183,18 @@ def test_edf_keeps_the_start_and_expands_annotations_into_epochs(tmp_path):
     assert set(five["stage"]) == {"WAKE", "N3", "REM", UNSCORED}
     write_hypnogram(tmp_path / "copy.edf", read, epoch_length=5)  # start from attrs
     assert read_hypnogram(tmp_path / "copy.edf", epoch_length=5).attrs["start"] == start
+
+
+def test_edf_keeps_a_start_with_a_fraction_of_a_second(tmp_path):
+    import mne
+
+    start = dt.datetime(2024, 1, 1, 18, 30, 0, 500000)  # header: 18.30.00, offset: 0.5 s
+    path = write_hypnogram(tmp_path / "h.edf", ["WAKE", "WAKE", "REM"], epoch_length=4,
+                           start=start)
+    read = read_hypnogram(path, epoch_length=4)
+    assert read.attrs["start"] == start
+    assert read["onset"].tolist() == [0.0, 4.0, 8.0]
+    assert mne.read_annotations(path).onset.tolist() == [0.0, 8.0]  # from the start itself
 
 
 def test_edf_unknown_annotation_is_named_with_its_place(tmp_path):
@@ -325,6 +377,26 @@ def test_inferred_epoch_length_is_checked_against_every_step(tmp_path):
     with pytest.raises(ValueError, match=r"\(recording 'b'\) do not fit 4-s epochs "
                                          r"\(as given\)"):
         read_hypnogram(tmp_path / "mixed_len.csv", epoch_length=4)
+
+
+def test_a_given_epoch_length_must_be_the_most_common_step(tmp_path):
+    # 4-s onsets read with 2-s epochs would be every other epoch missing
+    (tmp_path / "h.csv").write_text("epoch,onset,stage\n0,0,WAKE\n1,4,WAKE\n2,8,NREM\n"
+                                    "3,12,NREM\n7,28,REM\n")
+    with pytest.raises(ValueError, match=r"The epoch length given for h\.csv, 2 s, is not the "
+                                         r"most common step between its onsets, 4 s: give "):
+        read_hypnogram(tmp_path / "h.csv", epoch_length=2)
+    assert read_hypnogram(tmp_path / "h.csv", epoch_length=4).attrs["epoch_length"] == 4
+    # checked in each recording; a tie goes to the given length; one epoch has no step
+    rows = ([("a", 0, 0.0), ("a", 1, 4.0), ("a", 3, 12.0), ("c", 0, 0.0)]
+            + [("b", i, 8.0 * i) for i in range(4)])
+    table = pd.DataFrame(rows, columns=["recording", "epoch", "onset"]).assign(stage="WAKE")
+    table.to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(ValueError, match=r"given for r\.csv \(recording 'b'\), 4 s, is not "
+                                         r"the most common step between its onsets, 8 s"):
+        read_hypnogram(tmp_path / "r.csv", epoch_length=4)
+    table.iloc[:4].to_csv(tmp_path / "ac.csv", index=False)
+    assert read_hypnogram(tmp_path / "ac.csv", epoch_length=4).attrs["epoch_length"] == 4
 
 
 def test_recording_ids_keep_their_text(tmp_path):

@@ -61,9 +61,13 @@ def write_edf_annotations(
     descriptions : sequence of str
         Annotation texts, e.g. ``"Sleep stage W"``; printable ASCII.
     start : datetime.datetime, optional
-        Start of the annotated recording, to the second (written to the header so the file
-        lines up with the recording); unknown by default (the header then says so as
-        EDF+ prescribes: ``Startdate X``, 01.01.85 00.00.00).
+        Start of the annotated recording, written to the header so the file lines up with
+        the recording; unknown by default (the header then says so as EDF+ prescribes:
+        ``Startdate X``, 01.01.85 00.00.00). EDF+ headers hold whole seconds: a fraction of
+        a second goes in the start offset of the time-keeping annotation, as EDF+ provides
+        (onsets stay relative to ``start``; :func:`mne.read_annotations` and edfio read them
+        so, though :func:`mne.io.read_raw_edf` sets the sub-second part of a recording's
+        ``meas_date`` to 0).
     force : bool
         Overwrite an existing file.
 
@@ -90,9 +94,9 @@ def write_edf_annotations(
     onsets, durations, descriptions = _check_annotations(onsets, durations, descriptions)
     if start is None:
         recording, starttime = edfio.Recording(), None
-    else:  # EDF+ headers hold whole seconds
+    else:  # edfio writes the whole seconds to the header, the rest as the start offset
         recording = edfio.Recording(startdate=start.date())
-        starttime = start.time().replace(microsecond=0, tzinfo=None)
+        starttime = start.time().replace(tzinfo=None)
     # A generator, not a list: edfio writes an annotation-only file from any iterable,
     # including an empty one (the file then holds the time-keeping annotation only).
     annotations = (edfio.EdfAnnotation(float(onset), float(duration), text)

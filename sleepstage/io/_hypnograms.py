@@ -12,7 +12,8 @@ Formats (names as given to ``format=`` and ``sleepstage convert --from/--to``):
     The table ``sleepstage predict`` writes: columns ``epoch``, ``onset``, ``stage``, then
     any others. An optional ``recording`` column holds several recordings in one file (the
     rows of each together); epochs and onsets increase within each recording. The epoch
-    length is the most common step between onsets within recordings.
+    length is the most common step between onsets within recordings; a given one must be
+    that step.
 ``"edf"``
     EDF+ annotations (Sleep-EDF's ``*-Hypnogram.edf``, the ``.edf`` of ``sleepstage predict
     --annotations``), read with :func:`mne.read_annotations`. Each annotation lasting several
@@ -27,6 +28,10 @@ Formats (names as given to ``format=`` and ``sleepstage convert --from/--to``):
     The label file of AccuSleePy's viewer: a CSV with a ``brain_state`` column of integer
     codes, in its default configuration 1 = REM, 2 = wake, 3 = NREM and -1 = undefined
     (unscored), and optionally ``confidence_score`` (read as ``confidence``).
+
+In both CSV formats a blank line between rows is refused, naming its line, never skipped
+(in AccuSleePy's, which holds no onsets, that would move every later epoch); blank lines
+after the last row are left out.
 
 Plain text and AccuSleePy files hold no times: their epoch length is given by the caller.
 This module reads the stage names of :mod:`sleepstage.data` (imported when a file is read or
@@ -222,26 +227,40 @@ def _translate(labels: Sequence[Any], mapping: Mapping | None, path: Path, *,
     return map_labels(keys, mapping, what=what)
 
 
+def _leading_blank_lines(path: Path) -> int:
+    """How many blank lines come before the header."""
+    with open(path, encoding="utf-8-sig") as f:
+        for n, line in enumerate(f):
+            if line.strip():
+                return n
+    return 0
+
+
 def _read_csv_table(path: Path, *, text_columns: Sequence[str] = ()):
     """The table; ``text_columns`` (those present) are read as text, an empty cell as NaN.
 
     Their cells keep their spelling (``001``, ``2``, ``NA``, ``None``), where pandas would
-    read numbers or missing values.
+    read numbers or missing values. A blank line between rows is a row of empty cells, so
+    that readers name it and the rows after it keep their line numbers; blank lines before
+    the header or after the last row are left out.
     """
     import pandas as pd
 
     try:
-        table = pd.read_csv(path, skipinitialspace=True)
+        options = dict(skipinitialspace=True, skip_blank_lines=False,
+                       header=_leading_blank_lines(path))
+        table = pd.read_csv(path, **options)
         present = [c for c in text_columns if c in table.columns]
         if present:
-            text = pd.read_csv(path, skipinitialspace=True, usecols=present, dtype=str,
-                               keep_default_na=False)
+            text = pd.read_csv(path, usecols=present, dtype=str, keep_default_na=False,
+                               **options)
             for column in present:
                 values = text[column].str.strip()
                 table[column] = values.where(values != "", None).astype(object)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"Could not read {path} as a CSV table: {exc}") from exc
-    return table
+    filled = np.flatnonzero(table.notna().any(axis=1).to_numpy())
+    return table.iloc[:int(filled[-1]) + 1 if filled.size else 0]
 
 
 def _recording_bounds(table, path: Path) -> tuple[list[tuple[Any, int, int]], np.ndarray]:
@@ -284,30 +303,44 @@ def _common_step(steps: np.ndarray) -> float:
     return float(values[np.argmax(counts)])
 
 
+def _other_step(steps: np.ndarray, bounds, epoch_length: float):
+    """``(recording, first row, its most common step, which of its steps are epoch_length)``
+    of the first recording whose most common step is not ``epoch_length``, else None.
+
+    A tie between the epoch length and another step goes to the epoch length; a recording
+    of one epoch has no step.
+    """
+    for recording, first, stop in bounds:
+        if stop - first < 2:
+            continue
+        own = steps[first:stop - 1]
+        length = _common_step(own)
+        fits = np.abs(own - epoch_length) <= _ALIGN_TOL
+        if fits.sum() < (np.abs(own - length) <= _ALIGN_TOL).sum():
+            return recording, first, length, fits
+    return None
+
+
 def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: float,
                  path: Path, *, inferred: bool) -> None:
     """Every step within a recording is a whole number (>= 1) of epochs, else an error.
 
     The errors name the file, the line and the recording (if the file has a ``recording``
-    column). With an inferred epoch length, a recording whose own most common step is
-    another length is refused too: one file holds one epoch length.
+    column). A recording whose own most common step is another length than the epoch
+    length is refused too: one file holds one epoch length, and a given length must be the
+    one the onsets show (2-s epochs would read 4-s onsets as 2-s epochs with gaps).
     """
-    if inferred and bounds[0][0] is not None:
-        for recording, first, stop in bounds:
-            if stop - first < 2:
-                continue
-            own = steps[first:stop - 1]
-            length = _common_step(own)
-            fits = np.abs(own - epoch_length) <= _ALIGN_TOL
-            if fits.sum() < (np.abs(own - length) <= _ALIGN_TOL).sum():  # ties: the file's
-                i = first + int(np.flatnonzero(~fits)[0]) + 1
-                raise ValueError(
-                    f"Recording {recording!r} of {path.name} has {length:g}-s epochs (line "
-                    f"{i + 2} starts {steps[i - 1]:g} s after the line before) but the "
-                    f"file's most common epoch length is {epoch_length:g} s: one file holds "
-                    "one epoch length; write one file per epoch length (or, if these are "
-                    "gaps in the recording, give the epoch length)."
-                )
+    several = bounds[0][0] is not None  # a recording column: each recording is checked
+    other = _other_step(steps, bounds, epoch_length) if inferred and several else None
+    if other is not None:
+        recording, first, length, fits = other
+        i = first + int(np.flatnonzero(~fits)[0]) + 1
+        raise ValueError(
+            f"Recording {recording!r} of {path.name} has {length:g}-s epochs (line "
+            f"{i + 2} starts {steps[i - 1]:g} s after the line before) but the "
+            f"file's most common epoch length is {epoch_length:g} s: one file holds "
+            "one epoch length; write one file per epoch length."
+        )
     ratio = steps / epoch_length
     bad = np.flatnonzero(((np.abs(ratio - np.round(ratio)) * epoch_length > _ALIGN_TOL)
                           | (ratio < 0.5)) & inside)
@@ -319,6 +352,15 @@ def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: fl
         raise ValueError(
             f"The onsets of {path.name}{where} do not fit {epoch_length:g}-s epochs ({how}): "
             f"line {i + 2} starts {steps[i - 1]:g} s after the line before."
+        )
+    other = None if inferred else _other_step(steps, bounds, epoch_length)
+    if other is not None:  # every step fits, but most are several epochs
+        recording, _, length, _ = other
+        where = "" if recording is None else f" (recording {recording!r})"
+        raise ValueError(
+            f"The epoch length given for {path.name}{where}, {epoch_length:g} s, is not the "
+            f"most common step between its onsets, {length:g} s: give the epoch length it "
+            "was scored in, or none (its onsets show it)."
         )
 
 
@@ -336,8 +378,10 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
         values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(values).all():
             bad = int(np.flatnonzero(~np.isfinite(values))[0])
+            cell = table[column].iloc[bad]
+            found = "leaves it empty" if pd.isna(cell) else f"has {cell!r}"
             raise ValueError(f"Column {column!r} of {path.name} must hold numbers: line "
-                             f"{bad + 2} has {table[column].iloc[bad]!r}.")
+                             f"{bad + 2} {found}.")
         table[column] = values
     epochs = np.asarray(table["epoch"], dtype=float)
     onsets = np.asarray(table["onset"], dtype=float)
@@ -390,21 +434,32 @@ def _read_text(path: Path, epoch_length: float, mapping: Mapping | None):
                          "stage": stages})
 
 
+def _integer_code(cell: str) -> int | str:
+    """A cell of AccuSleePy's ``brain_state``: its integer (``2``, ``2.0``), else its text.
+
+    Text that is no integer (``REM``, ``True``, ``2.5``) stays text, for the mapping's
+    string labels or to be named as an unknown code.
+    """
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    return int(number) if number.is_integer() else cell
+
+
 def _read_accusleep(path: Path, epoch_length: float, mapping: Mapping | None):
     import pandas as pd
 
-    table = _read_csv_table(path)
+    table = _read_csv_table(path, text_columns=("brain_state",))
     if "brain_state" not in table.columns:
         raise ValueError(f"{path.name} has no column 'brain_state' (AccuSleePy label file).")
+    if table.empty:
+        raise ValueError(f"{path.name} holds no epoch.")
     codes = table["brain_state"]
     if codes.isna().any():
         i = int(np.flatnonzero(codes.isna().to_numpy())[0])
         raise ValueError(f"Missing brain_state on line {i + 2} of {path.name}.")
-    values = codes.tolist()
-    try:  # codes read as float when the column has a decimal point
-        values = [int(v) if float(v) == int(float(v)) else v for v in values]
-    except (TypeError, ValueError):
-        pass
+    values = [_integer_code(cell) for cell in codes.tolist()]
     stages = _translate(values, ACCUSLEEP_CODES if mapping is None else mapping, path,
                         first_line=2, what="brain_state code")
     n = len(stages)
@@ -491,7 +546,8 @@ def read_hypnogram(
         The format (see the module documentation); None tells it from the content.
     epoch_length : float, optional
         Epoch length in seconds. Needed for EDF+, plain text and AccuSleePy files; for the
-        package's CSV it is the most common step between onsets (within recordings). The
+        package's CSV it is the most common step between onsets (within recordings), and a
+        given length must be that step in every recording of more than one epoch. The
         steps between onsets within each recording must be whole numbers of epochs (gaps
         are allowed), whether the length is given or found.
     mapping : mapping, optional
@@ -518,8 +574,10 @@ def read_hypnogram(
         column, an epoch without a stage, a label not in the mapping (named with its line),
         epochs out of order (with the recording, if the file has several), a recording whose
         rows are not together, an epoch length not dividing the onsets (steps within a
-        recording) or annotation durations, a CSV whose recordings have different epoch
-        lengths (one file holds one epoch length), a ``recording`` cell left empty.
+        recording) or annotation durations, a given epoch length that is not the most
+        common step between a CSV's onsets, a CSV whose recordings have different epoch
+        lengths (one file holds one epoch length), a ``recording`` cell left empty, a CSV
+        without rows.
     EpochLengthUnknownError
         A :class:`ValueError`: no epoch length is given and the file cannot show it (EDF+,
         plain text, AccuSleePy, or a CSV of one epoch, or of one epoch per recording).
@@ -608,8 +666,8 @@ def write_hypnogram(
         Onset of each epoch in seconds; default ``epoch * epoch_length``. Plain text and
         AccuSleePy files list consecutive epochs and refuse onsets with gaps.
     start : datetime.datetime, optional
-        Start of the recording, written to an EDF+ header (default: the table's
-        ``attrs["start"]``, if any).
+        Start of the recording, written to an EDF+ header, a fraction of a second to its
+        start offset (default: the table's ``attrs["start"]``, if any).
     mapping : mapping, optional
         Label -> stage as in :func:`read_hypnogram`; each stage is written as the first label
         mapping to it.
