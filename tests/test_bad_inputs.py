@@ -493,3 +493,15 @@ def test_neural_models_refuse_bad_inputs_and_never_return_nan(monkeypatch, model
     monkeypatch.setattr(fitted.net_, "predict_proba", lambda X: np.full((len(X), 3), np.nan))
     with pytest.raises(ValueError, match=r"non-finite probabilities for 30 epoch\(s\)"):
         fitted.predict(X)
+
+
+def test_unscored_labels_are_neither_learnt_nor_scored(data):
+    """Epochs kept as UNSCORED (``drop_unscored=False``) must be left out, not become a
+    fourth stage of the model and of its scores."""
+    y = data.y.astype(object).copy()
+    y[10:20] = "UNSCORED"
+    unscored = dataclasses.replace(data, y=y)
+    with pytest.raises(ValueError, match=r"data.y holds 10 epoch\(s\) labelled 'UNSCORED'"):
+        cross_validate_recordings(make_staging_pipeline(plain=True, **FAST), unscored)
+    with pytest.raises(ValueError, match=r"y holds 10 epoch\(s\) labelled 'UNSCORED'"):
+        fit_with_groups(make_staging_pipeline(**FAST), data.X, y, data.groups)

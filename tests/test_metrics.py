@@ -49,3 +49,10 @@ def test_staging_scorer_lives_beside_the_metrics_and_parallel_re_exports_it():
     assert sleepstage.parallel.SCORING == sleepstage.metrics.SCORING
     with pytest.raises(ValueError, match="Allowed values are 'balanced_accuracy'"):
         sleepstage.metrics.StagingScorer("auc")(None, np.zeros((2, 1)), [1, 2])
+
+
+def test_staging_scores_refuse_unscored_truth_and_columns():
+    with pytest.raises(ValueError, match=r"y_true holds 1 epoch\(s\) labelled 'UNSCORED'"):
+        staging_scores(["WAKE", "UNSCORED", "NREM"], ["WAKE", "NREM", "NREM"])
+    with pytest.raises(ValueError, match=r"must be 1-D .* shape \(2, 1\)"):
+        staging_scores([[1], [2]], [[1], [2]])

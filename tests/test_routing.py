@@ -226,3 +226,60 @@ def test_default_pipeline_in_grid_search_with_group_kfold(scoring):
     hmm = best.named_steps["classifier"]
     assert hmm.transition_counts_.sum() == data.n_epochs - 4  # no pair across recordings
     assert search.cv_results_["mean_test_score"].min() > 0.7  # sanity only: routing is the point
+
+
+def _staging_pipeline(final=None):
+    from sleepstage.pipelines import StagingPipeline
+
+    return StagingPipeline([
+        ("scaler", SpyScaler(min_epochs=10)),
+        ("context", SpyContext(windows=(5,), past_windows=(5,))),
+        ("classifier", final if final is not None else HMMSmoother(LogisticRegression(
+            max_iter=500))),
+    ])
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score", "transform"])
+def test_staging_pipeline_routes_groups_with_routing_off(method):
+    """A plain Pipeline without routing gives ``groups`` to its final step alone (the
+    scaler and the context before it would treat every recording as one): the package's
+    pipeline gives them to every step, as with routing on."""
+    X, y, groups = _recordings()
+    assert not sklearn.get_config()["enable_metadata_routing"]
+    pipe = _staging_pipeline().fit(X, y, groups=groups)
+    assert pipe.named_steps["scaler"].n_recordings_ == 4
+    assert pipe.named_steps["classifier"].transition_counts_.sum() == len(y) - 4
+    call = (lambda p: p.score(X, y, groups=groups)) if method == "score" else (
+        lambda p: getattr(p if method != "transform" else p[:-1], method)(X, groups=groups))
+    if method == "transform":  # a slice of a StagingPipeline is one too
+        assert type(pipe[:-1]).__name__ == "StagingPipeline"
+    CALLS.clear()
+    off = call(pipe)
+    assert CALLS == [("transform", 4), ("context.transform", 4)]
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = call(pipe)
+    np.testing.assert_array_equal(off, on)
+    if method != "transform":  # what the subclass prevents: a plain Pipeline, routing off
+        CALLS.clear()
+        call(Pipeline(pipe.steps))
+        assert CALLS == [("transform", None), ("context.transform", None)]
+
+
+def test_staging_pipeline_offers_the_methods_its_final_step_has():
+    from sklearn.svm import LinearSVC
+
+    pipe = _staging_pipeline(LinearSVC())
+    assert not hasattr(pipe, "predict_proba") and not hasattr(pipe, "transform")
+    assert hasattr(pipe, "decision_function") and hasattr(pipe, "predict")
+    X, y, groups = _recordings()
+    assert pipe.fit(X, y, groups=groups).decision_function(X, groups=groups).shape == (len(y), 3)
+
+
+def test_staging_pipeline_refuses_unscored_labels():
+    X, y, groups = _recordings()
+    labels = np.where(y == 1, "WAKE", np.where(y == 2, "NREM", "REM")).astype(object)
+    labels[5:8] = "UNSCORED"
+    with pytest.raises(ValueError, match=r"y holds 3 epoch\(s\) labelled 'UNSCORED'"):
+        _staging_pipeline().fit(X, labels, groups=groups)
+    with pytest.raises(ValueError, match="UNSCORED"):
+        _staging_pipeline().fit(X, y=labels)

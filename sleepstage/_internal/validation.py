@@ -17,6 +17,7 @@ __all__ = [
     "check_finite",
     "check_option",
     "check_positive",
+    "check_scored",
 ]
 
 
@@ -30,6 +31,30 @@ def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
             f"but got {value!r} instead."
         )
     return value
+
+
+def check_scored(y: Any, what: str = "y") -> None:
+    """Refuse labels holding the unscored marker (:data:`sleepstage.data.UNSCORED`).
+
+    An unscored epoch has no stage: learnt, it would become a stage of its own; scored, it
+    would count as an error or a hit of that stage. Readers keep such epochs only when asked
+    (``drop_unscored=False``), so that the gaps show; they must be left out before fitting
+    or scoring.
+    """
+    from ..data._stages import UNSCORED  # here: validation is imported by data itself
+
+    if y is None:
+        return
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "OUS":  # numbers: no marker
+        return
+    n_unscored = int(np.count_nonzero(labels.astype(object) == UNSCORED))
+    if n_unscored:
+        raise ValueError(
+            f"{what} holds {n_unscored} epoch(s) labelled {UNSCORED!r}: an unscored epoch "
+            f"has no stage to learn or to score. Leave them out first (e.g. X[y != "
+            f"{UNSCORED!r}]), or read the data with drop_unscored=True (the default)."
+        )
 
 
 def check_positive(name: str, value: Any, *, strict: bool = True) -> float:

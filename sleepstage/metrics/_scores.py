@@ -18,6 +18,7 @@ from sklearn.metrics import (
     f1_score,
 )
 
+from .._internal.validation import check_scored
 from .._internal.values import plain
 from ._architecture import sleep_architecture, transitions_per_hour
 from ._calibration import _confidence, errors_in_least_confident, expected_calibration_error
@@ -83,8 +84,9 @@ def staging_scores(
     Raises
     ------
     ValueError
-        If the shapes differ, ``labels`` misses a stage that occurs in ``y_true`` or
-        ``y_pred``, or ``proba`` does not fit ``classes`` and ``y_pred``.
+        If the shapes differ or are not 1-D, ``y_true`` holds ``"UNSCORED"`` epochs (leave
+        them out: they have no stage to score), ``labels`` misses a stage that occurs in
+        ``y_true`` or ``y_pred``, or ``proba`` does not fit ``classes`` and ``y_pred``.
 
     Notes
     -----
@@ -105,6 +107,10 @@ def staging_scores(
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}.")
+    if y_true.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D (one stage per epoch), got shape "
+                         f"{y_true.shape}.")
+    check_scored(y_true, "y_true")
     if labels is None:
         labels = np.unique(np.concatenate([y_true, y_pred]))
     labels = list(labels)

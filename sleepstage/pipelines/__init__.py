@@ -13,6 +13,7 @@ from ._factory import (
 )
 from ._fitting import fit_kept_epochs, fit_with_groups, predict_with_groups, training_epochs
 from ._splits import BlockSplit, RecordingSplit, block_groups, recording_folds, resolve_cv
+from ._staging_pipeline import StagingPipeline
 from ._streaming import predict_rows, split_per_epoch
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "BlockSplit",
     "CVReport",
     "RecordingSplit",
+    "StagingPipeline",
     "adapt",
     "block_groups",
     "cross_validate_recordings",

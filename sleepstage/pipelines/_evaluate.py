@@ -17,6 +17,7 @@ from sklearn.base import clone
 from .._internal.progress import Progress, run_tasks
 from .._internal.routing import predict_and_proba
 from .._internal.threads import limit_threads
+from .._internal.validation import check_scored
 from .._internal.values import plain
 from .._internal.warnings import warn_once_per_message
 from ..data import EpochData
@@ -294,6 +295,7 @@ def cross_validate_recordings(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Cross-validation needs labelled data, but data.y is None.")
+    check_scored(data.y, "data.y")
     exclude_artefacts = exclude_artefacts and data.has_signal  # a feature table: no samples
     splits, groups, routing_groups = recording_folds(data, cv)
     X, y = data.X, np.asarray(data.y)

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from .._internal.validation import check_option, check_positive
 from ..features import DEFAULT_SFREQ, EpochFeatures, RecordingScaler, TemporalContext
 from ..models import HMMSmoother
+from ._staging_pipeline import StagingPipeline
 
 __all__ = ["DEFAULT_CONTEXT", "DEFAULT_EPOCH_LENGTH", "LGBM_PRESETS", "MODELS",
            "SCALER_MIN_HOURS", "make_classifier", "make_staging_pipeline",
@@ -208,10 +209,12 @@ def make_staging_pipeline(
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
-        Steps ``features``, ``scaler``, ``context`` (when enabled) and ``classifier``.
-        Recording ids reach the per-recording steps as ``groups`` through scikit-learn's
-        metadata routing; without ``groups`` the input is one continuous recording.
+    StagingPipeline
+        A scikit-learn Pipeline with steps ``features``, ``scaler``, ``context`` (when
+        enabled) and ``classifier``. Recording ids given as ``groups`` to ``fit``,
+        ``predict``, ``predict_proba``, ``score``, ... reach every per-recording step, with
+        or without scikit-learn's metadata routing; without ``groups`` the input is one
+        continuous recording.
 
     Examples
     --------
@@ -263,7 +266,7 @@ def make_staging_pipeline(
                         w for w in settings["windows"] if round(w / epoch_length) >= 2)
                 steps.append(("context", TemporalContext(**settings)))
     steps.append(("classifier", classifier))
-    return Pipeline(steps)
+    return StagingPipeline(steps)
 
 
 def _first_pass(preset: str):

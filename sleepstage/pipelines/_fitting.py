@@ -20,6 +20,7 @@ from .._internal.anatomy import LAYOUT_PARAMS, declared_layout
 from .._internal.groups import cut_recordings, recording_segments
 from .._internal.progress import say
 from .._internal.routing import consumes_groups, predict_with_groups
+from .._internal.validation import check_scored
 from ..features import ARTEFACT_REASONS, detect_artefacts
 
 __all__ = ["fit_kept_epochs", "fit_with_groups", "predict_with_groups", "training_epochs"]
@@ -134,6 +135,7 @@ def fit_kept_epochs(estimator, X, y, groups=None, keep: np.ndarray | None = None
     """
     y = np.asarray(y)
     keep = None if keep is None or np.all(keep) else np.asarray(keep, dtype=bool)
+    check_scored(y if keep is None else y[keep])
     if is_classifier(estimator):
         present = np.unique(y if keep is None else y[keep])
         if present.size < 2:
