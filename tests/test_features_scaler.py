@@ -114,6 +114,27 @@ def test_short_recording_at_predict_time_is_scaled_with_a_warning(rng):
     np.testing.assert_allclose(np.median(out, axis=0), 0.0, atol=1e-12)
 
 
+def test_short_recording_warning_points_at_the_callers_line(rng):
+    """Through a pipeline and scikit-learn's output wrappers, the warning names the line
+    that called predict (not a line inside scikit-learn), and an input given without
+    groups is "the input", not a recording called 0."""
+    import sys
+
+    from sklearn.linear_model import LogisticRegression
+
+    from sleepstage.pipelines import StagingPipeline
+
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] > 0).astype(int)
+    pipe = StagingPipeline([("scaler", per_recording(min_epochs=100)),
+                            ("classifier", LogisticRegression())]).fit(X, y)
+    with pytest.warns(UserWarning, match=r"the input \(one recording: no groups given\) "
+                                         r"\(20 epochs\)") as caught:
+        line = sys._getframe().f_lineno + 1
+        pipe.predict(X[:20])
+    assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)]
+
+
 def test_make_pipeline_sets_the_shortest_recording_from_the_epoch_length():
     from sleepstage.pipelines import make_staging_pipeline
 

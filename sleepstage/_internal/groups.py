@@ -28,11 +28,20 @@ class Segments:
         Half-open epoch ranges ``[start, stop)`` of each recording, in input order.
     ids : numpy.ndarray, shape (n_recordings,)
         Recording id of each range (``[0]`` when no groups were given).
+    grouped : bool
+        Whether recording ids were given (False: the input is one recording, not named).
     """
 
     starts: np.ndarray
     stops: np.ndarray
     ids: np.ndarray
+    grouped: bool = True
+
+    def describe(self, index: int) -> str:
+        """Recording ``index`` for a message: its id, or "the input" without groups."""
+        if not self.grouped:
+            return "the input (one recording: no groups given)"
+        return repr(self.ids.tolist()[index])
 
     @property
     def n_epochs(self) -> int:
@@ -119,7 +128,7 @@ def recording_segments(groups: Any, n_samples: int) -> Segments:
     """
     groups = check_groups(groups, n_samples)
     if groups is None or n_samples == 0:
-        return Segments(np.array([0]), np.array([n_samples]), np.array([0]))
+        return Segments(np.array([0]), np.array([n_samples]), np.array([0]), grouped=False)
     segments = runs(groups)
     starts, ids = segments.starts, segments.ids
     repeated = pd.Series(ids).duplicated().to_numpy()

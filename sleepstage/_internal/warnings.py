@@ -19,12 +19,14 @@ this process, ``warnings.showwarning`` skips a cause already shown.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["cause", "warn_once_per_message"]
+__all__ = ["cause", "user_stacklevel", "warn_once_per_message"]
 
 _SHOWING = ("default", "module", "always")
 
@@ -51,6 +53,27 @@ def cause(category: type[Warning], message: str) -> tuple[type[Warning], str]:
     "recording 'rec-1': # %"
     """
     return category, _QUOTED_OR_NUMBER.sub(lambda m: m.group(1) or "#", message)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` at which a warning points at the caller's own line.
+
+    Counted from the function that calls :func:`warnings.warn` (level 1) up past every
+    frame in sleepstage, scikit-learn or joblib, so that a warning raised deep inside a
+    pipeline names the user's ``pipe.predict(...)`` line, however the call got there
+    (scikit-learn's output wrappers, pipelines, meta-estimators).
+    """
+    import joblib
+    import sklearn
+
+    inside = tuple(os.path.dirname(module.__file__) + os.sep
+                   for module in (sys.modules["sleepstage"], sklearn, joblib))
+    frame = sys._getframe(2)  # the caller of the function that calls this one
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame = frame.f_back  # (the outermost frame when every one is inside: the CLI)
+        level += 1
+    return level
 
 
 @contextmanager

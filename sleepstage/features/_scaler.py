@@ -15,6 +15,7 @@ from sklearn.base import OneToOneFeatureMixin, clone
 from .._internal.groups import Segments
 from .._internal.rows import SCORE_ROWS, rowwise
 from .._internal.validation import check_option
+from .._internal.warnings import user_stacklevel
 from ._recording import RecordingTransformer
 
 __all__ = ["FIRST_PASS_PARAMS", "RecordingScaler"]
@@ -197,14 +198,13 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
         short = segments.lengths < self.min_epochs
         if not short.any():
             return
-        shown = ", ".join(f"{rid!r} ({n} epochs)" for rid, n in
-                          zip(segments.ids[short][:5].tolist(),
-                              segments.lengths[short][:5].tolist(), strict=True))
+        shown = ", ".join(f"{segments.describe(i)} ({segments.lengths[i]} epochs)"
+                          for i in np.flatnonzero(short)[:5])
         warnings.warn(
             f"RecordingScaler: {int(short.sum())} recording(s) have fewer than min_epochs="
             f"{self.min_epochs} epochs: {shown}. {what}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     # -- reference="recording" ----------------------------------------------------------------
@@ -372,7 +372,7 @@ class RecordingScaler(OneToOneFeatureMixin, RecordingTransformer):
                 f"{int(segments.lengths.min())}); statistics of such short stretches follow "
                 "their stage mix, so scaling is off and features pass through unchanged.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def _fit_transform_segments(self, X: np.ndarray, segments: Segments, y) -> np.ndarray:

@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
 from .._internal.groups import Segments, recording_segments
 from .._internal.rows import SCORE_ROWS, num_samples_or_none, rowwise
 from .._internal.validation import check_option, check_positive
+from .._internal.warnings import user_stacklevel
 
 __all__ = ["TRANSITION_WEIGHTS", "HMMSmoother"]
 
@@ -312,7 +313,7 @@ class HMMSmoother(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "calibrated. Give more or longer recordings, or set transition_weight "
                     "and calibration explicitly.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=user_stacklevel(),
                 )
                 self.cross_fit_scores_ = {"failed_fold": fold}
                 return

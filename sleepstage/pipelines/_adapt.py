@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._internal.groups import recording_segments
 from .._internal.routing import predict_with_groups
 from .._internal.rows import rowwise
+from .._internal.warnings import user_stacklevel
 from ..models import HMMSmoother
 
 __all__ = ["MIN_STAGE_LABELS", "AdaptedStager", "adapt"]
@@ -287,7 +288,8 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 f"The recording model is not fitted: a stage has fewer than "
                 f"{self.min_labels} epochs to learn from (labelled or predicted with "
-                f"confidence > {self.confident}: {shown}).", UserWarning, stacklevel=4)
+                f"confidence > {self.confident}: {shown}).", UserWarning,
+                stacklevel=user_stacklevel())
             return None
         weight = (target.size / (n_classes * counts))[target]
         weight[:-rows.size] *= confidence[sure]  # a predicted stage counts as much as it is sure
