@@ -166,6 +166,17 @@ def test_bad_parameters_are_refused(mice):
         adapt(model, X, {0: "WAKE"}, clamp="yes")
 
 
+def test_a_clone_of_an_adapted_stager_says_why_it_cannot_be_refitted(mice):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model, [(X, y), _] = mice
+    adapted = adapt(model, X, {i: y[i] for i in range(0, 600, 20)})
+    with pytest.raises(NotFittedError, match=r"AdaptedStager corrects a fitted stager, but "
+                                             r"its estimator \(HMMSmoother\) is not fitted"):
+        clone(adapted[-1]).fit(adapted[:-1].transform(X), y)
+
+
 # -- review_epochs ------------------------------------------------------------------------------
 def test_review_lists_the_n_least_confident_lowest_first():
     rng = np.random.default_rng(0)
@@ -201,6 +212,24 @@ def test_review_minutes_picks_whole_non_overlapping_stretches():
         stretch = rows[start:start + 15]
         assert np.all(np.diff(stretch) == 1)
         assert len(set(groups[stretch])) == 1
+
+
+def test_review_minutes_beyond_the_recording_lists_every_epoch():
+    # 40 epochs, stretches of 15: the best two whole stretches leave runs shorter than 15
+    confidence = np.linspace(0.4, 0.99, 40)
+    confidence[10:25] = 0.3
+    rows = review_epochs(confidence, minutes=100, epoch_length=4)
+    assert sorted(rows.tolist()) == list(range(40))  # the recording is used up
+    assert rows[:15].tolist() == list(range(10, 25))  # the whole stretches first
+    assert rows[15:30].tolist() == list(range(25, 40))
+    assert rows[30:].tolist() == list(range(0, 10))  # then the run left between them
+    # only as much as asked for: one 4-s epoch more than the whole stretches
+    rows = review_epochs(confidence, minutes=31 * 4 / 60, epoch_length=4)
+    assert rows.size == 40 and rows[30:].tolist() == list(range(0, 10))
+    # with several recordings, each one is used up on its own
+    rows = review_epochs(np.r_[confidence, confidence], minutes=100, epoch_length=4,
+                         groups=np.repeat(["a", "b"], 40))
+    assert sorted(rows.tolist()) == list(range(80))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
@@ -198,7 +199,16 @@ class AdaptedStager(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self
         """
         self._check_params()
-        check_is_fitted(self.estimator)
+        try:
+            check_is_fitted(self.estimator)
+        except NotFittedError:
+            raise NotFittedError(
+                f"AdaptedStager corrects a fitted stager, but its estimator "
+                f"({type(self.estimator).__name__}) is not fitted. clone() drops that fit, so "
+                "an adapted pipeline cannot be refitted by cross_val_score or GridSearchCV: "
+                "fit the original pipeline in each fold and call sleepstage.pipelines.adapt "
+                "on it."
+            ) from None
         self.classes_ = np.asarray(self.estimator.classes_)
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator, name):
