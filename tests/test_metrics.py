@@ -56,3 +56,9 @@ def test_staging_scores_refuse_unscored_truth_and_columns():
         staging_scores(["WAKE", "UNSCORED", "NREM"], ["WAKE", "NREM", "NREM"])
     with pytest.raises(ValueError, match=r"must be 1-D .* shape \(2, 1\)"):
         staging_scores([[1], [2]], [[1], [2]])
+
+
+def test_proba_rows_must_sum_to_one():
+    with pytest.raises(ValueError, match="row 0 sums to 1.8"):
+        staging_scores(["W", "N"], ["W", "N"], proba=[[0.9, 0.9], [0.1, 0.9]],
+                       classes=["W", "N"])

@@ -32,6 +32,12 @@ def _confidence(proba, classes, y_pred) -> np.ndarray:
     if proba.size and (not np.isfinite(proba).all() or proba.min() < -1e-9
                        or proba.max() > 1 + 1e-9):
         raise ValueError("proba must hold finite probabilities in [0, 1].")
+    if proba.size:
+        sums = proba.sum(axis=1)
+        worst = int(np.argmax(np.abs(sums - 1.0)))
+        if abs(sums[worst] - 1.0) > 1e-4:  # float32 probabilities sum to 1 within ~1e-6
+            raise ValueError(f"Each row of proba must sum to 1 (one probability per class), "
+                             f"but row {worst} sums to {sums[worst]:.6g}.")
     proba = np.clip(proba, 0.0, 1.0)   # rounding: a posterior may read 1 + 2e-16
     if y_pred is None:
         return proba.max(axis=1)
