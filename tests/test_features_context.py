@@ -44,7 +44,7 @@ def test_matches_rolling_reference_with_groups(rng):
     lengths = [40, 3, 25]  # the middle recording is shorter than every window
     X = rng.normal(size=(sum(lengths), 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -3.0]
     groups = np.repeat(["a", "b", "c"], lengths)
-    settings = dict(windows=(5, 4), past_windows=(3, 8), lags=(1, 2), stats=("mean", "std"))
+    settings = dict(windows=(5, 2), past_windows=(3, 8), lags=(1, 2), stats=("mean", "std"))
     ctx = TemporalContext(**settings)
     out = ctx.fit_transform(X, groups=groups)
     expected = _reference(X, groups, **settings)
@@ -208,6 +208,10 @@ def test_float32_long_recording_keeps_precision(rng):
         ({"windows": (7.5,)}, "not a whole number of epochs"),
         ({"windows": (0,)}, "'windows' parameter must be a finite number > 0"),
         ({"past_windows": (5, 5)}, "holds duplicates"),
+        ({"windows": (2, 3)}, r"holds 2 and 3, which cover the same 3 epoch\(s\) and would "
+                              r"give identical columns \(an even centred window"),
+        ({"lags": (4.0, 5.0), "unit": "seconds", "epoch_length": 4.0},
+         r"holds 4.0 and 5.0, which cover the same 1 epoch\(s\) at epoch_length=4 s"),
         ({"stats": ("median",)}, "Invalid value for the 'stats' parameter"),
     ],
 )

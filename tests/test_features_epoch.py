@@ -120,6 +120,8 @@ def test_features_separate_the_toy_stages(epochs, fitted):
         ({"include": ()}, (4, 1536), "'include' parameter is empty"),
         ({"batch_size": 0}, (4, 1536), "'batch_size' parameter"),
         ({"batch_size": 2.5}, (4, 1536), "'batch_size' parameter"),
+        ({"n_jobs": "x"}, (4, 1536), "'n_jobs' parameter must be None or a non-zero integer"),
+        ({"n_jobs": 0}, (4, 1536), "'n_jobs' parameter"),
         ({"ch_names": ("eeg1", "eeg2"), "include": ("emg",)}, (4, 1024), "No feature"),
         ({"epoch_length": 30}, (4, 1536), r"512 samples per channel and epoch, i.e. 4-s epochs "
                                           r"at 128 Hz, but epoch_length=30 s was declared"),

@@ -59,6 +59,6 @@ def test_staging_scores_refuse_unscored_truth_and_columns():
 
 
 def test_proba_rows_must_sum_to_one():
-    with pytest.raises(ValueError, match="row 0 sums to 1.8"):
+    with pytest.raises(ValueError, match=r"row 0 sums to 1\.8"):
         staging_scores(["W", "N"], ["W", "N"], proba=[[0.9, 0.9], [0.1, 0.9]],
                        classes=["W", "N"])

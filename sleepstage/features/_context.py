@@ -153,6 +153,18 @@ class TemporalContext(RecordingTransformer):
                 labels.append(f"{number:g}s")
         if len(set(labels)) != len(labels):
             raise ValueError(f"The {name!r} parameter holds duplicates: {values!r}.")
+        # an even centred window is rounded up to the next odd length
+        covered = [w + 1 - w % 2 for w in epochs] if name == "windows" else epochs
+        for i, length in enumerate(covered):
+            first = covered.index(length)
+            if first < i:
+                at = (f" at epoch_length={self._epoch_length:g} s" if self.unit == "seconds"
+                      else "")
+                raise ValueError(
+                    f"The {name!r} parameter holds {values[first]!r} and {values[i]!r}, which "
+                    f"cover the same {length} epoch(s){at} and would give identical columns"
+                    + (" (an even centred window is rounded up to the next odd length)"
+                       if name == "windows" else "") + ": keep one.")
         return tuple(epochs), tuple(labels)
 
     def _check_params(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -243,6 +244,10 @@ class EpochFeatures(FeatureFamily):
                 f"The 'batch_size' parameter must be a positive integer, got {self.batch_size!r}."
             )
         self._batch_size = int(batch_size)
+        if self.n_jobs is not None and (not isinstance(self.n_jobs, numbers.Integral)
+                                        or isinstance(self.n_jobs, bool) or self.n_jobs == 0):
+            raise ValueError(f"The 'n_jobs' parameter must be None or a non-zero integer "
+                             f"(-1: every core), got {self.n_jobs!r}.")
         # The layout is already validated; families only need it and the epoch length.
         template = np.zeros((1, len(self.ch_names_), n_samples), dtype=np.float32)
         self.transformers_ = [
