@@ -57,6 +57,20 @@ def test_review_minutes_lists_whole_stretches(capsys, tmp_path, model):
     assert means.is_monotonic_increasing
 
 
+def test_review_minutes_beyond_the_recording_lists_every_epoch(capsys, tmp_path, model):
+    status, out, _ = run_main(capsys, "predict", model, *NEW, "--review-minutes", "1000",
+                              "-o", tmp_path, "-q")
+    assert status == 0, out
+    review = pd.read_csv(tmp_path / f"{REC}_review.csv")
+    assert sorted(review["epoch"]) == list(range(225))  # not only its whole stretches
+    sizes = review.groupby("stretch", sort=False)["epoch"].agg(["size", "min", "max"])
+    assert (sizes["max"] - sizes["min"] + 1 == sizes["size"]).all()  # each one contiguous
+    whole = sizes["size"] == 15
+    assert whole.any() and not whole.all()
+    assert not whole.iloc[whole.sum():].any()  # the whole stretches first, then the rest
+    assert list(sizes.index) == list(range(1, len(sizes) + 1))
+
+
 def test_review_list_needs_force_like_every_output(capsys, tmp_path, model):
     (tmp_path / f"{REC}_review.csv").write_text("keep me\n")
     status, _, err = run_main(capsys, "predict", model, *NEW, "--review", "5", "-o",

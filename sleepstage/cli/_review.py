@@ -35,7 +35,8 @@ def add_review_arguments(parser) -> None:
     group.add_argument("--review-minutes", type=positive_float, metavar="M",
                        help="like --review, but whole 1-min stretches of lowest mean "
                             "confidence, M minutes in all per recording (extra column "
-                            "stretch: 1 for the least confident stretch)")
+                            "stretch: 1 for the least confident stretch; when the recording "
+                            "holds fewer, the shorter runs left between them follow)")
 
 
 def add_review_outputs(outputs: dict, args) -> dict:
@@ -68,8 +69,6 @@ def review_table(table, epoch_length: float, settings: dict):
         Columns ``epoch``, ``onset``, ``stage``, ``confidence`` (and ``stretch`` with
         minutes), one row per epoch to review, lowest confidence (or stretch) first.
     """
-    import numpy as np
-
     from ..metrics import review_epochs, stretch_width
 
     confidence = table["confidence"].to_numpy(dtype=float)
@@ -77,6 +76,24 @@ def review_table(table, epoch_length: float, settings: dict):
                          epoch_length=epoch_length)
     out = table.iloc[rows][list(REVIEW_COLUMNS)].reset_index(drop=True)
     if "minutes" in settings and len(rows):
-        size = min(stretch_width(epoch_length), len(table))
-        out["stretch"] = np.arange(len(rows)) // size + 1
+        out["stretch"] = _stretch_numbers(rows, min(stretch_width(epoch_length), len(table)))
     return out
+
+
+def _stretch_numbers(rows, size: int):
+    """Number (from 1) of the stretch of each row ``review_epochs(minutes=...)`` listed.
+
+    The whole stretches (``size`` rows each) come first, then the shorter runs left between
+    them, each contiguous and apart from the others: a stretch ends after ``size`` rows or
+    where the rows stop being consecutive.
+    """
+    import numpy as np
+
+    numbers = np.empty(len(rows), dtype=np.int64)
+    number, count = 0, size
+    for i, row in enumerate(rows):
+        if count == size or row != rows[i - 1] + 1:
+            number, count = number + 1, 0
+        count += 1
+        numbers[i] = number
+    return numbers

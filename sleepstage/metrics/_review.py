@@ -43,8 +43,10 @@ def review_epochs(confidence, n: int | None = None, *, minutes: float | None = N
     minutes : float, optional
         Instead of ``n``: pick whole contiguous stretches of ``stretch_minutes`` each, the
         ones of lowest mean confidence first, never overlapping and never crossing a
-        recording boundary, until they total at least ``minutes`` per recording (or the
-        recording is used up). Needs ``epoch_length``.
+        recording boundary, until they total at least ``minutes`` per recording. When no
+        whole stretch is left before that, the shorter runs of epochs left between the
+        stretches follow, lowest mean confidence first, until the total is reached or the
+        recording is used up (every epoch listed). Needs ``epoch_length``.
     epoch_length : float, optional
         Epoch duration in seconds (with ``minutes``).
     stretch_minutes : float, default=1.0
@@ -56,8 +58,8 @@ def review_epochs(confidence, n: int | None = None, *, minutes: float | None = N
     -------
     numpy.ndarray of int
         Row positions. With ``n``: sorted by confidence, lowest first. With ``minutes``:
-        the stretches by mean confidence, lowest first, the epochs of a stretch in time
-        order.
+        the whole stretches by mean confidence, lowest first, then the shorter runs by mean
+        confidence; the epochs of a stretch or run in time order.
 
     Raises
     ------
@@ -104,7 +106,7 @@ def review_epochs(confidence, n: int | None = None, *, minutes: float | None = N
         raise ValueError(f"stretch_minutes must be a number > 0, but got {stretch_minutes!r}.")
     width = stretch_width(epoch_length, stretch_minutes)
     wanted = int(np.ceil(minutes * 60 / epoch_length - 1e-9))
-    stretches = []  # (mean confidence, rows)
+    stretches = []  # (shorter than a stretch, mean confidence, rows)
     for part in segments.slices():
         values = confidence[part]
         size = min(width, values.size)
@@ -120,8 +122,18 @@ def review_epochs(confidence, n: int | None = None, *, minutes: float | None = N
                 continue
             free[start:start + size] = False
             total += size
-            stretches.append((means[start], part.start + np.arange(start, start + size)))
-    stretches.sort(key=lambda item: item[0])
+            stretches.append((False, means[start], part.start + np.arange(start, start + size)))
+        if total < wanted:  # every whole stretch is taken: the runs left between them
+            edges = np.flatnonzero(np.diff(np.r_[0, free.astype(np.int8), 0]))
+            runs = sorted(zip(edges[::2], edges[1::2], strict=True),
+                          key=lambda run: values[run[0]:run[1]].mean())
+            for first, stop in runs:
+                if total >= wanted:
+                    break
+                total += stop - first
+                stretches.append((True, values[first:stop].mean(),
+                                  part.start + np.arange(first, stop)))
+    stretches.sort(key=lambda item: item[:2])
     if not stretches:
         return np.empty(0, dtype=np.int64)
-    return np.concatenate([rows for _, rows in stretches]).astype(np.int64)
+    return np.concatenate([rows for *_, rows in stretches]).astype(np.int64)
