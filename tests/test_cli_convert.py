@@ -79,7 +79,12 @@ def test_convert_sets_the_start_of_an_edf(capsys, tmp_path):
      "two.csv holds 2 recordings (a, b); convert one recording at a time"),
     (["in.txt", "-o", "out.tsv", "--epoch-length", "4"], 1, "from its suffix '.tsv'"),
     (["bad.txt", "-o", "out.csv", "--epoch-length", "4"], 1, "Unknown stage 'Deep' on line 2"),
-    (["in.txt", "-o", "in.txt", "--epoch-length", "4"], 1, "already exist"),
+    (["in.txt", "-o", "in.txt", "--epoch-length", "4"], 1,
+     "Cannot write in.txt: it is the same file as the input in.txt"),
+    (["in.txt", "-o", "in.txt", "--epoch-length", "4", "--force"], 1,
+     "Cannot write in.txt: it is the same file as the input in.txt"),
+    (["in.txt", "-o", "bad.txt", "--epoch-length", "4"], 1,
+     "already exist: bad.txt. Use --force to overwrite"),
     (["missing.txt", "-o", "out.csv", "--epoch-length", "4"], 1, "Hypnogram file not found"),
 ])
 def test_convert_errors_are_one_line_and_write_nothing(capsys, tmp_path, monkeypatch, args,

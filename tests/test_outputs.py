@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import re
 import warnings
 
 import numpy as np
@@ -233,8 +234,62 @@ def test_existing_output_is_refused_before_loading_data(capsys, tmp_path, no_dat
     out.write_text("keep me")
     status, _, err = run_main(capsys, *(a.format(out=out) for a in command))
     assert status == 1 and no_data_loading == []
-    assert f"already exist: {out}" in err and "--force" in err
+    assert f"already exist: {out}. Use --force to overwrite" in err
+    assert "force=True" not in err  # the Python advice is for Python callers
     assert out.read_text() == "keep me" and _hidden(tmp_path) == []
+    with pytest.raises(FileExistsError, match=r"Use force=True"):
+        check_writable([out])
+
+
+# -- item: an output that is one of the inputs ---------------------------------------------------
+HYPNOGRAM = "epoch,onset,stage\n0,0,WAKE\n1,4,NREM\n2,8,NREM\n"
+
+
+@pytest.mark.parametrize(("command", "written", "read"), [
+    (["adapt", "{model}", *SYNTH, "--labels", "r.csv", "-o", "r.csv"], "r.csv", "r.csv"),
+    (["adapt", "{model}", *SYNTH, "--labels", "r.csv", "-o", "./mice.joblib"], "mice.joblib",
+     "mice.joblib"),
+    (["convert", "x.csv", "-o", "x.csv", "--to", "accusleep"], "x.csv", "x.csv"),
+    (["convert", "x.csv", "-o", "sub/../link.csv"], "link.csv", "x.csv"),
+    (["fit", "--feature-table", "t.csv", "-o", "t.csv"], "t.csv", "t.csv"),
+    (["fit", "--edf", "n.edf", "-o", "n.edf"], "n.edf", "n.edf"),
+    (["features", "--edf-list", "list.txt", "-o", "n_hypnogram.csv"], "n_hypnogram.csv",
+     "n_hypnogram.csv"),
+    (["predict", "{model}", "--edf", "n.edf", "--hypnogram", "n_hypnogram.csv", "-o", "."],
+     "n_hypnogram.csv", "n_hypnogram.csv"),
+    (["report", "summary.csv", "-o", ".", "--no-plot"], "summary.csv", "summary.csv"),
+])
+def test_an_output_that_is_an_input_is_refused_even_with_force(capsys, tmp_path, monkeypatch,
+                                                               model_file, no_data_loading,
+                                                               command, written, read):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "mice.joblib").write_bytes(model_file.read_bytes())
+    for name in ("r.csv", "x.csv", "t.csv", "summary.csv", "n_hypnogram.csv"):
+        (tmp_path / name).write_text(HYPNOGRAM)
+    (tmp_path / "n.edf").write_text("not read")
+    (tmp_path / "list.txt").write_text("n.edf\tn_hypnogram.csv\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "x.csv")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    args = [a.format(model=tmp_path / "mice.joblib") for a in command]
+    status, _, err = run_main(capsys, *args, "--force")
+    assert status == 1, err
+    assert re.search(rf"Cannot write \S*{written}: it is the same file as the input "
+                     rf"\S*{read}, which would be lost", err), err
+    assert no_data_loading == []
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert _hidden(tmp_path) == []
+
+
+def test_check_writable_refuses_an_input_however_it_is_named(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("x")
+    os.link(data, tmp_path / "hard.csv")
+    for output in (data, tmp_path / "sub" / ".." / "data.csv", tmp_path / "hard.csv"):
+        with pytest.raises(ValueError, match=rf"it is the same file as the input {data}"):
+            check_writable([output], force=True, inputs=[data])
+    # other files, and inputs that do not exist, are no obstacle
+    assert check_writable([tmp_path / "new.csv"], inputs=[data, tmp_path / "missing.csv"])
 
 
 @pytest.mark.parametrize("command", [

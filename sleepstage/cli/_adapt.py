@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ._args import DataError, add_subcommand
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._predict import add_trust_argument
 
 #: Metadata keys that ``save_model`` writes afresh for the adapted model.
@@ -129,10 +130,10 @@ def run(args) -> int:
 
     from .._internal.anatomy import split_pipeline
     from .._internal.groups import recording_segments
-    from ..io import check_writable, load_model, save_model
+    from ..io import load_model, save_model
     from ..pipelines import adapt
 
-    check_writable([args.out], force=args.force)
+    check_outputs(args, [args.out])  # not the model or labels it reads, even with --force
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     data = load_data(args, need_labels=False, model=model, purpose="adapt").data
     groups = np.asarray(data.groups).astype(str)

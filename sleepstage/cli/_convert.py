@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 
 from ._args import UsageError, add_subcommand
+from ._outputs import check_outputs
 
 #: Format names (as sleepstage.io.HYPNOGRAM_FORMATS, kept here so --help imports nothing).
 _FORMATS = ("csv", "edf", "text", "accusleep")
@@ -60,7 +61,6 @@ def _iso_time(text: str) -> dt.datetime:
 def run(args) -> int:
     from ..io import (
         EpochLengthUnknownError,
-        check_writable,
         hypnogram_format,
         read_hypnogram,
         write_hypnogram,
@@ -68,7 +68,7 @@ def run(args) -> int:
     from ._report import epoch_length_needed
 
     to_format = args.to_format or hypnogram_format(args.out, reading=False)
-    check_writable([args.out], force=args.force)  # before reading the input
+    check_outputs(args, [args.out])  # before reading the input, never onto it
     try:
         table = read_hypnogram(args.hypnogram, format=args.from_format,
                                epoch_length=args.epoch_length)

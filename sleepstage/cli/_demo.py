@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._args import add_subcommand
+from ._outputs import check_outputs
 
 
 def add_parser(subparsers, parents) -> None:
@@ -32,10 +33,10 @@ def add_parser(subparsers, parents) -> None:
 
 def run(args) -> int:
     from ..demo import run_demo
-    from ..io import check_writable, write_table
+    from ..io import write_table
 
     if args.out:
-        check_writable([args.out], force=args.force)
+        check_outputs(args, [args.out])
     table = run_demo(n_recordings=args.synthetic, hours=args.hours, data_dir=args.data_dir,
                      random_state=args.seed, echo=print)
     if args.out:

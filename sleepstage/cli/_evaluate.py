@@ -10,6 +10,7 @@ from ._args import add_subcommand
 from ._data_args import describe_sources
 from ._fit import add_pipeline_arguments
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 from ._predict import add_trust_argument
 
@@ -84,7 +85,7 @@ def add_parser(subparsers, parents) -> None:
 def run(args) -> int:
     from sklearn.base import clone
 
-    from ..io import check_writable, load_model, write_json
+    from ..io import load_model, write_json
     from ..pipelines import cross_validate_recordings
     from ..report import confusion
     from ._pipeline import apply_settings, build_pipeline, silence_neural
@@ -93,7 +94,7 @@ def run(args) -> int:
     check_cv(args.cv)
     out = Path(args.out)
     png = out.with_name(f"{out.stem}_confusion.png")
-    check_writable([out, *([png] if args.plot else [])], force=args.force)
+    check_outputs(args, [out, *([png] if args.plot else [])])
     model = load_model(args.model, trust_pickle=args.trust_pickle) if args.model else None
     if model is None:
         check_settings(args.pipeline, args.settings, args)

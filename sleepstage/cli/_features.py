@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._args import UsageError, add_subcommand, parse_assignment, parse_value
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 
 
@@ -77,14 +78,14 @@ def feature_frame(data, settings: dict, *, context: bool, n_jobs: int | None = -
 
 
 def run(args) -> int:
-    from ..io import check_writable, table_format, write_table
+    from ..io import table_format, write_table
     from ._settings import check_feature_settings
 
     try:
         table_format(args.out)  # refuse e.g. .xlsx before any work, instead of CSV inside
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    check_writable([args.out], force=args.force)
+    check_outputs(args, [args.out])
     if getattr(args, "feature_table", None):
         raise UsageError("features computes features from raw signals; a --feature-table "
                          "already holds them (give --edf, --task4, --sleep-edf or --synthetic).")

@@ -13,6 +13,7 @@ import time
 from ._args import add_subcommand
 from ._data_args import describe_sources
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._parallel import add_parallel_arguments, local_threads, resolve_n_jobs
 
 PIPELINES = ("lgbm", "hgb", "logreg", "lstm", "cnn")
@@ -56,13 +57,13 @@ def add_parser(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    from ..io import check_writable, save_model
+    from ..io import save_model
     from ..parallel import fit_pipeline
     from ._pipeline import build_pipeline
     from ._provenance import describe_training
     from ._settings import check_settings
 
-    check_writable([args.out], force=args.force)
+    check_outputs(args, [args.out])
     check_settings(args.pipeline, args.settings, args)
     data = load_data(args, need_labels=True, purpose="fit").data
     pipeline, settings = build_pipeline(args.pipeline, args.settings, data, args.seed,

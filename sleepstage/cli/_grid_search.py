@@ -23,6 +23,7 @@ from ._data_args import describe_sources
 from ._evaluate import add_cv_arguments, check_cv, default_cv
 from ._fit import add_pipeline_arguments
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._parallel import add_parallel_arguments, resolve_n_jobs
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def cv_results_table(search) -> pd.DataFrame:
 
 
 def run(args) -> int:
-    from ..io import check_writable, save_model, write_json, write_table
+    from ..io import save_model, write_json, write_table
     from ..parallel import grid_search
     from ._args import parse_grid
     from ._pipeline import build_pipeline
@@ -103,7 +104,7 @@ def run(args) -> int:
     out_dir = Path(args.out_dir)
     paths = {name: out_dir / name for name in
              ("cv_results.csv", "best_params.json", "best_model.joblib")}
-    check_writable(paths.values(), force=args.force)
+    check_outputs(args, paths.values())
     check_settings(args.pipeline, args.settings, args,
                    grid=lambda pipeline: parse_grid(args.grid, args.grid_file, pipeline))
     data = load_data(args, need_labels=True, purpose="grid-search").data

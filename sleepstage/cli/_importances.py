@@ -7,6 +7,7 @@ from pathlib import Path
 from ._args import DataError, UsageError, add_subcommand
 from ._data_args import describe_sources, has_source
 from ._loading import load_data
+from ._outputs import check_outputs
 from ._predict import add_trust_argument
 
 _KINDS = ("gain", "split", "permutation")
@@ -106,7 +107,7 @@ def _chart(table, kind: str, top: int, title: str):
 
 def run(args) -> int:
     from ..inspection import aggregate_importances, importance_table
-    from ..io import check_writable, load_model, save_figure, write_table
+    from ..io import load_model, save_figure, write_table
     from ._provenance import warn_if_training_data
 
     kinds = _kinds(args)
@@ -114,7 +115,7 @@ def run(args) -> int:
     paths = {name: out_dir / name for name in (
         "importances.csv", "importances_by_channel.csv", "importances_by_family.csv",
         "importances_by_window.csv", "importances.png")}
-    check_writable(paths.values(), force=args.force)
+    check_outputs(args, paths.values())
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     steps = getattr(model.pipeline, "steps", [])
     if len(steps) < 2 and model.input_features is None:  # a table model may be one step

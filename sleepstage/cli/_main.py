@@ -71,7 +71,7 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--debug", action="store_true", default=default,
                        help="show debug messages and the traceback of errors")
     group.add_argument("-f", "--force", action="store_true", default=default,
-                       help="overwrite existing outputs")
+                       help="overwrite existing outputs (never an input of the command)")
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._args import DataError, add_subcommand, safe_name
 from ._data_args import EDF_OPTIONS, SOURCE_OPTIONS, has_source
 from ._loading import _unique_id, check_against_model, edf_entries, load_data, recording_id
+from ._outputs import check_outputs
 from ._parallel import add_parallel_arguments, dask_backend, local_threads, resolve_n_jobs
 from ._review import (
     add_review_arguments,
@@ -335,7 +336,7 @@ def run(args) -> int:
     from joblib import Parallel, delayed
 
     from .._internal.threads import limit_threads
-    from ..io import check_folder, check_writable, load_model
+    from ..io import check_folder, load_model
 
     out_dir = Path(args.out_dir)
     check_folder(out_dir)  # before the model and the data are read
@@ -346,7 +347,7 @@ def run(args) -> int:
     outputs = add_review_outputs(output_paths(list(sources), out_dir,
                                               annotations=args.annotations, plot=args.plot),
                                  args)
-    check_writable([path for paths in outputs.values() for path in paths], force=args.force)
+    check_outputs(args, [path for paths in outputs.values() for path in paths])
 
     tasks = (delayed(_score_task)(model, args, source, rec) for rec, source in sources.items())
     failed = []

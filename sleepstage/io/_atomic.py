@@ -96,15 +96,36 @@ def _check_output(path: Path, *, force: bool) -> Path:
     return target
 
 
-def check_writable(paths: Iterable[str | os.PathLike], *, force: bool = False) -> list[Path]:
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one existing file (links followed), however named.
+
+    ``a`` is also taken with ``..`` resolved by name, as writing it would (``new/../x``
+    creates ``new`` and writes ``x``).
+    """
+    for path in (a, os.path.abspath(a)):
+        try:
+            if os.path.samefile(path, b):
+                return True
+        except OSError:  # one of them does not exist (or cannot be looked at)
+            continue
+    return False
+
+
+def check_writable(
+    paths: Iterable[str | os.PathLike],
+    *,
+    force: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> list[Path]:
     """Check that every output in ``paths`` can be written, before any work starts.
 
     Call it before a long computation that ends by writing files, so that the user learns
     about a bad output before the work, not after. Each path must be new (or ``force``),
     must not be a folder, device, named pipe or socket (refused even with ``force``: only
-    regular files are ever replaced), must lie in a folder that exists or can be created and
-    is writable, and must differ from every other path given. A symbolic link is followed:
-    its target is the file checked and, later, replaced.
+    regular files are ever replaced), must not be one of the ``inputs`` (refused even with
+    ``force``: the input would be lost), must lie in a folder that exists or can be created
+    and is writable, and must differ from every other path given. A symbolic link is
+    followed: its target is the file checked and, later, replaced.
 
     Parameters
     ----------
@@ -112,6 +133,9 @@ def check_writable(paths: Iterable[str | os.PathLike], *, force: bool = False) -
         Outputs about to be written.
     force : bool
         When True, existing regular files may be overwritten.
+    inputs : iterable of path-like, optional
+        Files the computation reads. An output that is the same file as one of them
+        (whatever the path, links and hard links included) is refused.
 
     Returns
     -------
@@ -123,11 +147,18 @@ def check_writable(paths: Iterable[str | os.PathLike], *, force: bool = False) -
     FileExistsError
         Naming every output that already exists (without ``force``).
     ValueError
-        If an output is a device, pipe or socket, or two outputs are the same file.
+        If an output is a device, pipe or socket, one of the ``inputs``, or two outputs are
+        the same file.
     IsADirectoryError, NotADirectoryError, PermissionError
         If an output is a folder, its folder is a file, or its folder is not writable.
     """
     paths = [Path(p) for p in paths]
+    inputs = [Path(p) for p in inputs]
+    for path in paths:
+        source = next((s for s in inputs if _same_file(path, s)), None)
+        if source is not None:
+            raise ValueError(f"Cannot write {path}: it is the same file as the input "
+                             f"{source}, which would be lost; choose another output.")
     targets, existing = [], []
     for path in paths:
         try:
