@@ -159,13 +159,74 @@ def test_bad_hypnograms_are_refused(capsys, tmp_path, table, message):
     (["--group", "wt=missing.csv"], 2, r"--group wt: 'missing.csv' is not one of the hypnogram"),
     (["--group", "wt"], 2, "--group expects key=value"),
     (["--min-bout", "0"], 2, "--min-bout must be at least 1"),
+    (["--bin", "nan"], 2, "--bin must be a positive number of minutes, got nan"),
+    (["--light-hours", "0"], 2, "--light-hours must be a number of hours above 0 and below 24"),
+    (["--light-hours", "24", "--start", "2024-01-01T00:00", "--lights-on", "07:00"], 2,
+     "--light-hours must be a number of hours above 0 and below 24, got 24"),
+    (["--brief-arousal", "0"], 2, "--brief-arousal must be a positive number of seconds"),
+    (["--latency-min", "nan"], 2, "--latency-min must be a positive number of seconds"),
+    (["--fmax", "-1"], 2, "--fmax must be a positive number of Hz"),
     (["--feature-table", "f.csv"], 2, "spectra of 'report' need the raw signals"),
 ])
 def test_bad_options_are_refused(capsys, tmp_path, hyp, args, status, message):
     code, _, err = run_main(capsys, "report", hyp, "-o", tmp_path / "out", *args)
     assert code == status, err
     assert re.search(message, err), err
+    if status == 2:  # named as the option is typed, not as a parameter of a hypnogram's
+        assert "parameter" not in err and "Hypnogram" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_group_needs_a_start_for_each_recording_with_lights_on(capsys, tmp_path):
+    stages = ["WAKE"] * 450 + ["NREM"] * 900  # 1.5 h at 4 s
+    a = _write(tmp_path / "a.csv", stages)
+    b = _write(tmp_path / "b.csv", stages)
+    # a's bins are on zeitgeber time, b has none: b's bins were dropped (n = 1 everywhere)
+    status, _, err = run_main(capsys, "report", a, b, "-o", tmp_path / "out", "--start",
+                              "a=2024-03-01T18:30", "--lights-on", "07:00", "--group",
+                              f"g={a},{b}", "--no-plot")
+    assert status == 2, err
+    assert "--group g: no start is known for b" in err and "--start b=ISO_TIME" in err
+    assert not (tmp_path / "out").exists()
+    # with a start for each, or without --lights-on (time since the start), both count
+    for extra in (["--start", "b=2024-03-01T18:30", "--lights-on", "07:00"], []):
+        out = tmp_path / f"out{len(extra)}"
+        status, _, err = run_main(capsys, "report", a, b, "-o", out, "--start",
+                                  "a=2024-03-01T18:30", *extra, "--group", f"g={a},{b}",
+                                  "--no-plot")
+        assert status == 0, err
+        assert set(pd.read_csv(out / "groups.csv")["n"]) == {2}
+
+
+def test_a_repeated_recording_or_file_is_named_as_such(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "m1.csv", ["WAKE", "NREM"] * 5)
+    status, _, err = run_main(capsys, "report", "d1/m1.csv", "d2/m1.csv", "-o", "out",
+                              "--no-plot")
+    assert status == 1 and "Recording 'm1' is in both d1/m1.csv and d2/m1.csv" in err
+    assert "architecture.png" not in err
+    for twice in (["d1/m1.csv", "./d1/m1.csv"], ["d1/m1.csv", "d1/m1.csv"]):
+        status, _, err = run_main(capsys, "report", *twice, "-o", "out", "--no-plot")
+        assert status == 2 and f"Hypnogram {twice[1]} is given twice" in err
+    # names that differ only in case: a clash of figures (some file systems), not of tables
+    _write(tmp_path / "M1.csv", ["WAKE", "NREM"] * 5)
+    status, _, err = run_main(capsys, "report", "d1/m1.csv", "M1.csv", "-o", "out")
+    assert status == 1 and "'m1' and 'M1' would share the file" in err
+    assert not (tmp_path / "out").exists()
+    status, _, err = run_main(capsys, "report", "d1/m1.csv", "M1.csv", "-o", "out",
+                              "--no-plot")
+    assert status == 0, err
+
+
+def test_a_hypnogram_without_scored_epochs(capsys, tmp_path):
+    path = _write(tmp_path / "uns.csv", ["UNSCORED"] * 30)
+    status, stdout, err = run_main(capsys, "report", path, "-o", tmp_path / "out")
+    assert status == 0, err
+    assert "uns: 0.0 h, no scored epoch" in stdout and ", ," not in stdout
+    assert "warning" not in err.lower()
+    assert (tmp_path / "out" / "uns_architecture.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_missing_hypnogram_and_recording_column(capsys, tmp_path):

@@ -146,6 +146,18 @@ def test_group_table_mean_and_spread_per_bin():
         group_table(a, {"z": ["a", "d"]})
 
 
+def test_group_table_refuses_a_member_that_cannot_be_lined_up():
+    # a has a start (zeitgeber time), b none: its bins would be dropped, n = 1 in every row
+    a = architecture([W] * 60 + [N] * 60, 60, recording="a", start="2024-03-01T18:30",
+                     lights_on="07:00")
+    b = architecture([W] * 60 + [N] * 60, 60, recording="b")
+    both = pd.concat([a, b])
+    assert both["zt"].isna().any()
+    with pytest.raises(ValueError, match=r"Group 'g': recording\(s\) \['b'\] have no 'zt'"):
+        group_table(both, {"g": ["a", "b"]})
+    assert group_table(both, {"g": ["a", "b"]}, key="bin_start")["n"].sum() == len(both)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"stages": [W, "DEEP"], "labels": [W, N, R]}, r"Unknown stage\(s\) \['DEEP'\]"),
     ({"stages": [W, None]}, r"1 epoch\(s\) have no stage \(first at epoch 1\)"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ._args import DataError, UsageError, add_subcommand, safe_name
 from ._data_args import has_source
+from ._outputs import check_outputs
 
 #: Order of the stages in the tables and figures (the 3- and 5-class names, then UNSCORED).
 _KNOWN = ("WAKE", "N1", "N2", "N3", "NREM", "REM", "UNSCORED")
@@ -83,7 +84,8 @@ def add_parser(subparsers, parents) -> None:
                              "(default: 60)")
     parser.add_argument("--group", action="append", metavar="NAME=FILE,...",
                         help="a group of recordings (files given above or recording names); "
-                             "repeatable")
+                             "repeatable; with --lights-on, each of its recordings needs a "
+                             "start")
     parser.add_argument("--fmax", type=float, default=45.0, metavar="HZ",
                         help="highest frequency of the stage spectra (default: 45, or "
                              "Nyquist if lower)")
@@ -217,12 +219,73 @@ def _spectra(args, recordings, tables) -> dict:
     return out
 
 
+def _check_numbers(args) -> None:
+    """Refuse option values the computation cannot use, as usage errors naming the option."""
+    import math
+
+    for option, value, unit in (("--bin", args.bin, "minutes"),
+                                ("--brief-arousal", args.brief_arousal, "seconds"),
+                                ("--latency-min", args.latency_min, "seconds"),
+                                ("--fmax", args.fmax, "Hz")):
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{option} must be a positive number of {unit}, got {value:g}.")
+    if not (math.isfinite(args.light_hours) and 0 < args.light_hours < 24):
+        raise UsageError(f"--light-hours must be a number of hours above 0 and below 24, got "
+                         f"{args.light_hours:g}.")
+
+
+def _hypnogram_files(paths: list[str]) -> list[str]:
+    """The hypnogram files as given, each once; a file given twice (in any spelling) is refused."""
+    seen: dict = {}
+    for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            also = "" if seen[key] == path else f" (as {seen[key]} and {path})"
+            raise UsageError(f"Hypnogram {path} is given twice{also}; give each file once.")
+        seen[key] = path
+    return list(seen.values())
+
+
+def _check_names(recordings: list[dict], *, plot: bool) -> None:
+    """Each recording's name must be unique, and so must its figure's file name when plotting."""
+    owners: dict = {}
+    for rec in recordings:
+        name = rec["recording"]
+        if name in owners:
+            raise DataError(f"Recording {name!r} is in both {owners[name]} and {rec['path']}: "
+                            "the tables name recordings by their file (without _hypnogram) or "
+                            "their recording column; give each recording its own name.")
+        owners[name] = rec["path"]
+    if not plot:
+        return
+    seen: dict = {}
+    for rec in recordings:
+        key = safe_name(rec["recording"]).lower()
+        if key in seen:
+            raise DataError(f"Recordings {seen[key]!r} and {rec['recording']!r} would share "
+                            f"the file {safe_name(rec['recording'])}_architecture.png: give the "
+                            "hypnograms distinct names.")
+        seen[key] = rec["recording"]
+
+
+def _check_groups_aligned(groups: dict[str, list[str]], starts: dict) -> None:
+    """With --lights-on, a group's recordings are lined up on zeitgeber time: each needs a start."""
+    for group, members in groups.items():
+        unknown = [m for m in members if m not in starts]
+        if unknown:
+            raise UsageError(
+                f"--group {group}: no start is known for {', '.join(unknown)}, so the group's "
+                "bins cannot be lined up on zeitgeber time (--lights-on); give each of its "
+                f"recordings a start (--start {unknown[0]}=ISO_TIME), or leave out "
+                "--lights-on to line them up on the time since their start.")
+
+
 def run(args) -> int:
     import re
 
     import pandas as pd
 
-    from ..io import atomic_outputs, check_folder, check_writable
+    from ..io import atomic_outputs, check_folder
     from ..report import (
         architecture_figure,
         bin_table,
@@ -233,8 +296,7 @@ def run(args) -> int:
     )
     from ..report import epoch_table as make_epoch_table
 
-    if args.bin <= 0:
-        raise UsageError(f"--bin must be a positive number of minutes, got {args.bin:g}.")
+    _check_numbers(args)
     if args.min_bout < 1:
         raise UsageError(f"--min-bout must be at least 1 epoch, got {args.min_bout}.")
     if getattr(args, "feature_table", None):
@@ -248,8 +310,9 @@ def run(args) -> int:
                              f"got {args.lights_on!r}.") from None
     out_dir = check_folder(args.out_dir)
     recordings = []
-    for path in dict.fromkeys(args.hypnograms):
+    for path in _hypnogram_files(args.hypnograms):
         recordings += read_recordings(path, epoch_length=args.epoch_length)
+    _check_names(recordings, plot=not args.no_plot)
     names = [rec["recording"] for rec in recordings]
     # --start wins over the start an EDF+ hypnogram's header gives
     starts = {rec["recording"]: pd.Timestamp(rec["start"]) for rec in recordings
@@ -258,15 +321,9 @@ def run(args) -> int:
     if args.lights_on is not None and not starts:  # those without a start get no phases
         raise UsageError("--lights-on needs --start (the clock time of the start) or an EDF+ "
                          "hypnogram whose header gives its start; none is known.")
-    seen: dict = {}
-    for rec in recordings:
-        key = safe_name(rec["recording"]).lower()
-        if key in seen:
-            raise DataError(f"Recordings {seen[key]!r} and {rec['recording']!r} would share "
-                            f"the file {safe_name(rec['recording'])}_architecture.png: give the "
-                            "hypnograms distinct names.")
-        seen[key] = rec["recording"]
     groups = _groups(args.group, recordings)
+    if args.lights_on is not None:
+        _check_groups_aligned(groups, starts)
 
     with_spectra = has_source(args)  # the recordings' signals are given
     outputs = [out_dir / "architecture.csv", out_dir / "summary.csv"]
@@ -279,7 +336,7 @@ def run(args) -> int:
         if groups:
             outputs.append(out_dir / "groups_architecture.png")
 
-    check_writable(outputs, force=args.force)  # before any signal is read
+    check_outputs(args, outputs)  # before any signal is read, never onto a hypnogram
     labels = [s for s in _KNOWN[:-1] if any((rec["stages"] == s).any() for rec in recordings)]
     bins, summaries, tables = [], [], {}
     for rec in recordings:
@@ -329,8 +386,11 @@ def run(args) -> int:
                              title="minutes per bin by group (mean ± SD across recordings)",
                              path=temp[out_dir / "groups_architecture.png"], force=True)
     for row in summary[summary["phase"] == "all"].to_dict("records"):
-        stages = ", ".join(f"{s} {row[f'percent_{s}']:.1f} %" for s in labels)
-        print(f"{row['recording']}: {row['recorded_minutes'] / 60:.1f} h, {stages}, "
-              f"{row['transitions']} transitions")
+        line = f"{row['recording']}: {row['recorded_minutes'] / 60:.1f} h, "
+        if row["recorded_minutes"] > row["unscored_minutes"]:
+            stages = ", ".join(f"{s} {row[f'percent_{s}']:.1f} %" for s in labels)
+            print(f"{line}{stages}, {row['transitions']} transitions")
+        else:
+            print(f"{line}no scored epoch")
     print(f"Architecture of {len(recordings)} recording(s) written to {out_dir}")
     return 0

@@ -155,7 +155,12 @@ def architecture_figure(
                  color=_color(stage, i), label=str(stage))
         bottom += values
     ax_m.set_ylabel(f"minutes per {width / 60:g}-min bin")
-    ax_m.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    if labels:
+        ax_m.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
+                    frameon=False)
+    else:  # nothing to stack or to name in a legend
+        ax_m.text(0.5, 0.5, "no scored epoch", transform=ax_m.transAxes, ha="center",
+                  va="center")
     ax_m.set_xlabel("clock time (h)" if clock else "time since start (h)")
     ax_m.set_xlim(x0, x1)
 

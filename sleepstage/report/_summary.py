@@ -227,7 +227,8 @@ def group_table(
     Raises
     ------
     ValueError
-        If a group names a recording absent from ``bins``.
+        If a group names a recording absent from ``bins``, or one whose ``key`` is missing
+        (NaN, e.g. no ``zt`` for a recording without a start while others have one).
     """
     if key is None:
         key = "zt" if "zt" in bins.columns else "bin_start"
@@ -242,6 +243,12 @@ def group_table(
             raise ValueError(f"Group {name!r} names recording(s) {missing} that are not among "
                              f"the hypnograms {sorted(known, key=str)}.")
         mine = bins[bins["recording"].isin(list(members))]
+        unaligned = list(dict.fromkeys(mine.loc[mine[key].isna(), "recording"]))
+        if unaligned:  # groupby would drop their bins: the group's n would be wrong
+            raise ValueError(f"Group {name!r}: recording(s) {unaligned} have no {key!r} "
+                             "(zt needs the recording's start and lights_on), so their bins "
+                             "cannot be lined up with the others'; give every recording a "
+                             "start, or pass key='bin_start'.")
         stats = mine.groupby(key)[values].agg(["mean", "std"])
         stats.columns = [f"{col}_{'sd' if what == 'std' else what}" for col, what in stats.columns]
         stats.insert(0, "n", mine.groupby(key).size())
