@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,7 +79,30 @@ def test_epoch_length_from_onsets_with_a_pause(tmp_path):
     frame = _frame().assign(onset=[0, 30, 60, 150, 180, 210, 0, 30, 60, 90])
     table = read_feature_table(_write(frame, tmp_path))
     assert table.epoch_length == 30.0
-    assert read_feature_table(_write(frame, tmp_path), epoch_length=10).epoch_length == 10.0
+    assert read_feature_table(_write(frame, tmp_path), epoch_length=30).epoch_length == 30.0
+
+
+def test_epoch_length_is_the_most_common_step_as_for_hypnograms(tmp_path):
+    """Mostly 4-s steps with one pause of 2 epochs and one of 3: 4 s, not the smallest."""
+    frame = _frame().assign(onset=[0, 8, 12, 16, 28, 32, 0, 4, 8, 12])
+    assert read_feature_table(_write(frame, tmp_path)).epoch_length == 4.0
+
+
+@pytest.mark.parametrize("onsets, given, match", [
+    # 'm1' at 4 s, 'm2' at 2 s: was read as 2-s epochs, every step of 'm1' a pause
+    ([0, 4, 8, 12, 16, 20, 0, 2, 4, 6], None,
+     r"recording 'm2' has 2-s epochs \(epoch 1, row 8, starts 2 s after the previous epoch\) "
+     r"but the table's most common step between onsets is 4 s: one table holds one epoch"),
+    # 8-s steps read as 2-s epochs with a gap after each
+    ([0, 8, 16, 24, 32, 40, 0, 8, 16, 24], 2.0,
+     r"the epoch length 2 s is not the most common step between the onsets of recording "
+     r"'m1', 8 s: give the epoch length the table was written with, or none"),
+    ([0, 30, 60, 150, 180, 210, 0, 30, 60, 90], 10.0, r"epoch length 10 s .* 'm1', 30 s"),
+])
+def test_one_table_holds_one_epoch_length(tmp_path, onsets, given, match):
+    path = _write(_frame().assign(onset=onsets), tmp_path)
+    with pytest.raises(ValueError, match=match):
+        read_feature_table(path, epoch_length=given)
 
 
 @pytest.mark.parametrize("onsets, given, match", [
@@ -110,6 +135,50 @@ def test_unscored_epochs_are_dropped_or_kept(tmp_path):
     np.testing.assert_array_equal(table.onsets[:2], [0.0, 12.0])  # the gap shows in onsets
     kept = read_feature_table(path, drop_unscored=False)
     assert kept.y[1:3].tolist() == [UNSCORED, UNSCORED] and kept.n_epochs == 10
+
+
+def test_stage_names_are_read_in_any_case(tmp_path):
+    """As read_hypnogram reads them: 'nrem' and 'NREM' are one class; 'unscored' is unscored."""
+    stages = ["wake", "NREM", "nrem", "Rem", "unscored", "n2", "WAKE", "NREM", "REM", "WAKE"]
+    table = read_feature_table(_write(_frame().assign(stage=stages), tmp_path),
+                               drop_unscored=False)
+    assert table.y.tolist() == ["WAKE", "NREM", "NREM", "REM", UNSCORED, "N2", "WAKE", "NREM",
+                                "REM", "WAKE"]
+
+
+@pytest.mark.parametrize("label", ["NA", "N/A", "1.0", "Deep"])
+def test_a_label_that_is_no_stage_is_named(tmp_path, label):
+    """pandas' missing-value words are not read as an empty (unscored) cell."""
+    frame = _frame().astype({"stage": object})
+    frame.loc[[2, 7], "stage"] = label
+    with pytest.raises(ValueError, match=rf"unknown stage '{re.escape(label)}' in row 3 "
+                                         r"\(recording 'm1', epoch 2; 2 such row\(s\)\)\. "
+                                         r"Stages are WAKE, NREM, REM, N1, N2, N3, UNSCORED"):
+        read_feature_table(_write(frame, tmp_path))
+
+
+def test_only_an_empty_cell_is_a_missing_id_or_stage(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("recording,epoch,onset,stage,a\nNA,0,0,WAKE,1.5\nNA,1,4,,2.0\n"
+                    "null,0,0,NREM,NA\nnull,1,4,REM,1\n")
+    with pytest.raises(ValueError, match=r"column 'a' holds missing"):  # a feature: missing
+        read_feature_table(path)
+    path.write_text(path.read_text().replace("NREM,NA", "NREM,3"))
+    table = read_feature_table(path, drop_unscored=False)
+    assert table.groups.tolist() == ["NA", "NA", "null", "null"]
+    assert table.y.tolist() == ["WAKE", UNSCORED, "NREM", "REM"]
+
+
+def test_numbers_stored_as_text_read_as_in_a_csv(tmp_path):
+    frame = _frame()
+    text = frame.assign(log_emg=[repr(v) for v in frame.log_emg])
+    as_csv = read_feature_table(_write(frame, tmp_path))
+    as_text = read_feature_table(_write(text, tmp_path, "text.parquet"))
+    np.testing.assert_array_equal(as_text.X, as_csv.X)
+    text.loc[3, "log_emg"] = "high"
+    with pytest.raises(ValueError, match=r"column 'log_emg' is not numeric: row 4 \(recording "
+                                         r"'m1', epoch 3\) holds 'high'"):
+        read_feature_table(_write(text, tmp_path, "text.parquet"))
 
 
 def test_a_stage_column_without_scores_is_an_unscored_table(tmp_path):

@@ -9,6 +9,7 @@ from ._sleep_edf import load_sleep_edf
 from ._stages import (
     RK_TO_3CLASS,
     RK_TO_5CLASS,
+    STAGE_SPELLINGS,
     STAGES_3,
     STAGES_5,
     TASK4_CODES,
@@ -27,6 +28,7 @@ __all__ = [
     "RK_TO_5CLASS",
     "STAGES_3",
     "STAGES_5",
+    "STAGE_SPELLINGS",
     "TASK4_CODES",
     "UNSCORED",
     "EpochData",

@@ -21,10 +21,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from .._internal.groups import runs
+from .._internal.onset_steps import common_step, other_step
 from .._internal.validation import check_positive
 from .._internal.values import plain
 from ._epochs import EpochData
-from ._stages import UNSCORED
+from ._stages import STAGE_SPELLINGS, UNSCORED
 
 __all__ = ["FEATURE_TABLE_KEYS", "FeatureTable", "read_feature_table"]
 
@@ -37,6 +39,8 @@ _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _ONSET_TOLERANCE = 1e-3
 #: Keys or rows quoted in one error message.
 _SHOWN = 10
+#: Columns read as written in a CSV: 'NA', 'N/A' or 'null' is an id or a label, not missing.
+_TEXT_COLUMNS = ("recording", "stage")
 
 
 @dataclass(eq=False)
@@ -276,8 +280,13 @@ def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype={"recording": str, "stage": str},
                             skipinitialspace=True)
+        text = [c for c in frame.columns if str(c).strip() in _TEXT_COLUMNS]
+        cells = pd.read_csv(path, usecols=text, dtype=str, keep_default_na=False,
+                            skipinitialspace=True) if text else None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise ValueError(f"{path}: cannot read the CSV file ({exc}).") from exc
+    for column in text:  # only an empty cell is missing, as read_hypnogram reads them
+        frame[column] = cells[column].to_numpy(dtype=object)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -331,9 +340,14 @@ def _check_keys(path: Path, recordings: np.ndarray, epochs: np.ndarray) -> None:
 
 def _epoch_length(path: Path, onsets: np.ndarray, recordings: np.ndarray,
                   epochs: np.ndarray, given: float | None) -> float:
-    """The epoch length: ``given`` (checked against the onsets) or inferred from them."""
+    """The epoch length: ``given``, or the most common step between onsets within recordings.
+
+    As :func:`~sleepstage.io.read_hypnogram` checks a CSV's onsets: every step must be a
+    whole number of epochs, and every recording's most common step the epoch length.
+    """
+    steps = np.diff(onsets)
     same = recordings[1:] == recordings[:-1]
-    step = np.diff(onsets)[same]
+    step = steps[same]
     rows = np.flatnonzero(same) + 1  # the later row of each step
     bad = np.flatnonzero(step <= 0)
     if bad.size:
@@ -348,7 +362,19 @@ def _epoch_length(path: Path, onsets: np.ndarray, recordings: np.ndarray,
                          "cannot be read from the onsets; give it (epoch_length=..., "
                          "--epoch-length on the command line).")
     else:
-        length = float(step.min())
+        length = common_step(step)
+    segments = runs(recordings)
+    bounds = list(zip(segments.ids.tolist(), segments.starts.tolist(), segments.stops.tolist(),
+                      strict=True))
+    other = other_step(steps, bounds, length, tolerance=_ONSET_TOLERANCE)
+    if other is not None and given is None:
+        rid, first, own, fits = other
+        i = first + int(np.flatnonzero(~fits)[0]) + 1
+        raise ValueError(f"{path}: recording {rid!r} has {own:g}-s epochs (epoch {epochs[i]}, "
+                         f"row {i + 1}, starts {steps[i - 1]:g} s after the previous epoch) "
+                         f"but the table's most common step between onsets is {length:g} s: "
+                         "one table holds one epoch length; write one table per epoch "
+                         "length.")
     ratio = step / length
     off = np.flatnonzero((np.abs(ratio - np.round(ratio)) * length > _ONSET_TOLERANCE)
                          | (np.round(ratio) < 1))
@@ -362,6 +388,11 @@ def _epoch_length(path: Path, onsets: np.ndarray, recordings: np.ndarray,
         raise ValueError(f"{path}: the onsets do not fit one epoch length ({hint}); first "
                          f"at epoch {epochs[i]} of recording {recordings[i]!r} (row {i + 1}), "
                          f"{step[off[0]]:g} s after the previous epoch.")
+    if other is not None:  # every step fits the given length, but most are several epochs
+        rid, _, own, _ = other
+        raise ValueError(f"{path}: the epoch length {length:g} s is not the most common step "
+                         f"between the onsets of recording {rid!r}, {own:g} s: give the epoch "
+                         "length the table was written with, or none (the onsets show it).")
     return round(length, 6)
 
 
@@ -373,14 +404,20 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
     ----------
     path : path-like
         A ``.csv`` file, or ``.parquet``/``.pq``. Columns: ``recording`` (any id, read as
-        text), ``epoch`` (integers 0, 1, 2, ... within each recording, no gap), ``onset``
-        (seconds from the start of the recording; a pause in the recording shows as a
-        larger step), optionally ``stage`` (stage names; an empty cell or ``UNSCORED`` is
-        an unscored epoch), and one numeric column per feature, under any name. Rows are
-        ordered by recording (each recording's rows together), then epoch.
+        text: ``NA`` is an id, only an empty cell is missing), ``epoch`` (integers 0, 1, 2,
+        ... within each recording, no gap), ``onset`` (seconds from the start of the
+        recording; a pause in the recording shows as a larger step), optionally ``stage``
+        (stage names in any case, read as :func:`~sleepstage.io.read_hypnogram` reads them:
+        ``nrem`` is ``NREM``; an empty cell or ``UNSCORED`` is an unscored epoch), and one
+        numeric column per feature, under any name (numbers stored as text are read as
+        numbers, as in a CSV). Rows are ordered by recording (each recording's rows
+        together), then epoch.
     epoch_length : float, optional
-        Epoch length in seconds. By default it is read from the onsets: the smallest step
-        between consecutive epochs, when every step is a multiple of it.
+        Epoch length in seconds. By default it is read from the onsets: the most common
+        step between consecutive epochs within recordings. Given or read, every step must
+        be a whole number of epochs and every recording's most common step must be the
+        epoch length (one table holds one epoch length), as
+        :func:`~sleepstage.io.read_hypnogram` checks a CSV's onsets.
     drop_unscored : bool, default=True
         Leave out the unscored epochs of a scored table (as :func:`read_edf` does; the
         onsets show where they were). When False they stay with ``y == "UNSCORED"``. A
@@ -400,8 +437,10 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
         missing required column; no feature column; a feature column that is not numeric
         (naming it and the first bad value) or holds NaN/infinite values (naming the column
         and the rows); repeated column names; an empty recording id; duplicate (recording,
-        epoch) keys, rows out of order, or missing epochs (named); onsets that do not
-        increase or do not fit the epoch length.
+        epoch) keys, rows out of order, or missing epochs (named); a stage that is no stage
+        name (named with its row); onsets that do not increase or do not fit the epoch
+        length, recordings of different epoch lengths, or a given epoch length that is not
+        the most common step between a recording's onsets.
     FileNotFoundError
         If ``path`` does not exist.
 
@@ -461,6 +500,7 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
         stages = frame["stage"].astype(object).to_numpy()
         text = np.array(["" if s is None or (isinstance(s, float) and math.isnan(s))
                          else str(s).strip() for s in stages], dtype=object)
+        text = _canonical_stages(path, text, recordings, epochs)
         unscored = (text == "") | (text == UNSCORED)
         if not unscored.all():
             text[unscored] = UNSCORED
@@ -475,6 +515,22 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
     return table
 
 
+def _canonical_stages(path: Path, labels: np.ndarray, recordings: np.ndarray,
+                      epochs: np.ndarray) -> np.ndarray:
+    """Stage labels in any case -> canonical names (empty cells stay empty), as
+    :func:`~sleepstage.io.read_hypnogram` reads them; an unknown label is named."""
+    known = [label == "" or label.upper() in STAGE_SPELLINGS for label in labels]
+    unknown = np.flatnonzero(~np.asarray(known, dtype=bool))
+    if unknown.size:
+        i = int(unknown[0])
+        raise ValueError(f"{path}: unknown stage {labels[i]!r} in row {i + 1} (recording "
+                         f"{recordings[i]!r}, epoch {epochs[i]}; {unknown.size} such row(s)). "
+                         f"Stages are {', '.join(STAGE_SPELLINGS.values())} in any case; an "
+                         "empty cell is an unscored epoch.")
+    return np.array([STAGE_SPELLINGS.get(label.upper(), label) for label in labels],
+                    dtype=object)
+
+
 def _integers(path: Path, column: pd.Series, name: str) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
@@ -487,14 +543,22 @@ def _integers(path: Path, column: pd.Series, name: str) -> np.ndarray:
 
 def _numbers(path: Path, column: pd.Series, name: str, recordings: np.ndarray,
              epochs: np.ndarray) -> np.ndarray:
-    """A numeric, finite column as float64 (float32 range checked), or a named error."""
+    """A numeric, finite column as float64 (float32 range checked), or a named error.
+
+    Numbers stored as text (a Parquet string column) are read as numbers, as a CSV reads
+    the same cells.
+    """
     if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
-        coerced = pd.to_numeric(column, errors="coerce")
+        text = column.dtype == object or isinstance(column.dtype, (pd.StringDtype,
+                                                                   pd.CategoricalDtype))
+        coerced = pd.to_numeric(column.astype(object), errors="coerce")
         bad = np.flatnonzero(coerced.isna().to_numpy() & column.notna().to_numpy())
-        i = int(bad[0]) if bad.size else 0
-        raise ValueError(f"{path}: column {name!r} is not numeric: row {i + 1} "
-                         f"(recording {recordings[i]!r}, epoch {epochs[i]}) holds "
-                         f"{plain(column.iloc[i])!r}.")
+        if bad.size or not text:
+            i = int(bad[0]) if bad.size else 0  # not text (bool, dates): any cell is bad
+            raise ValueError(f"{path}: column {name!r} is not numeric: row {i + 1} "
+                             f"(recording {recordings[i]!r}, epoch {epochs[i]}) holds "
+                             f"{plain(column.iloc[i])!r}.")
+        column = coerced
     values = column.to_numpy(dtype=float)
     scale = np.float32 if name not in ("onset",) else np.float64
     with np.errstate(over="ignore"):  # beyond float32: inf, reported below

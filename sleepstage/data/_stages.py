@@ -14,6 +14,7 @@ __all__ = [
     "RK_TO_5CLASS",
     "STAGES_3",
     "STAGES_5",
+    "STAGE_SPELLINGS",
     "TASK4_CODES",
     "UNSCORED",
     "map_labels",
@@ -29,6 +30,11 @@ TASK4_CODES: dict[int, str] = {1: "WAKE", 2: "NREM", 3: "REM"}
 
 #: Marker for epochs without a usable stage (dropped by the loaders).
 UNSCORED = "UNSCORED"
+
+#: Upper-case spelling -> canonical name of every stage (3- and 5-class) and of
+#: :data:`UNSCORED`: stage names written in any case read as the same stage
+#: (``map_labels([s.upper() for s in labels], STAGE_SPELLINGS)``).
+STAGE_SPELLINGS: dict[str, str] = {s.upper(): s for s in (*STAGES_3, *STAGES_5, UNSCORED)}
 
 #: Sleep-EDF / Rechtschaffen & Kales annotations to the 3-class task.
 RK_TO_3CLASS: dict[str, str] = {

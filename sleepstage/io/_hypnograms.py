@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._internal.onset_steps import common_step, other_step
 from ._atomic import atomic_write, check_writable
 from ._edf_annotations import write_edf_annotations
 
@@ -84,9 +85,9 @@ _ALIGN_TOL = 1e-3  # seconds: onsets and durations are multiples of the epoch le
 
 def _stage_names() -> dict[str, str]:
     """Upper-case spelling -> canonical stage name, for text and CSV labels."""
-    from ..data import STAGES_3, STAGES_5, UNSCORED
+    from ..data import STAGE_SPELLINGS
 
-    return {s.upper(): s for s in (*STAGES_3, *STAGES_5, UNSCORED)}
+    return STAGE_SPELLINGS
 
 
 def _edf_mapping() -> dict[str, str]:
@@ -297,30 +298,6 @@ def _recording_bounds(table, path: Path) -> tuple[list[tuple[Any, int, int]], np
     return bounds, inside
 
 
-def _common_step(steps: np.ndarray) -> float:
-    """The most common of the steps between onsets (to the microsecond)."""
-    values, counts = np.unique(np.round(steps, 6), return_counts=True)
-    return float(values[np.argmax(counts)])
-
-
-def _other_step(steps: np.ndarray, bounds, epoch_length: float):
-    """``(recording, first row, its most common step, which of its steps are epoch_length)``
-    of the first recording whose most common step is not ``epoch_length``, else None.
-
-    A tie between the epoch length and another step goes to the epoch length; a recording
-    of one epoch has no step.
-    """
-    for recording, first, stop in bounds:
-        if stop - first < 2:
-            continue
-        own = steps[first:stop - 1]
-        length = _common_step(own)
-        fits = np.abs(own - epoch_length) <= _ALIGN_TOL
-        if fits.sum() < (np.abs(own - length) <= _ALIGN_TOL).sum():
-            return recording, first, length, fits
-    return None
-
-
 def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: float,
                  path: Path, *, inferred: bool) -> None:
     """Every step within a recording is a whole number (>= 1) of epochs, else an error.
@@ -331,7 +308,8 @@ def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: fl
     one the onsets show (2-s epochs would read 4-s onsets as 2-s epochs with gaps).
     """
     several = bounds[0][0] is not None  # a recording column: each recording is checked
-    other = _other_step(steps, bounds, epoch_length) if inferred and several else None
+    other = (other_step(steps, bounds, epoch_length, tolerance=_ALIGN_TOL)
+             if inferred and several else None)
     if other is not None:
         recording, first, length, fits = other
         i = first + int(np.flatnonzero(~fits)[0]) + 1
@@ -353,7 +331,7 @@ def _check_steps(steps: np.ndarray, inside: np.ndarray, bounds, epoch_length: fl
             f"The onsets of {path.name}{where} do not fit {epoch_length:g}-s epochs ({how}): "
             f"line {i + 2} starts {steps[i - 1]:g} s after the line before."
         )
-    other = None if inferred else _other_step(steps, bounds, epoch_length)
+    other = None if inferred else other_step(steps, bounds, epoch_length, tolerance=_ALIGN_TOL)
     if other is not None:  # every step fits, but most are several epochs
         recording, _, length, _ = other
         where = "" if recording is None else f" (recording {recording!r})"
@@ -405,7 +383,7 @@ def _read_package_csv(path: Path, epoch_length: float | None, mapping: Mapping |
             per = "" if len(bounds) == 1 else " per recording"
             raise EpochLengthUnknownError(
                 path, f"it holds one epoch{per}, so its onsets show no epoch length")
-        epoch_length = _common_step(steps[inside])
+        epoch_length = common_step(steps[inside])
     else:
         epoch_length = _check_epoch_length(epoch_length, "csv", path)
     _check_steps(steps, inside, bounds, epoch_length, path, inferred=inferred)
