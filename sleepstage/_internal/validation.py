@@ -20,6 +20,10 @@ __all__ = [
     "check_scored",
 ]
 
+#: Marker of epochs without a usable stage (:data:`sleepstage.data.UNSCORED`, defined here
+#: so that every subpackage can check labels for it).
+UNSCORED = "UNSCORED"
+
 
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``, else raise a named ``ValueError``."""
@@ -41,8 +45,6 @@ def check_scored(y: Any, what: str = "y") -> None:
     (``drop_unscored=False``), so that the gaps show; they must be left out before fitting
     or scoring.
     """
-    from ..data._stages import UNSCORED  # here: validation is imported by data itself
-
     if y is None:
         return
     labels = np.asarray(y)

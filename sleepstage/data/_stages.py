@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._internal.validation import UNSCORED as _UNSCORED
 from .._internal.values import plain
 
 __all__ = [
@@ -28,8 +29,9 @@ STAGES_5: tuple[str, ...] = ("WAKE", "N1", "N2", "N3", "REM")
 #: Integer codes of the reference rodent task (``train_labels.csv``).
 TASK4_CODES: dict[int, str] = {1: "WAKE", 2: "NREM", 3: "REM"}
 
-#: Marker for epochs without a usable stage (dropped by the loaders).
-UNSCORED = "UNSCORED"
+#: Marker for epochs without a usable stage (dropped by the loaders); defined in
+#: ``sleepstage._internal.validation``, where every subpackage can check labels for it.
+UNSCORED = _UNSCORED
 
 #: Upper-case spelling -> canonical name of every stage (3- and 5-class) and of
 #: :data:`UNSCORED`: stage names written in any case read as the same stage
