@@ -54,6 +54,11 @@ def test_convert_sleep_edf_hypnogram_to_text(capsys, tmp_path, sleep_edf_files):
     lines = (tmp_path / "SC4001.txt").read_text().splitlines()
     assert len(lines) == 2880 and set(lines) == {"WAKE", "NREM", "REM", "UNSCORED"}
     assert "2880 epochs of 30 s" in stdout
+    status, _, err = run_main(capsys, "convert", hypnogram_path, "-o", tmp_path / "5.txt",
+                              "--epoch-length", "30", "--stages", "5")
+    assert status == 0, err
+    assert set((tmp_path / "5.txt").read_text().splitlines()) == {
+        "WAKE", "N1", "N2", "N3", "REM", "UNSCORED"}
 
 
 def test_convert_sets_the_start_of_an_edf(capsys, tmp_path):

@@ -406,3 +406,17 @@ def test_report_help_has_its_own_epoch_length_text(capsys):
     assert "rows together and in time order" in text
     status, stdout, _ = run_main(capsys, "fit", "--help")  # the other commands keep theirs
     assert "30 for EDF" in " ".join(stdout.split())
+
+
+def test_report_of_an_edf_hypnogram_in_five_classes(capsys, tmp_path):
+    from sleepstage.io import write_edf_annotations
+
+    texts = ["Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage 3",
+             "Sleep stage R", "Sleep stage W"]
+    write_edf_annotations(tmp_path / "rk.edf", np.arange(6) * 300.0, [300] * 6, texts)
+    status, _, err = run_main(capsys, "report", tmp_path / "rk.edf", "--epoch-length", "30",
+                              "--stages", "5", "-o", tmp_path / "out", "--no-plot")
+    assert status == 0, err
+    table = pd.read_csv(tmp_path / "out" / "architecture.csv")
+    assert {"minutes_N1", "minutes_N2", "minutes_N3"} <= set(table.columns)
+    assert table["minutes_N2"].sum() == pytest.approx(5.0)

@@ -205,6 +205,18 @@ def test_edf_unknown_annotation_is_named_with_its_place(tmp_path):
         read_hypnogram(tmp_path / "u.edf", epoch_length=30)
 
 
+def test_edf_rk_stages_read_as_three_or_five_classes(tmp_path):
+    texts = ["Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage 3",
+             "Sleep stage 4", "Sleep stage R", "Sleep stage N"]  # the last: package-written
+    write_edf_annotations(tmp_path / "rk.edf", np.arange(7) * 30.0, [30] * 7, texts)
+    three = read_hypnogram(tmp_path / "rk.edf", epoch_length=30)
+    assert three["stage"].tolist() == ["WAKE"] + ["NREM"] * 4 + ["REM", "NREM"]
+    five = read_hypnogram(tmp_path / "rk.edf", epoch_length=30, stages=5)
+    assert five["stage"].tolist() == ["WAKE", "N1", "N2", "N3", "N3", "REM", "NREM"]
+    with pytest.raises(ValueError, match="'stages' parameter"):
+        read_hypnogram(tmp_path / "rk.edf", epoch_length=30, stages=4)
+
+
 def test_sleep_edf_hypnogram_matches_load_sleep_edf(sleep_edf_files, data_dir):
     from sleepstage.data import load_sleep_edf
 

@@ -19,7 +19,8 @@ def add_parser(subparsers, parents) -> None:
         description="Read a hypnogram and write it in another format, so scores move between "
                     "this package and the viewer a lab corrects them in. Formats: csv (the "
                     "table 'sleepstage predict' writes: epoch, onset, stage, ...), edf (EDF+ "
-                    "annotations, e.g. Sleep-EDF hypnograms; R&K stages 1-4 read as NREM), "
+                    "annotations, e.g. Sleep-EDF hypnograms; R&K stages 1-4 read as NREM, "
+                    "or as N1/N2/N3 with --stages 5), "
                     "text (one stage name per line) and accusleep (AccuSleePy's label CSV: "
                     "brain_state 1 = REM, 2 = wake, 3 = NREM, -1 = undefined). The input "
                     "format is told from the file's content, the output format from its "
@@ -44,6 +45,10 @@ def add_parser(subparsers, parents) -> None:
                         help=f"input format ({', '.join(_FORMATS)}; default: from the content)")
     parser.add_argument("--to", dest="to_format", choices=_FORMATS, metavar="FMT",
                         help=f"output format ({', '.join(_FORMATS)}; default: from the suffix)")
+    parser.add_argument("--stages", type=int, choices=(3, 5), default=3,
+                        help="classes the R&K stages of an EDF+ input become: 3 "
+                             "(WAKE/NREM/REM) or 5 (WAKE/N1/N2/N3/REM); default 3. Other "
+                             "formats hold stage names and keep them")
     parser.add_argument("--start", type=_iso_time, metavar="ISO_TIME",
                         help="start of the recording, e.g. 2024-03-01T19:00:00, written to an "
                              "EDF+ header (default: the input EDF+ header's, else unknown)")
@@ -71,7 +76,7 @@ def run(args) -> int:
     check_outputs(args, [args.out])  # before reading the input, never onto it
     try:
         table = read_hypnogram(args.hypnogram, format=args.from_format,
-                               epoch_length=args.epoch_length)
+                               epoch_length=args.epoch_length, stages=args.stages)
     except EpochLengthUnknownError as exc:
         raise epoch_length_needed(args.hypnogram, exc) from None
     if "recording" in table.columns:

@@ -134,7 +134,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, *,
                        help="rename a channel after loading, e.g. to the model's names: "
                             "'EEG C3=EEG Fpz-Cz' (repeatable)")
     group.add_argument("--stages", type=int, choices=(3, 5), default=3,
-                       help="EDF scoring: 3 classes (WAKE/NREM/REM) or 5 (AASM); default 3")
+                       help="R&K stages of EDF hypnograms as 3 classes (WAKE/NREM/REM) or 5 "
+                            "(AASM: WAKE/N1/N2/N3/REM); default 3")
     group.add_argument("--keep-wake-minutes", type=float, metavar="MIN",
                        help="keep the sleep period +/- MIN minutes of wake (EDF default: all; "
                             "Sleep-EDF default: 30; negative: all)")

@@ -102,7 +102,7 @@ def epoch_length_needed(path, exc) -> UsageError:
                       "(e.g. 4 for mice, 30 for human PSG).")
 
 
-def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
+def read_recordings(path, *, epoch_length: float | None = None, stages: int = 3) -> list[dict]:
     """The recordings of one hypnogram file, read by :func:`sleepstage.io.read_hypnogram`.
 
     Returns a list of ``{"recording", "stages", "onsets", "epoch_length", "path", "start"}``;
@@ -117,7 +117,7 @@ def read_recordings(path, *, epoch_length: float | None = None) -> list[dict]:
 
     path = Path(path)
     try:
-        table = read_hypnogram(path, epoch_length=epoch_length)
+        table = read_hypnogram(path, epoch_length=epoch_length, stages=stages)
     except EpochLengthUnknownError as exc:
         raise epoch_length_needed(path, exc) from None
     except ValueError as exc:
@@ -311,7 +311,8 @@ def run(args) -> int:
     out_dir = check_folder(args.out_dir)
     recordings = []
     for path in _hypnogram_files(args.hypnograms):
-        recordings += read_recordings(path, epoch_length=args.epoch_length)
+        recordings += read_recordings(path, epoch_length=args.epoch_length,
+                                      stages=args.stages)
     _check_names(recordings, plot=not args.no_plot)
     names = [rec["recording"] for rec in recordings]
     # --start wins over the start an EDF+ hypnogram's header gives

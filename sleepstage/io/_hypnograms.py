@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._internal.onset_steps import common_step, other_step
+from .._internal.validation import check_option
 from ._atomic import atomic_write, check_writable
 from ._edf_annotations import write_edf_annotations
 
@@ -90,10 +91,12 @@ def _stage_names() -> dict[str, str]:
     return STAGE_SPELLINGS
 
 
-def _edf_mapping() -> dict[str, str]:
-    from ..data import RK_TO_3CLASS
+def _edf_mapping(stages: int = 3) -> dict[str, str]:
+    """R&K annotation texts to ``stages`` classes, and the texts this package writes."""
+    from ..data import RK_TO_3CLASS, RK_TO_5CLASS
 
-    return {**RK_TO_3CLASS, **{text: stage for stage, text in EDF_STAGE_TEXT.items()}}
+    rk = RK_TO_5CLASS if stages == 5 else RK_TO_3CLASS
+    return {**rk, **{text: stage for stage, text in EDF_STAGE_TEXT.items()}}
 
 
 def _check_format(format: str | None, what: str = "format") -> str | None:
@@ -459,7 +462,7 @@ def _edf_start(path: Path) -> _dt.datetime | None:
         return None
 
 
-def _read_edf(path: Path, epoch_length: float, mapping: Mapping | None):
+def _read_edf(path: Path, epoch_length: float, mapping: Mapping | None, stages: int = 3):
     import mne
     import pandas as pd
 
@@ -477,7 +480,7 @@ def _read_edf(path: Path, epoch_length: float, mapping: Mapping | None):
         raise ValueError(f"{path.name} holds no annotation with a duration (no stage).")
     onset, duration = onset[keep], duration[keep]
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
-    mapping = _edf_mapping() if mapping is None else mapping
+    mapping = _edf_mapping(stages) if mapping is None else mapping
     for i, text in enumerate(texts):
         if text not in mapping:
             raise ValueError(
@@ -513,6 +516,7 @@ def read_hypnogram(
     format: str | None = None,
     epoch_length: float | None = None,
     mapping: Mapping | None = None,
+    stages: int = 3,
 ) -> pd.DataFrame:
     """Read a hypnogram in any of the formats labs use.
 
@@ -533,6 +537,10 @@ def read_hypnogram(
         default one of the format: e.g. ``{1: "REM", 2: "WAKE", 3: "NREM", 4: "UNSCORED",
         -1: "UNSCORED"}`` for an AccuSleePy set-up with more brain states, or the R&K texts
         to 5 classes (:data:`~sleepstage.data.RK_TO_5CLASS`) for EDF+.
+    stages : {3, 5}, default=3
+        Classes the R&K texts of an EDF+ file (``Sleep stage 1`` ... ``4``) become: 3
+        (WAKE/NREM/REM) or 5 (WAKE/N1/N2/N3/REM, stages 3 and 4 joined as N3). The other
+        formats hold stage names or codes and do not use it; ``mapping`` replaces it.
 
     Returns
     -------
@@ -570,6 +578,7 @@ def read_hypnogram(
     """
     path = Path(path)
     fmt = _check_format(format) or hypnogram_format(path)
+    check_option("stages", stages, (3, 5))
     if not path.is_file():
         raise ValueError(f"Hypnogram file not found: {path}.")
     start = None
@@ -578,7 +587,7 @@ def read_hypnogram(
     else:
         epoch_length = _check_epoch_length(epoch_length, fmt, path)
         if fmt == "edf":
-            table, start = _read_edf(path, epoch_length, mapping)
+            table, start = _read_edf(path, epoch_length, mapping, stages)
         elif fmt == "text":
             table = _read_text(path, epoch_length, mapping)
         else:
