@@ -104,6 +104,20 @@ def test_bad_labels_are_refused_naming_them(capsys, reviewed, rows, message):
     assert not (folder / "never.joblib").exists()
 
 
+def test_labels_read_as_hypnograms_are(capsys, reviewed):
+    """Spaces after commas and stage names in any case, as in a hypnogram file."""
+    model, folder, labels = reviewed
+    given = pd.read_csv(labels)[["epoch", "stage"]]
+    loose = folder / "loose.csv"
+    loose.write_text("epoch, stage\n" + "".join(
+        f"{e}, {s.lower()}\n" for e, s in zip(given["epoch"], given["stage"], strict=True)))
+    status, _, err = run_main(capsys, "adapt", model, *NEW, "--labels", loose, "-o",
+                                folder / "loose.joblib", "-q")
+    assert status == 0, err
+    assert load_model(folder / "loose.joblib").metadata["adaptation"]["labels_per_stage"] == {
+        s: int((given["stage"] == s).sum()) for s in load_model(model).classes}
+
+
 def test_several_recordings_need_a_recording_column(capsys, reviewed):
     model, folder, _ = reviewed
     two = ["--synthetic", "2", "--seed", "3", "--hours", "0.1"]

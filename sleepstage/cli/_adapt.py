@@ -64,9 +64,13 @@ def read_labels(path, recordings: list[str], lengths: dict[str, int], starts: di
     import numpy as np
     import pandas as pd
 
+    from ..data import STAGE_SPELLINGS
+
     path = Path(path)
     try:
-        table = pd.read_csv(path, dtype={"recording": str, "stage": str})
+        # as hypnograms are read: spaces after commas ignored, stage names in any case
+        table = pd.read_csv(path, dtype={"recording": str, "stage": str},
+                            skipinitialspace=True)
     except FileNotFoundError:
         raise DataError(f"Labels file {path} does not exist.") from None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -110,7 +114,8 @@ def read_labels(path, recordings: list[str], lengths: dict[str, int], starts: di
     if empty.any():
         raise DataError(f"Labels file {path}: line(s) {line[empty][:5].tolist()} have no "
                         "stage.")
-    stage = stage.str.strip().to_numpy(dtype=object)
+    stage = np.array([STAGE_SPELLINGS.get(s.upper(), s) for s in stage.str.strip()],
+                     dtype=object)
     unknown_stage = ~np.isin(stage.astype(str), classes)
     if unknown_stage.any():
         raise DataError(f"Labels file {path}: unknown stage(s) "
