@@ -157,6 +157,18 @@ def test_a_label_that_is_no_stage_is_named(tmp_path, label):
         read_feature_table(_write(frame, tmp_path))
 
 
+def test_a_lab_s_own_labels_read_through_a_mapping(tmp_path):
+    stages = ["W", "NR", "NR", "R", "", "W", "W", "NR", "R", "W"]
+    path = _write(_frame().assign(stage=stages), tmp_path)
+    mapping = {"W": "WAKE", "NR": "NREM", "R": "REM"}
+    table = read_feature_table(path, mapping=mapping, drop_unscored=False)
+    assert table.y.tolist() == ["WAKE", "NREM", "NREM", "REM", UNSCORED, "WAKE", "WAKE",
+                                "NREM", "REM", "WAKE"]
+    with pytest.raises(ValueError, match=r"unknown stage 'R' in row 4 .* The mapping knows "
+                                         r"'W', 'NR'"):
+        read_feature_table(path, mapping={"W": "WAKE", "NR": "NREM"})
+
+
 def test_only_an_empty_cell_is_a_missing_id_or_stage(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("recording,epoch,onset,stage,a\nNA,0,0,WAKE,1.5\nNA,1,4,,2.0\n"

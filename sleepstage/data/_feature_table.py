@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -397,7 +397,8 @@ def _epoch_length(path: Path, onsets: np.ndarray, recordings: np.ndarray,
 
 
 def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = None,
-                       drop_unscored: bool = True) -> FeatureTable:
+                       drop_unscored: bool = True,
+                       mapping: Mapping[str, str] | None = None) -> FeatureTable:
     """Read a per-epoch feature table written by ``sleepstage features`` (or by hand).
 
     Parameters
@@ -423,6 +424,10 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
         onsets show where they were). When False they stay with ``y == "UNSCORED"``. A
         ``stage`` column with no scored epoch at all is read as an unscored table
         (``y`` None, every epoch kept).
+    mapping : mapping, optional
+        Label in the ``stage`` column -> stage name (or :data:`UNSCORED`), for a table
+        scored with a lab's own labels, e.g. ``{"W": "WAKE", "NR": "NREM", "R": "REM"}``;
+        replaces the stage names in any case. Every label must be in it.
 
     Returns
     -------
@@ -500,7 +505,7 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
         stages = frame["stage"].astype(object).to_numpy()
         text = np.array(["" if s is None or (isinstance(s, float) and math.isnan(s))
                          else str(s).strip() for s in stages], dtype=object)
-        text = _canonical_stages(path, text, recordings, epochs)
+        text = _canonical_stages(path, text, recordings, epochs, mapping)
         unscored = (text == "") | (text == UNSCORED)
         if not unscored.all():
             text[unscored] = UNSCORED
@@ -516,18 +521,24 @@ def read_feature_table(path: str | os.PathLike, *, epoch_length: float | None = 
 
 
 def _canonical_stages(path: Path, labels: np.ndarray, recordings: np.ndarray,
-                      epochs: np.ndarray) -> np.ndarray:
-    """Stage labels in any case -> canonical names (empty cells stay empty), as
-    :func:`~sleepstage.io.read_hypnogram` reads them; an unknown label is named."""
-    known = [label == "" or label.upper() in STAGE_SPELLINGS for label in labels]
-    unknown = np.flatnonzero(~np.asarray(known, dtype=bool))
+                      epochs: np.ndarray, mapping: Mapping[str, str] | None) -> np.ndarray:
+    """Stage labels -> canonical names (empty cells stay empty): through ``mapping``, else
+    in any case as :func:`~sleepstage.io.read_hypnogram` reads them; an unknown label is
+    named."""
+    if mapping is None:
+        keys, known_as = [label.upper() for label in labels], STAGE_SPELLINGS
+        known = f"Stages are {', '.join(STAGE_SPELLINGS.values())} in any case (or give mapping)"
+    else:
+        keys, known_as = list(labels), {str(k): v for k, v in mapping.items()}
+        known = f"The mapping knows {', '.join(map(repr, known_as))}"
+    unknown = np.flatnonzero([label != "" and key not in known_as
+                              for label, key in zip(labels, keys, strict=True)])
     if unknown.size:
         i = int(unknown[0])
         raise ValueError(f"{path}: unknown stage {labels[i]!r} in row {i + 1} (recording "
                          f"{recordings[i]!r}, epoch {epochs[i]}; {unknown.size} such row(s)). "
-                         f"Stages are {', '.join(STAGE_SPELLINGS.values())} in any case; an "
-                         "empty cell is an unscored epoch.")
-    return np.array([STAGE_SPELLINGS.get(label.upper(), label) for label in labels],
+                         f"{known}; an empty cell is an unscored epoch.")
+    return np.array([known_as.get(key, label) for label, key in zip(labels, keys, strict=True)],
                     dtype=object)
 
 
