@@ -159,10 +159,13 @@ def assert_recordings_do_not_mix(step, X, groups, changed_id, rng):
 
 
 windows = st.lists(st.integers(1, 9), min_size=1, max_size=2, unique=True)
+# an even centred window covers the next odd length: two covering the same epochs are refused
+centred_windows = st.lists(st.integers(1, 9), min_size=1, max_size=2,
+                           unique_by=lambda w: w + 1 - w % 2)
 
 
 @FEW
-@given(groups=recordings(), seed=seeds, data=st.data(), centred=windows, past=windows,
+@given(groups=recordings(), seed=seeds, data=st.data(), centred=centred_windows, past=windows,
        lags=st.lists(st.integers(1, 5), max_size=2, unique=True))
 def test_rolling_context_never_mixes_recordings(groups, seed, data, centred, past, lags):
     rng = np.random.default_rng(seed)
