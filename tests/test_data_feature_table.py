@@ -164,6 +164,8 @@ def test_a_lab_s_own_labels_read_through_a_mapping(tmp_path):
     table = read_feature_table(path, mapping=mapping, drop_unscored=False)
     assert table.y.tolist() == ["WAKE", "NREM", "NREM", "REM", UNSCORED, "WAKE", "WAKE",
                                 "NREM", "REM", "WAKE"]
+    lower = read_feature_table(path, mapping={"W": "wake", "NR": "nrem", "R": "Rem"})
+    assert set(lower.y) == {"WAKE", "NREM", "REM"}  # stage names in any case, as in a cell
     with pytest.raises(ValueError, match=r"unknown stage 'R' in row 4 .* The mapping knows "
                                          r"'W', 'NR'"):
         read_feature_table(path, mapping={"W": "WAKE", "NR": "NREM"})

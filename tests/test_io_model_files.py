@@ -164,6 +164,20 @@ def test_default_pipeline_round_trips_without_pickle(model_file, data, fitted):
     assert model.epoch_length == 4.0 and model.classes == list(fitted.classes_)
 
 
+def test_a_plain_pipeline_loads_as_a_staging_pipeline(data, fitted, tmp_path):
+    """Files written before StagingPipeline hold a scikit-learn Pipeline: it comes back
+    routing groups to every step, as the package's pipelines do now."""
+    from sleepstage.pipelines import StagingPipeline
+
+    plain = Pipeline(fitted.steps)
+    path = save_model(plain, tmp_path / "plain.joblib", data=data)
+    loaded = load_model(path).pipeline
+    assert type(loaded) is StagingPipeline
+    np.testing.assert_array_equal(
+        loaded.predict_proba(data.X, groups=data.groups),  # routing off
+        predict_with_groups(fitted, data.X, data.groups, method="predict_proba"))
+
+
 def test_metadata_that_disagree_with_the_pipeline_are_refused_at_load(model_file, tmp_path):
     swapped = doctored(model_file, tmp_path / "swapped.joblib",
                        metadata={"ch_names": ["eeg2", "eeg1", "emg"]})

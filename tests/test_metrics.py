@@ -62,3 +62,6 @@ def test_proba_rows_must_sum_to_one():
     with pytest.raises(ValueError, match=r"row 0 sums to 1\.8"):
         staging_scores(["W", "N"], ["W", "N"], proba=[[0.9, 0.9], [0.1, 0.9]],
                        classes=["W", "N"])
+    rounded = [[0.333, 0.333, 0.333], [0.8, 0.1, 0.1]]  # as exported with 3 decimals
+    assert staging_scores(["W", "N"], ["W", "W"], proba=rounded,
+                          classes=["W", "N", "R"])["mean_confidence"] == pytest.approx(0.5665)

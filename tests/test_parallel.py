@@ -389,6 +389,12 @@ def test_grid_search_errors(data):
         grid_search(_spy_pipeline(), data.X, {"var_smoothing": [1e-9]})
     with pytest.raises(ValueError, match="'scoring' parameter"):
         grid_search(_spy_pipeline(), data, {"var_smoothing": [1e-9]}, scoring="roc_auc")
+    y = np.asarray(data.y, dtype=object).copy()
+    y[:4] = "UNSCORED"  # refused before any fit, as by cross_validate_recordings
+    unscored = EpochData(data.X, y, data.groups, data.sfreq, data.ch_names, data.ch_types,
+                         data.epoch_length)
+    with pytest.raises(ValueError, match=r"data.y holds 4 epoch\(s\) labelled 'UNSCORED'"):
+        grid_search(_spy_pipeline(), unscored, {"var_smoothing": [1e-9]})
 
 
 def test_extract_features_takes_a_recording_id_that_comes_back():

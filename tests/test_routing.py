@@ -283,3 +283,20 @@ def test_staging_pipeline_refuses_unscored_labels():
         _staging_pipeline().fit(X, labels, groups=groups)
     with pytest.raises(ValueError, match="UNSCORED"):
         _staging_pipeline().fit(X, y=labels)
+
+
+def test_staging_pipeline_refuses_groups_with_other_metadata_without_routing():
+    """Without routing scikit-learn would give sample_weight (and groups) to the final step
+    alone: refused by name instead of a half-routed call."""
+    X, y, groups = _recordings()
+    pipe = _staging_pipeline(HMMSmoother(LogisticRegression(max_iter=500)))
+    with pytest.raises(ValueError, match=r"fit was given groups together with "
+                                         r"\['classifier__sample_weight'\]"):
+        pipe.fit(X, y, groups=groups, classifier__sample_weight=np.ones(len(y)))
+    pipe.fit(X, y, groups=groups)
+    for call in (lambda: pipe.score(X, y, np.ones(len(y)), groups=groups),
+                 lambda: pipe.score(X, y, sample_weight=np.ones(len(y)), groups=groups)):
+        with pytest.raises(ValueError, match=r"score was given groups together with "
+                                             r"\['sample_weight'\]"):
+            call()
+    assert 0 <= pipe.score(X, y=y, groups=groups) <= 1

@@ -528,8 +528,9 @@ def _canonical_stages(path: Path, labels: np.ndarray, recordings: np.ndarray,
     if mapping is None:
         keys, known_as = [label.upper() for label in labels], STAGE_SPELLINGS
         known = f"Stages are {', '.join(STAGE_SPELLINGS.values())} in any case (or give mapping)"
-    else:
-        keys, known_as = list(labels), {str(k): v for k, v in mapping.items()}
+    else:  # the mapping's stage names in any case too ("wake" is WAKE)
+        keys = list(labels)
+        known_as = {str(k): STAGE_SPELLINGS.get(str(v).upper(), v) for k, v in mapping.items()}
         known = f"The mapping knows {', '.join(map(repr, known_as))}"
     unknown = np.flatnonzero([label != "" and key not in known_as
                               for label, key in zip(labels, keys, strict=True)])

@@ -570,7 +570,9 @@ def load_model(path: str | os.PathLike, *, trust_pickle: bool = False) -> ModelF
     -------
     ModelFile
         ``.pipeline`` (the fitted estimator), ``.metadata`` (dict), ``.path`` and
-        ``.serializer``.
+        ``.serializer``. A scikit-learn ``Pipeline`` stored by an earlier version comes
+        back as a :class:`~sleepstage.pipelines.StagingPipeline` of the same fitted steps
+        (``groups`` reach every step, with or without metadata routing).
 
     Raises
     ------
@@ -640,6 +642,7 @@ def load_model(path: str | os.PathLike, *, trust_pickle: bool = False) -> ModelF
             raise _refuse(path, f"its skops payload cannot be loaded ({type(exc).__name__}: "
                                 f"{exc})") from exc
     _check_loaded(path, pipeline, metadata)
+    pipeline = _routing_groups(pipeline)
     written = str(metadata.get("sleepstage_version", "0.0"))
     if _major_minor(written)[1] > _major_minor(__version__)[1]:
         warnings.warn(
@@ -664,6 +667,20 @@ def load_model(path: str | os.PathLike, *, trust_pickle: bool = False) -> ModelF
         )
     logger.info("Loaded model from %s (sleepstage %s)", path, written)
     return ModelFile(pipeline=pipeline, metadata=metadata, path=path, serializer=serializer)
+
+
+def _routing_groups(pipeline):
+    """A scikit-learn ``Pipeline`` (as files written before ``StagingPipeline`` hold) as a
+    :class:`~sleepstage.pipelines.StagingPipeline` of the same fitted steps, so that
+    ``predict(X, groups=...)`` reaches every step without metadata routing; anything else
+    as it is."""
+    from sklearn.pipeline import Pipeline
+
+    if type(pipeline) is not Pipeline:
+        return pipeline
+    from sleepstage.pipelines import StagingPipeline
+
+    return StagingPipeline(**pipeline.get_params(deep=False))
 
 
 def _check_loaded(path: Path, pipeline, metadata: dict) -> None:

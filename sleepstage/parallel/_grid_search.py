@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from .._internal.threads import limit_threads
+from .._internal.validation import check_scored
 from .._internal.warnings import warn_once_per_message
 from ..data import EpochData
 from ..features import detect_artefacts
@@ -142,6 +143,7 @@ def grid_search(
         raise TypeError(f"data must be an EpochData, got {type(data).__name__}.")
     if data.y is None:
         raise ValueError("Grid search needs labelled data, but data.y is None.")
+    check_scored(data.y, "data.y")
     exclude_artefacts = exclude_artefacts and data.has_signal  # a feature table: no samples
     grids = _resolve_grid(pipeline, param_grid)
     scorer = StagingScorer(scoring if isinstance(scoring, str) else list(scoring))

@@ -29,10 +29,12 @@ _ROUTED_METHODS = ("fit", "fit_transform", "fit_predict", "predict", "predict_pr
 def _routes_groups(name: str) -> Callable:
     """``Pipeline.<name>``, called under metadata routing when given ``groups``.
 
-    Routing is switched on for the call only when ``groups`` is given, routing is off and no
-    parameter uses the ``step__param`` form of unrouted pipelines (which routing refuses).
-    The method exists exactly when the Pipeline's does (``predict_proba`` only when the final
-    step has it, ...).
+    With routing off, a call given ``groups`` alone runs with routing on for its duration, so
+    that ``groups`` reaches every step that requests it. ``groups`` together with other
+    metadata (``sample_weight``, ``classifier__sample_weight``, ...) is refused: without
+    routing scikit-learn would hand them to the final step alone, with it each needs its
+    own request. The method exists exactly when the Pipeline's does (``predict_proba`` only
+    when the final step has it, ...).
     """
 
     def parent(self):
@@ -46,11 +48,21 @@ def _routes_groups(name: str) -> Callable:
         call = parent(self)
         if name.startswith("fit"):
             check_scored(args[1] if len(args) > 1 else params.get("y"))
-        if ("groups" in params and not get_config()["enable_metadata_routing"]
-                and not any("__" in key for key in params)):
-            with config_context(enable_metadata_routing=True):
-                return call(*args, **params)
-        return call(*args, **params)
+        if "groups" not in params or get_config()["enable_metadata_routing"]:
+            return call(*args, **params)
+        others = sorted(key for key in params if key not in ("groups", "y"))
+        if name == "score" and len(args) > 2 and args[2] is not None:
+            others.insert(0, "sample_weight")
+        if others:
+            raise ValueError(
+                f"{type(self).__name__}.{name} was given groups together with {others}: "
+                "without scikit-learn's metadata routing only groups alone is routed to "
+                "every step. Switch routing on (sklearn.set_config(enable_metadata_routing="
+                "True)) and request the other metadata from the steps that use it (e.g. "
+                "set_fit_request(sample_weight=True) on the classifier)."
+            )
+        with config_context(enable_metadata_routing=True):
+            return call(*args, **params)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = getattr(Pipeline, name).__doc__
@@ -68,7 +80,9 @@ class StagingPipeline(Pipeline):
       ``sklearn.set_config(enable_metadata_routing=True)``, also when routing is off. Each
       recording is then normalised, put in context and decoded on its own, whichever way
       the pipeline is called. (Meta-estimators such as ``cross_val_score`` or
-      ``GridSearchCV`` still need routing on to hand ``groups`` to the pipeline at all.)
+      ``GridSearchCV`` still need routing on to hand ``groups`` to the pipeline at all; and
+      ``groups`` together with other metadata such as ``sample_weight`` needs routing on,
+      else it is refused.)
     - ``fit`` refuses labels holding ``"UNSCORED"``, which would be learnt as a stage.
 
     Returned by :func:`sleepstage.pipelines.make_staging_pipeline`.
