@@ -14,10 +14,14 @@ same process:
 - **scores**: the same comparison as the ablation and the real-mouse scripts: synthetic mice
   leave-one-animal-out, SC4001 in 5 contiguous blocks (with groups), the real mouse
   Baseline -> Recovery and the reverse. Target: balanced accuracy within 0.005.
+- **seeds**: the scores of each preset with ``--seeds`` seeds (``random_state``), the seed
+  the only change: the spread within a preset, against which the difference between the
+  presets is read.
 
 Usage::
 
-    python benchmarks/bench_fit.py [--hours 24] [--repeat 2] [--only time|scores] [--no-write]
+    python benchmarks/bench_fit.py [--hours 24] [--repeat 2] [--only time|scores|seeds]
+                                   [--seeds 4] [--no-write]
 """
 
 from __future__ import annotations
@@ -123,16 +127,10 @@ def compare_scores(hours: float) -> str:
     from _mouse import EPOCH_LENGTH, load_mouse, mouse_path
     from real_mouse import score as score_mouse
 
-    from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
     from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
 
-    sets = [(f"synthetic 3 x {hours:g} h, leave-one-animal-out",
-             make_synthetic(n_recordings=3, hours=hours, random_state=0), "recording")]
-    if (get_data_dir() / "physionet-sleep-data" / "SC4001E0-PSG.edf").exists():
-        sets.append(("SC4001, 5 blocks with groups", load_sleep_edf(path=get_data_dir()),
-                     "blocks:5"))
     rows = []
-    for name, data, cv in sets:
+    for name, data, cv in _data_sets(hours):
         for preset in PRESETS:
             start = time.perf_counter()
             report = cross_validate_recordings(
@@ -171,11 +169,87 @@ def compare_scores(hours: float) -> str:
     )
 
 
+def _data_sets(hours: float) -> list[tuple[str, object, str]]:
+    """(name, data, cv) of the cross-validated data sets: synthetic mice, SC4001 if present."""
+    from sleepstage.data import get_data_dir, load_sleep_edf, make_synthetic
+
+    sets = [(f"synthetic 3 x {hours:g} h, leave-one-animal-out",
+             make_synthetic(n_recordings=3, hours=hours, random_state=0), "recording")]
+    if (get_data_dir() / "physionet-sleep-data" / "SC4001E0-PSG.edf").exists():
+        sets.append(("SC4001, 5 blocks with groups", load_sleep_edf(path=get_data_dir()),
+                     "blocks:5"))
+    return sets
+
+
+def seed_spread(hours: float, n_seeds: int) -> str:
+    """Balanced accuracy of both presets over ``n_seeds`` seeds; markdown section body.
+
+    The seed (``random_state``: LightGBM's row and column sampling, the scaler's first pass)
+    is the only change between runs, so the spread within a preset is the noise a score
+    difference between presets must be read against.
+    """
+    from _mouse import EPOCH_LENGTH, load_mouse, mouse_path
+    from real_mouse import score as score_mouse
+
+    from sleepstage.pipelines import cross_validate_recordings, make_staging_pipeline
+
+    runs = []
+    for name, data, cv in _data_sets(hours):
+        for seed in range(n_seeds):
+            for preset in PRESETS:
+                pipeline = make_staging_pipeline(preset=preset, random_state=seed,
+                                                 **data.layout())
+                overall = cross_validate_recordings(pipeline, data, cv=cv).overall
+                runs.append({"data": name, "preset": preset, "seed": seed,
+                             "balanced acc": overall["balanced_accuracy"],
+                             "ECE": overall["expected_calibration_error"]})
+                print(runs[-1], file=sys.stderr, flush=True)
+    if mouse_path().exists():
+        mouse = load_mouse()
+        for train, test in (("Baseline", "Recovery"), ("Recovery", "Baseline")):
+            for seed in range(n_seeds):
+                for preset in PRESETS:
+                    pipeline = make_staging_pipeline(preset=preset, random_state=seed,
+                                                     features=False, epoch_length=EPOCH_LENGTH)
+                    s = score_mouse(pipeline, mouse[train], mouse[test])
+                    runs.append({"data": f"real mouse, {train} -> {test}", "preset": preset,
+                                 "seed": seed, "balanced acc": s["balanced_accuracy"],
+                                 "ECE": s["expected_calibration_error"]})
+                    print(runs[-1], file=sys.stderr, flush=True)
+    frame = pd.DataFrame(runs)
+    rows = []
+    for name in frame["data"].unique():
+        row = {"data": name}
+        for preset in PRESETS:
+            scores = frame[(frame["data"] == name) & (frame["preset"] == preset)]
+            acc = scores["balanced acc"]
+            row[f"{preset}: mean"] = acc.mean()
+            row[f"{preset}: range"] = acc.max() - acc.min()
+            row[f"{preset}: ECE"] = scores["ECE"].mean()
+        pairs = frame[frame["data"] == name].pivot(index="seed", columns="preset",
+                                                   values="balanced acc")
+        delta = pairs[PRESETS[1]] - pairs[PRESETS[0]]
+        row["new - old, mean"] = delta.mean()
+        row["new - old, min..max"] = f"{delta.min():+.4f}..{delta.max():+.4f}"
+        rows.append(row)
+    return (
+        f"Balanced accuracy of each preset with {n_seeds} seeds (`random_state` 0..{n_seeds - 1} "
+        "of `make_staging_pipeline`: LightGBM's sampling of rows and columns and the scaler's "
+        "first pass), on the splits of the scores section; the seed is the only change. "
+        "*range* is the largest minus the smallest score of a preset over the seeds: the "
+        "noise a difference between presets is read against. *new - old* compares the "
+        "presets seed by seed; ECE is the mean over the seeds.\n\n"
+        + table(pd.DataFrame(rows), floatfmt=".4f") + "\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0, help="hours per recording")
     parser.add_argument("--repeat", type=int, default=2, help="interleaved timed fits")
-    parser.add_argument("--only", choices=["time", "scores"], help="run one part")
+    parser.add_argument("--only", choices=["time", "scores", "seeds"], help="run one part")
+    parser.add_argument("--seeds", type=int, default=4,
+                        help="seeds of the 'seeds' part (the spread of each preset's scores)")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/")
     args = parser.parse_args(argv)
     wait_passively()
@@ -185,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "scores"):
         publish("fit_scores", "Scores of the presets \"fast\" and \"2026-11\"",
                 compare_scores(args.hours), write=not args.no_write)
+    if args.only in (None, "seeds"):
+        publish("fit_seeds", "Scores of the presets across seeds",
+                seed_spread(args.hours, args.seeds), write=not args.no_write)
     return 0
 
 
