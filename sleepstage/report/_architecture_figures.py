@@ -94,6 +94,7 @@ def architecture_figure(
     5
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if isinstance(stages, EpochTable):
         table = stages
@@ -155,10 +156,11 @@ def architecture_figure(
                  color=_color(stage, i), label=str(stage))
         bottom += values
     ax_m.set_ylabel(f"minutes per {width / 60:g}-min bin")
+    ax_m.set_ylim(0, width / 60.0 * 1.02)  # the whole bin: recordings compare at a glance
     if labels:
         ax_m.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
                     frameon=False)
-    else:  # nothing to stack or to name in a legend
+    if not bottom.any():  # nothing scored in this recording (the stages are the report's)
         ax_m.text(0.5, 0.5, "no scored epoch", transform=ax_m.transAxes, ha="center",
                   va="center")
     ax_m.set_xlabel("clock time (h)" if clock else "time since start (h)")
@@ -188,6 +190,8 @@ def architecture_figure(
         ax.set_xticks(np.arange(len(counts)), names, rotation=90, fontsize="x-small")
         ax.set_title(f"{stage} bouts (n={int(counts.sum())})", fontsize="medium")
         ax.set_xlabel("bout length (s), lower edge of doubling bins", fontsize="small")
+        ax.set_ylim(0, max(1, int(counts.max())) * 1.05)  # counts: from 0, whole numbers
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_b[0].set_ylabel("number of bouts")
     if channels:
         _draw_spectra(fig, grid[3], spectra, channels, labels)
