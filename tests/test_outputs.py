@@ -258,6 +258,9 @@ HYPNOGRAM = "epoch,onset,stage\n0,0,WAKE\n1,4,NREM\n2,8,NREM\n"
     (["predict", "{model}", "--edf", "n.edf", "--hypnogram", "n_hypnogram.csv", "-o", "."],
      "n_hypnogram.csv", "n_hypnogram.csv"),
     (["report", "summary.csv", "-o", ".", "--no-plot"], "summary.csv", "summary.csv"),
+    (["fit", "--sleep-edf", "0", "--data-dir", ".", "-o",
+      "physionet-sleep-data/SC4001EC-Hypnogram.edf"], "SC4001EC-Hypnogram.edf",
+     "SC4001EC-Hypnogram.edf"),
 ])
 def test_an_output_that_is_an_input_is_refused_even_with_force(capsys, tmp_path, monkeypatch,
                                                                model_file, no_data_loading,
@@ -270,14 +273,16 @@ def test_an_output_that_is_an_input_is_refused_even_with_force(capsys, tmp_path,
     (tmp_path / "n.edf").write_text("not read")
     (tmp_path / "list.txt").write_text("n.edf\tn_hypnogram.csv\n")
     (tmp_path / "link.csv").symlink_to(tmp_path / "x.csv")
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    (tmp_path / "physionet-sleep-data").mkdir()  # a Sleep-EDF folder: every file is an input
+    (tmp_path / "physionet-sleep-data" / "SC4001EC-Hypnogram.edf").write_text("not read")
+    before = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     args = [a.format(model=tmp_path / "mice.joblib") for a in command]
     status, _, err = run_main(capsys, *args, "--force")
     assert status == 1, err
     assert re.search(rf"Cannot write \S*{written}: it is the same file as the input "
                      rf"\S*{read}, which would be lost", err), err
     assert no_data_loading == []
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     assert _hidden(tmp_path) == []
 
 

@@ -27,9 +27,10 @@ def input_files(args) -> list[Path]:
     """The files the command line names to be read: model, labels, hypnograms, data.
 
     Data sources: ``--feature-table``, the EDF recordings and hypnograms of ``--edf``
-    (patterns expanded) and ``--edf-list`` (the list files too), and the CSV files of the
-    ``--task4`` folder. Names that cannot be resolved yet (a pattern matching nothing, a
-    missing list) are left out: reading them fails before anything is written.
+    (patterns expanded) and ``--edf-list`` (the list files too), the CSV files of the
+    ``--task4`` folder and every file of the Sleep-EDF folder ``--sleep-edf`` reads. Names
+    that cannot be resolved yet (a pattern matching nothing, a missing list) are left out:
+    reading them fails before anything is written.
     """
     from ._loading import edf_entries
 
@@ -45,6 +46,13 @@ def input_files(args) -> list[Path]:
     folder = getattr(args, "task4", None)
     if folder and Path(folder).is_dir():
         files += sorted(Path(folder).glob("*.csv"))
+    if getattr(args, "sleep_edf", None):  # every file of the Sleep-EDF folder it reads from
+        from ..data import get_data_dir
+
+        data_dir = getattr(args, "data_dir", None)
+        sleep_edf = Path(data_dir or get_data_dir()) / "physionet-sleep-data"
+        if sleep_edf.is_dir():
+            files += sorted(f for f in sleep_edf.iterdir() if f.is_file())
     return [Path(f) for f in files if isinstance(f, (str, os.PathLike))]
 
 
