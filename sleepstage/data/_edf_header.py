@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EdfHeader", "read_edf_header", "record_onsets"]
+__all__ = ["EdfHeader", "first_record_offset", "read_edf_header", "record_onsets"]
 
 _ANNOTATION_LABEL = "EDF Annotations"
 _TIMEKEEPING = re.compile(rb"^([+-]\d+(?:\.\d*)?)\x14")
@@ -129,6 +129,34 @@ def read_edf_header(path: str | Path) -> EdfHeader | None:
     )
 
 
+def _annotation_bytes(header: EdfHeader, n: int) -> np.ndarray:
+    """The ``EDF Annotations`` signal of the first ``n`` data records, one row of bytes each."""
+    index = header.labels.index(_ANNOTATION_LABEL)
+    width = header.bytes_per_sample
+    record_bytes = sum(header.samples_per_record) * width
+    first = sum(header.samples_per_record[:index]) * width
+    size = header.samples_per_record[index] * width
+    records = np.memmap(header.path, dtype=np.uint8, mode="r", offset=header.header_bytes,
+                        shape=(n, record_bytes))
+    tals = np.array(records[:, first : first + size])
+    del records
+    return tals
+
+
+def first_record_offset(header: EdfHeader) -> float:
+    """Seconds from the header's start time to the first data record (EDF+), else 0.
+
+    EDF+ headers hold whole seconds: a start with a fraction of a second is written as the
+    header's time plus the onset of the time-keeping annotation of the first record, and
+    :func:`mne.read_annotations` counts its onsets from there.
+    """
+    if (not header.is_edf_plus or _ANNOTATION_LABEL not in header.labels
+            or header.n_records < 1):
+        return 0.0
+    found = _TIMEKEEPING.match(_annotation_bytes(header, 1)[0].tobytes())
+    return float(found.group(1)) if found is not None else 0.0
+
+
 def record_onsets(header: EdfHeader) -> np.ndarray:
     """Onset of every data record, in seconds from the header's start time.
 
@@ -152,15 +180,7 @@ def record_onsets(header: EdfHeader) -> np.ndarray:
             f"{name} is a discontinuous EDF+ file (EDF+D) without an 'EDF Annotations' "
             "signal, so the onsets of its data records are unknown."
         )
-    index = header.labels.index(_ANNOTATION_LABEL)
-    width = header.bytes_per_sample
-    record_bytes = sum(header.samples_per_record) * width
-    first = sum(header.samples_per_record[:index]) * width
-    size = header.samples_per_record[index] * width
-    records = np.memmap(header.path, dtype=np.uint8, mode="r", offset=header.header_bytes,
-                        shape=(n, record_bytes))
-    tals = np.asarray(records[:, first : first + size])
-    del records
+    tals = _annotation_bytes(header, n)
     onsets = np.empty(n)
     for k in range(n):
         found = _TIMEKEEPING.match(tals[k].tobytes())
