@@ -127,6 +127,10 @@ def test_accusleep_codes_are_integers_and_the_first_other_cell_is_named(tmp_path
     (tmp_path / "f.csv").write_text("brain_state\n2.0\n-1\n1\n")  # as pandas writes floats
     assert read_hypnogram(tmp_path / "f.csv", epoch_length=4)["stage"].tolist() == [
         "WAKE", UNSCORED, "REM"]
+    for odd in ("1e0", "1_0", "\uff12"):  # float syntax and non-ASCII digits are no codes
+        (tmp_path / "o.csv").write_text(f"brain_state\n2\n{odd}\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=rf"Unknown brain_state code '{odd}' on line 3"):
+            read_hypnogram(tmp_path / "o.csv", epoch_length=4)
     (tmp_path / "w.csv").write_text("brain_state\nW\nR\n")  # text labels, with a mapping
     assert read_hypnogram(tmp_path / "w.csv", epoch_length=4, mapping={
         "W": "WAKE", "R": "REM"})["stage"].tolist() == ["WAKE", "REM"]

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -415,17 +416,18 @@ def _read_text(path: Path, epoch_length: float, mapping: Mapping | None):
                          "stage": stages})
 
 
+#: An integer as AccuSleePy writes it (``2``, ``-1``), possibly as a float (``2.0``).
+_INTEGER_TEXT = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
+
+
 def _integer_code(cell: str) -> int | str:
     """A cell of AccuSleePy's ``brain_state``: its integer (``2``, ``2.0``), else its text.
 
-    Text that is no integer (``REM``, ``True``, ``2.5``) stays text, for the mapping's
-    string labels or to be named as an unknown code.
+    Text that is no integer written in ASCII digits (``REM``, ``True``, ``2.5``, ``1e0``,
+    ``1_0``) stays text, for the mapping's string labels or to be named as an unknown code.
     """
-    try:
-        number = float(cell)
-    except ValueError:
-        return cell
-    return int(number) if number.is_integer() else cell
+    found = _INTEGER_TEXT.fullmatch(cell.strip())
+    return int(found.group(1)) if found is not None else cell
 
 
 def _read_accusleep(path: Path, epoch_length: float, mapping: Mapping | None):
